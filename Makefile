@@ -1,0 +1,68 @@
+# Makefile: build, test, benchmark and install mozart-tools (GNU make).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/mozart-tools
+MANDIR   = $(PREFIX)/share/man
+
+CC      ?= cc
+PKGS     = zlib gsl jansson
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS))
+CPPFLAGS += -DMZ_DATADIR='"$(DATADIR)/models"'
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
+ifeq ($(asan),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+TOOLS  = mz-trace mz-view
+BINS   = $(addprefix bin/,$(TOOLS))
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:.c=.o)
+LIB    = lib/libmz.a
+
+all: $(BINS)
+
+# Rebuild everything when the compiler flags change (for example asan=1).
+.flags: FORCE
+	@echo '$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
+	  echo '$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(LDLIBS)' > $@
+
+lib/%.o: lib/%.c lib/mz.h .flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(LIB): $(LIBOBJ)
+	$(AR) rcs $@ $^
+
+bin/%: bin/%.c $(LIB) lib/mz.h .flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+test/unit: test/unit.c $(LIB) lib/mz.h .flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+check test: all test/unit
+	@test/run
+
+bench: all
+	@test/bench
+
+demo: all
+	bin/mz-trace -m qwen3-30b-a3b --steps 2 --seed 1 | bin/mz-view
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 models/*.json models/*.prior $(DESTDIR)$(DATADIR)/models
+	install -m 644 $(addsuffix .1,$(BINS)) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 lib/mzt.5 $(DESTDIR)$(MANDIR)/man5
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -f $(BINS) $(LIBOBJ) $(LIB) test/unit .flags
+
+.PHONY: all check test bench demo install uninstall clean FORCE

@@ -1,0 +1,252 @@
+/* mz-view: look at, select from, count and convert any mz stream (the samtools view of the toolkit). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/mz.h"
+
+static const char *prog = "mz-view";
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: mz-view [-H | -c | -t | -b [-u]] [-s STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
+            "Show the header and a summary of an mz stream (trace or schedule), or convert it.\n"
+            "FILE is binary or text, gzip or plain; '-' or nothing reads standard input.\n"
+            "\n"
+            "  -H, --header         print the header only\n"
+            "  -c, --count          print the number of records (after selection)\n"
+            "  -t, --text           write the stream in text form\n"
+            "  -b, --binary         write the stream in binary form (gzip)\n"
+            "  -u, --uncompressed   with -b: no gzip (for pipes)\n"
+            "  -s, --steps LIST     keep these steps only, e.g. 0-3,7 (traces)\n"
+            "  -l, --layers LIST    keep these MoE layers only (traces)\n"
+            "  -o, --output FILE    output file [-]\n"
+            "  -h, --help           show this help\n"
+            "      --version        show the version\n"
+            "\n"
+            "The summary gives, per traced layer, tokens, selections, the hottest expert and\n"
+            "its share of the layer's selections, and that share over the uniform share.\n");
+}
+
+static void usage_error(void)
+{
+    fprintf(stderr, "Usage: mz-view [-H | -c | -t | -b [-u]] [-s STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
+                    "Try 'mz-view --help' for more information.\n");
+    exit(MZ_EXIT_USAGE);
+}
+
+/* Per-layer selection counts for the summary. */
+typedef struct {
+    uint64_t tokens;
+    uint64_t *count; /* [n_layers * experts] */
+} summary;
+
+static void summary_print(mz_out *out, const mz_trace_info *t, const summary *s)
+{
+    int E = t->model.experts;
+    uint64_t sel = s->tokens * t->model.topk;
+    double mean = 0;
+    mz_out_printf(out, "#summary\nlayer\ttokens\tselections\thottest_expert\thottest_share\thottest_over_uniform\n");
+    for (int l = 0; l < t->n_layers; l++) {
+        const uint64_t *c = s->count + (size_t)l * E;
+        int best = 0;
+        double share;
+        for (int e = 0; e < E; e++)
+            if (c[e] > c[best]) best = e;
+        share = sel ? (double)c[best] / sel : 0;
+        mean += share / t->n_layers;
+        mz_out_printf(out, "%d\t%llu\t%llu\t%d\t%.4f\t%.2f\n", t->layers[l], (unsigned long long)s->tokens,
+                      (unsigned long long)sel, best, share, share * E);
+    }
+    /* expert ids differ between layers: the all row averages the layers */
+    mz_out_printf(out, "all\t%llu\t%llu\t-\t%.4f\t%.2f\n", (unsigned long long)s->tokens,
+                  (unsigned long long)sel * t->n_layers, mean, mean * E);
+}
+
+/* Is v in the sorted list? */
+static int in_list(const int *list, int n, int v)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (list[mid] == v) return 1;
+        if (list[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"header", no_argument, NULL, 'H'},       {"count", no_argument, NULL, 'c'},
+        {"text", no_argument, NULL, 't'},         {"binary", no_argument, NULL, 'b'},
+        {"uncompressed", no_argument, NULL, 'u'}, {"steps", required_argument, NULL, 's'},
+        {"layers", required_argument, NULL, 'l'}, {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    int header_only = 0, count_only = 0, text = 0, binary = 0, level = 1, c;
+    const char *steps_arg = NULL, *layers_arg = NULL, *out_path = "-", *in_path = "-";
+    int *steps = NULL, n_steps = 0, *keep = NULL, n_keep = 0;
+    mz_reader *r;
+    mz_trace_info in_t = {0}, out_t = {0};
+    mz_token tok = {0}, otok = {0};
+    uint8_t *orec = NULL;
+    int is_trace, selecting;
+    mz_header h;
+    mz_writer *w = NULL;
+    mz_out *out = NULL;
+    summary sum = {0};
+    const uint8_t *rec;
+    size_t len;
+    uint64_t kept = 0;
+    int ret;
+
+    mz_tool_init();
+    while ((c = getopt_long(argc, argv, "Hctbus:l:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'H': header_only = 1; break;
+        case 'c': count_only = 1; break;
+        case 't': text = 1; break;
+        case 'b': binary = 1; break;
+        case 'u': level = 0; break;
+        case 's': steps_arg = optarg; break;
+        case 'l': layers_arg = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'V': mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        default: usage_error();
+        }
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "%s: one input file at most\n", prog);
+        usage_error();
+    }
+    if (optind < argc) in_path = argv[optind];
+    if (header_only + count_only + text + binary > 1) {
+        fprintf(stderr, "%s: -H, -c, -t and -b exclude each other\n", prog);
+        usage_error();
+    }
+    if (level == 0 && !binary) {
+        fprintf(stderr, "%s: -u goes with -b\n", prog);
+        usage_error();
+    }
+
+    if (!(r = mz_reader_open(in_path, 0))) mz_die(prog, "%s", mz_errmsg());
+    is_trace = mz_reader_kind(r) == MZ_KIND_TRACE;
+    selecting = steps_arg || layers_arg;
+    if (selecting && !is_trace) mz_die(prog, "%s: -s and -l select from traces only", in_path);
+    mz_header_copy(&h, mz_reader_header(r));
+    if (is_trace) {
+        if (mz_trace_info_from_header(&h, &in_t) < 0) mz_die(prog, "%s: %s", in_path, mz_errmsg());
+        mz_token_alloc(&in_t, &tok);
+        if (steps_arg && (n_steps = mz_parse_ranges(steps_arg, 0, in_t.steps - 1, "--steps", &steps)) < 0)
+            mz_die(prog, "%s", mz_errmsg());
+        /* the output geometry: the selected layers only */
+        mz_trace_info_from_header(&h, &out_t);
+        if (layers_arg) {
+            int *want, n_want = mz_parse_ranges(layers_arg, 0, in_t.model.layers - 1, "--layers", &want);
+            if (n_want < 0) mz_die(prog, "%s", mz_errmsg());
+            keep = mz_malloc(n_want * sizeof *keep);
+            for (int i = 0; i < n_want; i++) {
+                int j = 0;
+                while (j < in_t.n_layers && in_t.layers[j] != want[i]) j++;
+                if (j == in_t.n_layers) mz_die(prog, "--layers: layer %d is not in the trace", want[i]);
+                keep[n_keep++] = j;
+                out_t.layers[i] = want[i];
+            }
+            out_t.n_layers = n_want;
+            free(want);
+            mz_trace_info_to_header(&out_t, &h);
+        }
+        mz_token_alloc(&out_t, &otok);
+        orec = mz_malloc(mz_trace_record_size(&out_t));
+        sum.count = mz_calloc((size_t)out_t.n_layers * out_t.model.experts, sizeof *sum.count);
+    }
+
+    if (text || binary) {
+        /* a conversion leaves the data as it was, so only a selection is provenance */
+        if (selecting) mz_header_add_pg(&h, prog, argc, argv);
+        if (!(w = mz_writer_open(out_path, mz_reader_kind(r), &h, text, level)))
+            mz_die(prog, "%s", mz_errmsg());
+        if (binary && mz_writer_is_tty(w)) {
+            mz_writer_abort(w);
+            mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");
+        }
+    } else {
+        if (!(out = mz_out_open(out_path, 0))) mz_die(prog, "%s", mz_errmsg());
+        if (!count_only) {
+            mz_buf b = {0};
+            mz_header_text(&h, &b);
+            mz_out_write(out, b.s, b.n);
+            mz_buf_free(&b);
+        }
+    }
+    if (header_only) goto done;
+
+    while ((ret = mz_reader_next(r, &rec, &len)) > 0) {
+        if (is_trace) {
+            if (mz_token_decode(&in_t, rec, len, &tok) < 0) goto bad_record;
+            if (steps && !in_list(steps, n_steps, (int)tok.step)) continue;
+            if (keep) {
+                int k = in_t.model.topk;
+                otok.step = tok.step, otok.seq = tok.seq, otok.tok = tok.tok;
+                for (int i = 0; i < n_keep; i++) {
+                    memcpy(otok.ids + (size_t)i * k, tok.ids + (size_t)keep[i] * k, k * sizeof *otok.ids);
+                    if (in_t.weights)
+                        memcpy(otok.w + (size_t)i * k, tok.w + (size_t)keep[i] * k, k * sizeof *otok.w);
+                }
+                mz_token_encode(&out_t, &otok, orec);
+                rec = orec;
+                len = mz_trace_record_size(&out_t);
+            } else {
+                memcpy(otok.ids, tok.ids, (size_t)in_t.n_layers * in_t.model.topk * sizeof *tok.ids);
+            }
+            sum.tokens++;
+            for (int i = 0; i < out_t.n_layers; i++)
+                for (int j = 0; j < out_t.model.topk; j++)
+                    sum.count[(size_t)i * out_t.model.experts + otok.ids[(size_t)i * out_t.model.topk + j]]++;
+        }
+        kept++;
+        if (w && mz_writer_put(w, rec, len) < 0) {
+            mz_writer_abort(w);
+            mz_die(prog, "%s", mz_errmsg());
+        }
+    }
+    if (ret < 0) goto bad;
+    if (w) {
+        if (mz_writer_close(w) < 0) mz_die(prog, "%s", mz_errmsg());
+        w = NULL;
+    } else if (count_only) {
+        mz_out_printf(out, "%llu\n", (unsigned long long)kept);
+    } else if (is_trace) {
+        summary_print(out, &out_t, &sum);
+    } else {
+        mz_out_printf(out, "#summary\nrecords\n%llu\n", (unsigned long long)kept);
+    }
+done:
+    if (out && mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (mz_reader_close(r) < 0) mz_die(prog, "%s", mz_errmsg());
+    free(steps);
+    free(keep);
+    free(orec);
+    free(sum.count);
+    mz_token_free(&tok);
+    mz_token_free(&otok);
+    mz_trace_info_free(&in_t);
+    mz_trace_info_free(&out_t);
+    mz_header_free(&h);
+    return MZ_EXIT_OK;
+bad_record: {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
+    mz_error("%s: %s", mz_reader_where(r), msg);
+}
+bad:
+    if (w) mz_writer_abort(w);
+    if (out) mz_out_abort(out);
+    mz_die(prog, "%s", mz_errmsg());
+}

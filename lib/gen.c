@@ -1,0 +1,296 @@
+/* gen.c: the statistical router behind mz-trace: popularity, latent topics, stickiness, top-k without repeats.
+ *
+ * For a token at MoE layer l with topic z, expert e has weight
+ *     w_e = exp(skew * logit_e) * (1 + (exp(coact) - 1) * [topic(e) == z])
+ * and the k experts are drawn one after another without replacement, each in
+ * proportion to w among those not yet drawn (Plackett-Luce, the same law as
+ * adding Gumbel noise to log w and taking the top k). A draw is made from the
+ * mixture "base popularity (alias table) + topic bonus (small table)" and
+ * redrawn when it repeats an expert, which is exact for sampling without
+ * replacement; after too many redraws the rest is drawn from explicit weights.
+ * Group-limited routing (DeepSeek-V3) first draws topk_groups groups in
+ * proportion to their weight, then experts only from those groups. */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mz.h"
+
+typedef struct {
+    int *topic;    /* [E] topic of each expert */
+    int *mstart;   /* [T+1] members of topic z: member[mstart[z] .. mstart[z+1]) */
+    int *member;   /* [E] */
+    double *xcum;  /* [E] cumulative topic bonus along member[] within each topic */
+    double *X;     /* [T] total topic bonus */
+    double *w;     /* [E] base weights */
+    double W;      /* sum of w */
+    double *aprob; /* [E] alias table over w */
+    int *alias;
+    double *gmass; /* [T * G] weight of each group under each topic (G > 1) */
+} layer_tab;
+
+struct mz_gen {
+    gsl_rng *r;
+    int E, k, nl, T, G, gsize, topk_groups, weights;
+    double boost, seq_stick, layer_stick;
+    layer_tab *L;
+    int *home;       /* [nl] topic of the current sequence per layer */
+    unsigned *stamp; /* [E] == cur when drawn for this token and layer */
+    unsigned cur;
+    uint8_t *gallow; /* [G] */
+    double *tmp;     /* [E] */
+};
+
+/* Vose's alias method over n weights. */
+static void alias_build(const double *w, int n, double *prob, int *alias)
+{
+    double sum = 0, *p = mz_malloc(n * sizeof *p);
+    int *small = mz_malloc(n * sizeof *small), *large = mz_malloc(n * sizeof *large), ns = 0, nl = 0;
+    for (int i = 0; i < n; i++) sum += w[i];
+    for (int i = 0; i < n; i++) {
+        p[i] = w[i] * n / sum;
+        if (p[i] < 1)
+            small[ns++] = i;
+        else
+            large[nl++] = i;
+    }
+    while (ns && nl) {
+        int s = small[--ns], g = large[--nl];
+        prob[s] = p[s];
+        alias[s] = g;
+        p[g] -= 1 - p[s];
+        if (p[g] < 1)
+            small[ns++] = g;
+        else
+            large[nl++] = g;
+    }
+    while (nl) prob[large[--nl]] = 1, alias[large[nl]] = large[nl];
+    while (ns) prob[small[--ns]] = 1, alias[small[ns]] = small[ns];
+    free(p);
+    free(small);
+    free(large);
+}
+
+static void topics_build(mz_gen *g, layer_tab *t, const mz_prior *p, int layer)
+{
+    int E = g->E, T = g->T;
+    t->topic = mz_malloc(E * sizeof *t->topic);
+    if (p->topic_layout == MZ_LAYOUT_RANDOM) {
+        /* a fixed property of the model: seeded by the prior, not the trace */
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        int *perm = mz_malloc(E * sizeof *perm);
+        gsl_rng_set(r, p->topic_seed * 1000003UL + (unsigned long)layer);
+        for (int e = 0; e < E; e++) perm[e] = e;
+        gsl_ran_shuffle(r, perm, E, sizeof *perm);
+        for (int j = 0; j < E; j++) t->topic[perm[j]] = j % T;
+        free(perm);
+        gsl_rng_free(r);
+    } else if (p->topic_layout == MZ_LAYOUT_STRIDED) {
+        for (int e = 0; e < E; e++) t->topic[e] = e % T;
+    } else {
+        for (int e = 0; e < E; e++) t->topic[e] = e / p->topic_size;
+    }
+    t->mstart = mz_calloc(T + 1, sizeof *t->mstart);
+    t->member = mz_malloc(E * sizeof *t->member);
+    for (int e = 0; e < E; e++) t->mstart[t->topic[e] + 1]++;
+    for (int z = 0; z < T; z++) t->mstart[z + 1] += t->mstart[z];
+    {
+        int *fill = mz_malloc(T * sizeof *fill);
+        memcpy(fill, t->mstart, T * sizeof *fill);
+        for (int e = 0; e < E; e++) t->member[fill[t->topic[e]]++] = e;
+        free(fill);
+    }
+}
+
+static void layer_build(mz_gen *g, layer_tab *t, const mz_prior *p, int slot, int layer)
+{
+    int E = g->E, T = g->T;
+    const double *logit = p->logit + (size_t)slot * E;
+    double mx = -INFINITY;
+    topics_build(g, t, p, layer);
+    t->w = mz_malloc(E * sizeof *t->w);
+    for (int e = 0; e < E; e++)
+        if (p->skew * logit[e] > mx) mx = p->skew * logit[e];
+    t->W = 0;
+    for (int e = 0; e < E; e++) t->W += t->w[e] = exp(p->skew * logit[e] - mx);
+    t->aprob = mz_malloc(E * sizeof *t->aprob);
+    t->alias = mz_malloc(E * sizeof *t->alias);
+    alias_build(t->w, E, t->aprob, t->alias);
+    t->xcum = mz_malloc(E * sizeof *t->xcum);
+    t->X = mz_calloc(T, sizeof *t->X);
+    for (int z = 0; z < T; z++) {
+        double c = 0;
+        for (int j = t->mstart[z]; j < t->mstart[z + 1]; j++) t->xcum[j] = c += t->w[t->member[j]] * g->boost;
+        t->X[z] = c;
+    }
+    if (g->G > 1) {
+        t->gmass = mz_calloc((size_t)T * g->G, sizeof *t->gmass);
+        for (int z = 0; z < T; z++)
+            for (int e = 0; e < E; e++)
+                t->gmass[(size_t)z * g->G + e / g->gsize] +=
+                    t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0));
+    }
+}
+
+mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
+{
+    mz_gen *g = mz_calloc(1, sizeof *g);
+    g->E = ti->model.experts;
+    g->k = ti->model.topk;
+    g->nl = ti->n_layers;
+    g->T = (g->E + p->topic_size - 1) / p->topic_size;
+    g->G = ti->model.groups;
+    g->gsize = g->E / g->G;
+    g->topk_groups = ti->model.topk_groups;
+    g->weights = ti->weights;
+    g->boost = expm1(p->coact);
+    g->seq_stick = p->seq_stick;
+    g->layer_stick = p->layer_stick;
+    g->r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(g->r, (unsigned long)seed);
+    g->L = mz_calloc(g->nl, sizeof *g->L);
+    for (int i = 0; i < g->nl; i++) {
+        int slot = mz_prior_slot(p, ti->layers[i]);
+        if (slot < 0) {
+            mz_error("prior has no logits for layer %d", ti->layers[i]);
+            mz_gen_free(g);
+            return NULL;
+        }
+        layer_build(g, &g->L[i], p, slot, ti->layers[i]);
+    }
+    g->home = mz_calloc(g->nl, sizeof *g->home);
+    g->stamp = mz_calloc(g->E, sizeof *g->stamp);
+    g->gallow = mz_calloc(g->G, 1);
+    g->tmp = mz_malloc(g->E * sizeof *g->tmp);
+    mz_gen_sequence(g);
+    return g;
+}
+
+void mz_gen_free(mz_gen *g)
+{
+    if (!g) return;
+    for (int i = 0; i < g->nl; i++) {
+        layer_tab *t = &g->L[i];
+        free(t->topic), free(t->mstart), free(t->member), free(t->xcum), free(t->X);
+        free(t->w), free(t->aprob), free(t->alias), free(t->gmass);
+    }
+    free(g->L);
+    free(g->home);
+    free(g->stamp);
+    free(g->gallow);
+    free(g->tmp);
+    gsl_rng_free(g->r);
+    free(g);
+}
+
+const int *mz_gen_topics(const mz_gen *g, int i) { return g->L[i].topic; }
+
+void mz_gen_sequence(mz_gen *g)
+{
+    for (int i = 0; i < g->nl; i++) g->home[i] = (int)gsl_rng_uniform_int(g->r, g->T);
+}
+
+/* Draw the groups a token may use (group-limited routing). */
+static void draw_groups(mz_gen *g, const layer_tab *t, int z)
+{
+    const double *m = t->gmass + (size_t)z * g->G;
+    double left = 0;
+    memset(g->gallow, 0, g->G);
+    for (int q = 0; q < g->G; q++) left += m[q];
+    for (int n = 0; n < g->topk_groups; n++) {
+        double u = gsl_rng_uniform(g->r) * left;
+        int q, last = -1;
+        for (q = 0; q < g->G; q++) {
+            if (g->gallow[q]) continue;
+            last = q;
+            if ((u -= m[q]) < 0) break;
+        }
+        if (q == g->G) q = last; /* rounding */
+        g->gallow[q] = 1;
+        left -= m[q];
+    }
+}
+
+/* Draw the remaining experts exactly from explicit weights. */
+static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int have)
+{
+    double left = 0;
+    int E = g->E;
+    for (int e = 0; e < E; e++) {
+        double w = 0;
+        if (g->stamp[e] != g->cur && (g->G == 1 || g->gallow[e / g->gsize]))
+            w = t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0));
+        left += g->tmp[e] = w;
+    }
+    while (have < g->k) {
+        double u = gsl_rng_uniform(g->r) * left;
+        int e, last = -1;
+        for (e = 0; e < E; e++) {
+            if (g->tmp[e] <= 0) continue;
+            last = e;
+            if ((u -= g->tmp[e]) < 0) break;
+        }
+        if (e == E) e = last;
+        ids[have++] = (uint16_t)e;
+        g->stamp[e] = g->cur;
+        left -= g->tmp[e];
+        g->tmp[e] = 0;
+    }
+    return have;
+}
+
+void mz_gen_token(mz_gen *g, mz_token *tok)
+{
+    int prev = -1, k = g->k;
+    for (int i = 0; i < g->nl; i++) {
+        const layer_tab *t = &g->L[i];
+        uint16_t *ids = tok->ids + (size_t)i * k;
+        double u = gsl_rng_uniform(g->r), total;
+        int z, have = 0, misses = 0;
+        /* the token's topic: kept from the previous layer, its sequence's, or fresh */
+        if (prev >= 0 && u < g->layer_stick)
+            z = prev;
+        else if (gsl_rng_uniform(g->r) < g->seq_stick)
+            z = g->home[i];
+        else
+            z = (int)gsl_rng_uniform_int(g->r, g->T);
+        prev = z;
+        if (++g->cur == 0) {
+            memset(g->stamp, 0, g->E * sizeof *g->stamp);
+            g->cur = 1;
+        }
+        if (g->G > 1) draw_groups(g, t, z);
+        total = t->W + t->X[z];
+        while (have < k) {
+            double v = gsl_rng_uniform(g->r) * total;
+            int e;
+            if (v < t->X[z]) {
+                int j = t->mstart[z], end = t->mstart[z + 1] - 1;
+                while (j < end && t->xcum[j] <= v) j++;
+                e = t->member[j];
+            } else {
+                double x = (v - t->X[z]) / t->W * g->E;
+                int c = (int)x;
+                if (c >= g->E) c = g->E - 1;
+                e = x - c < t->aprob[c] ? c : t->alias[c];
+            }
+            if (g->stamp[e] == g->cur || (g->G > 1 && !g->gallow[e / g->gsize])) {
+                if (++misses > 8 * k) {
+                    have = draw_exact(g, t, z, ids, have);
+                    break;
+                }
+                continue;
+            }
+            g->stamp[e] = g->cur;
+            ids[have++] = (uint16_t)e;
+        }
+        if (g->weights)
+            for (int j = 0; j < k; j++) {
+                int e = ids[j];
+                tok->w[(size_t)i * k + j] =
+                    (float)(t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0)) / total);
+            }
+    }
+}

@@ -1,0 +1,423 @@
+/* io.c: the one way to open inputs (plain or gzip, "-" is stdin) and outputs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mz.h"
+
+#ifndef MZ_DATADIR
+#define MZ_DATADIR "/usr/local/share/mozart-tools/models"
+#endif
+
+#define IN_CHUNK (256 * 1024)
+#define OUT_CHUNK (1024 * 1024)
+
+struct mz_in {
+    gzFile gz;
+    char *name;
+    char *buf;
+    size_t cap, pos, end;
+    int eof, failed, gzip;
+    long lineno;
+    uint64_t offset;
+};
+
+/* Record a read error, naming zlib's diagnosis when there is one. */
+static void in_fail(mz_in *in, const char *why)
+{
+    int zerr = Z_OK;
+    const char *zmsg = gzerror(in->gz, &zerr);
+    in->failed = 1;
+    if (zerr == Z_BUF_ERROR)
+        mz_error("%s: truncated gzip input (no gzip trailer after %llu bytes)", in->name,
+                 (unsigned long long)(in->offset + (in->end - in->pos)));
+    else if (zerr == Z_ERRNO)
+        mz_error("%s: %s", in->name, strerror(errno));
+    else if (zerr != Z_OK)
+        mz_error("%s: corrupt gzip input near byte %llu: %s", in->name,
+                 (unsigned long long)(in->offset + (in->end - in->pos)), zmsg);
+    else
+        mz_error("%s: %s", in->name, why);
+}
+
+/* Refill so that at least 'want' bytes are buffered if the input has them.
+ * Returns 0 or -1 on error. */
+static int in_fill(mz_in *in, size_t want)
+{
+    if (in->end - in->pos >= want || in->eof) return 0;
+    if (in->pos > 0) {
+        memmove(in->buf, in->buf + in->pos, in->end - in->pos);
+        in->end -= in->pos;
+        in->pos = 0;
+    }
+    if (want > in->cap) {
+        while (in->cap < want) in->cap *= 2;
+        in->buf = mz_realloc(in->buf, in->cap + 1);
+    }
+    while (in->end < want && !in->eof) {
+        size_t room = in->cap - in->end;
+        int n = gzread(in->gz, in->buf + in->end, room > INT_MAX ? INT_MAX : (unsigned)room);
+        if (n < 0) {
+            in_fail(in, "read error");
+            return -1;
+        }
+        if (n == 0) {
+            int zerr = Z_OK;
+            gzerror(in->gz, &zerr);
+            if (zerr != Z_OK) {
+                in_fail(in, "read error");
+                return -1;
+            }
+            in->eof = 1;
+        }
+        in->end += n;
+    }
+    return 0;
+}
+
+mz_in *mz_in_open(const char *path)
+{
+    mz_in *in = mz_calloc(1, sizeof *in);
+    int fd;
+    in->name = mz_strdup(path);
+    if (strcmp(path, "-") == 0)
+        fd = dup(STDIN_FILENO);
+    else
+        fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        mz_error("%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    {
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            mz_error("%s: is a directory", path);
+            close(fd);
+            goto fail;
+        }
+    }
+    in->gz = gzdopen(fd, "rb");
+    if (!in->gz) {
+        mz_error("%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        goto fail;
+    }
+    gzbuffer(in->gz, IN_CHUNK);
+    in->cap = IN_CHUNK;
+    in->buf = mz_malloc(in->cap + 1);
+    if (in_fill(in, 2) < 0) {
+        mz_in_close(in);
+        return NULL;
+    }
+    /* zlib reads gzip and plain data alike; remember which this was. */
+    in->gzip = !gzdirect(in->gz);
+    return in;
+fail:
+    free(in->name);
+    free(in);
+    return NULL;
+}
+
+long mz_in_read(mz_in *in, void *buf, size_t n)
+{
+    if (in->failed) return -1;
+    if (in_fill(in, n) < 0) return -1;
+    if (in->end - in->pos < n) {
+        if (in->end == in->pos) return 0;
+        in->failed = 1;
+        mz_error("%s: truncated: input ends in the middle of a record at byte %llu",
+                 in->name, (unsigned long long)(in->offset + (in->end - in->pos)));
+        return -1;
+    }
+    memcpy(buf, in->buf + in->pos, n);
+    in->pos += n;
+    in->offset += n;
+    return (long)n;
+}
+
+long mz_in_peek(mz_in *in, void *buf, size_t n)
+{
+    size_t have;
+    if (in->failed || in_fill(in, n) < 0) return -1;
+    have = in->end - in->pos < n ? in->end - in->pos : n;
+    memcpy(buf, in->buf + in->pos, have);
+    return (long)have;
+}
+
+long mz_in_getline(mz_in *in, char **line)
+{
+    size_t scanned = 0;
+    if (in->failed) return -1;
+    for (;;) {
+        char *start = in->buf + in->pos;
+        char *nl = memchr(start + scanned, '\n', in->end - in->pos - scanned);
+        if (nl) {
+            size_t len = nl - start;
+            *nl = '\0';
+            if (len && nl[-1] == '\r') nl[-1] = '\0', len--;
+            *line = start;
+            in->pos += (nl - start) + 1;
+            in->offset += (nl - start) + 1;
+            in->lineno++;
+            return (long)len;
+        }
+        scanned = in->end - in->pos;
+        if (in->eof) {
+            if (scanned == 0) return -1;
+            in->failed = 1;
+            mz_error("%s: line %ld: truncated (no newline at end of input)", in->name,
+                     in->lineno + 1);
+            return -1;
+        }
+        if (in_fill(in, scanned + IN_CHUNK) < 0) return -1;
+    }
+}
+
+int mz_in_failed(const mz_in *in) { return in->failed; }
+int mz_in_is_gzip(const mz_in *in) { return in->gzip; }
+const char *mz_in_name(const mz_in *in) { return in->name; }
+long mz_in_lineno(const mz_in *in) { return in->lineno; }
+uint64_t mz_in_offset(const mz_in *in) { return in->offset; }
+
+int mz_in_close(mz_in *in)
+{
+    int ret = 0;
+    if (!in) return 0;
+    if (in->gz && gzclose(in->gz) != Z_OK && !in->failed) {
+        mz_error("%s: error closing input", in->name);
+        ret = -1;
+    }
+    free(in->buf);
+    free(in->name);
+    free(in);
+    return ret;
+}
+
+struct mz_out {
+    int fd;
+    gzFile gz;
+    char *path, *tmp;
+    char *buf;
+    size_t n;
+    int failed, tty;
+};
+
+mz_out *mz_out_open(const char *path, int level)
+{
+    mz_out *out = mz_calloc(1, sizeof *out);
+    out->path = mz_strdup(strcmp(path, "-") == 0 ? "standard output" : path);
+    if (strcmp(path, "-") == 0) {
+        out->fd = dup(STDOUT_FILENO);
+        out->tty = isatty(STDOUT_FILENO);
+    } else {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+            /* a device or a pipe: write straight to it */
+            out->fd = open(path, O_WRONLY);
+        } else {
+            size_t n = strlen(path) + 16;
+            out->tmp = mz_malloc(n);
+            snprintf(out->tmp, n, "%s.tmp.XXXXXX", path);
+            out->fd = mkstemp(out->tmp);
+            if (out->fd >= 0) fchmod(out->fd, 0644 & ~umask(umask(0)));
+        }
+    }
+    if (out->fd < 0) {
+        mz_error("%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (level > 0) {
+        char mode[8];
+        snprintf(mode, sizeof mode, "wb%d", level > 9 ? 9 : level);
+        out->gz = gzdopen(out->fd, mode);
+        if (!out->gz) {
+            mz_error("%s: cannot open gzip output", path);
+            close(out->fd);
+            goto fail;
+        }
+        gzbuffer(out->gz, OUT_CHUNK);
+    }
+    out->buf = mz_malloc(OUT_CHUNK);
+    return out;
+fail:
+    if (out->tmp) unlink(out->tmp);
+    free(out->tmp);
+    free(out->path);
+    free(out);
+    return NULL;
+}
+
+static int out_flush(mz_out *out)
+{
+    size_t done = 0;
+    if (out->failed) return -1;
+    if (out->gz) {
+        if (out->n && gzwrite(out->gz, out->buf, (unsigned)out->n) != (int)out->n) {
+            int zerr;
+            const char *msg = gzerror(out->gz, &zerr);
+            mz_error("%s: write error: %s", out->path, zerr == Z_ERRNO ? strerror(errno) : msg);
+            out->failed = 1;
+            return -1;
+        }
+        out->n = 0;
+        return 0;
+    }
+    while (done < out->n) {
+        ssize_t w = write(out->fd, out->buf + done, out->n - done);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            mz_error("%s: write error: %s", out->path, strerror(errno));
+            out->failed = 1;
+            return -1;
+        }
+        done += w;
+    }
+    out->n = 0;
+    return 0;
+}
+
+int mz_out_write(mz_out *out, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n) {
+        size_t room = OUT_CHUNK - out->n, take = n < room ? n : room;
+        memcpy(out->buf + out->n, s, take);
+        out->n += take;
+        s += take;
+        n -= take;
+        if (out->n == OUT_CHUNK && out_flush(out) < 0) return -1;
+    }
+    return out->failed ? -1 : 0;
+}
+
+int mz_out_puts(mz_out *out, const char *s) { return mz_out_write(out, s, strlen(s)); }
+
+int mz_out_printf(mz_out *out, const char *fmt, ...)
+{
+    char small[1024];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < (int)sizeof small) return mz_out_write(out, small, n);
+    {
+        char *big = mz_malloc(n + 1);
+        int ret;
+        va_start(ap, fmt);
+        vsnprintf(big, n + 1, fmt, ap);
+        va_end(ap);
+        ret = mz_out_write(out, big, n);
+        free(big);
+        return ret;
+    }
+}
+
+int mz_out_is_tty(const mz_out *out) { return out->tty; }
+
+static void out_free(mz_out *out)
+{
+    free(out->buf);
+    free(out->tmp);
+    free(out->path);
+    free(out);
+}
+
+int mz_out_close(mz_out *out)
+{
+    int ret = out_flush(out);
+    if (out->gz) {
+        int z = gzclose(out->gz);
+        if (z != Z_OK && ret == 0) {
+            mz_error("%s: write error: %s", out->path, z == Z_ERRNO ? strerror(errno) : "gzip close failed");
+            ret = -1;
+        }
+    } else {
+        if (close(out->fd) < 0 && ret == 0) {
+            mz_error("%s: write error: %s", out->path, strerror(errno));
+            ret = -1;
+        }
+    }
+    if (out->tmp) {
+        if (ret == 0 && rename(out->tmp, out->path) < 0) {
+            mz_error("%s: %s", out->path, strerror(errno));
+            ret = -1;
+        }
+        if (ret < 0) unlink(out->tmp);
+    }
+    out_free(out);
+    return ret;
+}
+
+void mz_out_abort(mz_out *out)
+{
+    if (!out) return;
+    if (out->gz)
+        gzclose(out->gz);
+    else
+        close(out->fd);
+    if (out->tmp) unlink(out->tmp);
+    out_free(out);
+}
+
+int mz_close_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        mz_error("write error on standard output: %s", strerror(errno));
+        return -1;
+    }
+    if (fclose(stdout) != 0) {
+        mz_error("write error on standard output: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+const char *mz_program_dir(void)
+{
+    static char dir[PATH_MAX];
+    ssize_t n;
+    if (dir[0]) return dir;
+    n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0) return strcpy(dir, ".");
+    dir[n] = '\0';
+    {
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+    }
+    return dir;
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+char *mz_find_data(const char *name)
+{
+    char path[PATH_MAX];
+    const char *env = getenv("MZ_MODELS");
+    if (strchr(name, '/') || is_file(name)) {
+        if (is_file(name)) return mz_strdup(name);
+        mz_error("%s: no such file", name);
+        return NULL;
+    }
+    if (env && *env) {
+        snprintf(path, sizeof path, "%s/%s", env, name);
+        if (is_file(path)) return mz_strdup(path);
+    }
+    snprintf(path, sizeof path, "%s/../models/%s", mz_program_dir(), name);
+    if (is_file(path)) return mz_strdup(path);
+    snprintf(path, sizeof path, "%s/%s", MZ_DATADIR, name);
+    if (is_file(path)) return mz_strdup(path);
+    mz_error("%s: not found in the catalogue (models/, $MZ_MODELS or %s)", name, MZ_DATADIR);
+    return NULL;
+}

@@ -1,0 +1,313 @@
+/* mz.h: the one public header of libmz, the library behind the mozart-tools programs. */
+#ifndef MZ_H
+#define MZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MZ_VERSION "0.1.0"
+
+/* Exit statuses of every tool, named in one place. */
+enum { MZ_EXIT_OK = 0, MZ_EXIT_DATA = 1, MZ_EXIT_USAGE = 2 };
+
+/* ---------------------------------------------------------------- errors
+ * Library functions return 0 (or a pointer) on success and -1 (or NULL) on
+ * failure, after recording a message with mz_error(). Only tools print. */
+
+void mz_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *mz_errmsg(void);
+/* Print "prog: message" to stderr. */
+void mz_perror(const char *prog);
+/* Print "prog: fmt..." to stderr and exit(MZ_EXIT_DATA). */
+void mz_die(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+void *mz_malloc(size_t n);
+void *mz_calloc(size_t n, size_t size);
+void *mz_realloc(void *p, size_t n);
+char *mz_strdup(const char *s);
+
+/* Every tool calls this first: default SIGPIPE (a closed pipe ends the
+ * tool quietly), C locale numbers. */
+void mz_tool_init(void);
+/* Print "PROG (mozart-tools) VERSION" to stdout. */
+void mz_print_version(const char *prog);
+
+/* ---------------------------------------------------------------- parsing
+ * Strict number parsing: the whole string must be a number in [lo, hi].
+ * 'what' names the field in the error message. */
+int mz_parse_long(const char *s, long lo, long hi, const char *what, long *out);
+int mz_parse_double(const char *s, double lo, double hi, const char *what, double *out);
+/* Parse "0-3,7,9-11" into a sorted list of unique ints in [lo, hi].
+ * *out is malloc'ed; returns the count or -1. */
+int mz_parse_ranges(const char *s, int lo, int hi, const char *what, int **out);
+/* Format a sorted int list as ranges ("0-3,7"); returns buf. */
+char *mz_format_ranges(const int *v, int n, char *buf, size_t size);
+/* Shortest decimal text that reads back (strtof) as exactly v. */
+int mz_format_float(char *buf, size_t size, float v);
+
+/* A growable byte buffer. */
+typedef struct {
+    char *s;
+    size_t n, m;
+} mz_buf;
+void mz_buf_reserve(mz_buf *b, size_t extra);
+void mz_buf_put(mz_buf *b, const void *p, size_t n);
+void mz_buf_puts(mz_buf *b, const char *s);
+void mz_buf_printf(mz_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mz_buf_free(mz_buf *b);
+
+/* Split s in place at 'sep' into at most max fields; returns the count,
+ * or -1 when there are more than max. */
+int mz_split(char *s, char sep, char **fields, int max);
+
+/* ---------------------------------------------------------------- files
+ * mz_in reads "-" (stdin) or a path, plain or gzip, sniffed by content.
+ * Truncated or corrupt gzip is an error, never a silent short read. */
+typedef struct mz_in mz_in;
+mz_in *mz_in_open(const char *path);
+/* Read exactly n bytes: returns n, 0 at a clean end of input before the
+ * first byte, or -1 (error, including a short read in the middle). */
+long mz_in_read(mz_in *in, void *buf, size_t n);
+/* Read one line without its '\n' (NUL-terminated, valid to the next
+ * call). Returns its length, or -1 at end of input or on error
+ * (check mz_in_failed). A final line without '\n' is an error. */
+long mz_in_getline(mz_in *in, char **line);
+/* Look at up to n bytes without consuming them; returns count (< n at end). */
+long mz_in_peek(mz_in *in, void *buf, size_t n);
+int mz_in_failed(const mz_in *in);
+int mz_in_is_gzip(const mz_in *in);
+const char *mz_in_name(const mz_in *in);
+long mz_in_lineno(const mz_in *in);   /* lines read so far by getline */
+uint64_t mz_in_offset(const mz_in *in); /* uncompressed bytes consumed */
+int mz_in_close(mz_in *in);
+
+/* mz_out writes "-" (stdout) or a path, gzip (level 1-9) or plain
+ * (level 0). A path is written to a temporary file beside it and renamed
+ * into place by mz_out_close, so an error never leaves half a file. */
+typedef struct mz_out mz_out;
+mz_out *mz_out_open(const char *path, int level);
+int mz_out_write(mz_out *out, const void *p, size_t n);
+int mz_out_puts(mz_out *out, const char *s);
+int mz_out_printf(mz_out *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Flush and close; checks every write. Returns 0 or -1. */
+int mz_out_close(mz_out *out);
+/* Discard: close and remove the temporary file. */
+void mz_out_abort(mz_out *out);
+int mz_out_is_tty(const mz_out *out);
+
+/* Flush and close stdout, treating a full disk as an error. */
+int mz_close_stdout(void);
+
+/* Locate a data file: an existing path is used as is; otherwise NAME is
+ * looked up in $MZ_MODELS, then ../models beside the running program, then
+ * the installed data directory. Returns a malloc'ed path or NULL. */
+char *mz_find_data(const char *name);
+const char *mz_program_dir(void);
+
+/* ---------------------------------------------------------------- header
+ * The text header every mz stream carries: lines "@TAG\tkey:value\t...",
+ * kept in order. Tools read the sections they know, pass the others
+ * through, and append their own section and an @PG provenance line. */
+typedef struct {
+    int n, m;
+    char **line; /* without '\n' */
+} mz_header;
+
+int mz_header_parse(mz_header *h, const char *text, size_t len);
+void mz_header_free(mz_header *h);
+void mz_header_copy(mz_header *dst, const mz_header *src);
+void mz_header_add(mz_header *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mz_header_add_pg(mz_header *h, const char *prog, int argc, char **argv);
+/* Remove every line with this tag. */
+void mz_header_remove(mz_header *h, const char *tag);
+/* Index of the nth (0-based) line with TAG, or -1. */
+int mz_header_find(const mz_header *h, const char *tag, int nth);
+/* Value of key in line i, copied into buf; returns buf or NULL if absent. */
+const char *mz_header_value(const mz_header *h, int i, const char *key, char *buf, size_t size);
+/* Required fields: error naming tag and key when absent or out of range. */
+int mz_header_long(const mz_header *h, int i, const char *key, long lo, long hi, long *out);
+int mz_header_double(const mz_header *h, int i, const char *key, double lo, double hi, double *out);
+void mz_header_text(const mz_header *h, mz_buf *b); /* all lines, '\n' after each */
+
+/* ---------------------------------------------------------------- streams
+ * The container every mz tool reads and writes. Two encodings of one model
+ * (like SAM/BAM):
+ *   binary: "MZ" kind major, u32 header length, header text, then records
+ *           (u32 length > 0, payload, u32 CRC-32 of payload), then the end
+ *           marker (u32 0, u64 record count); gzip unless level 0.
+ *   text:   the header lines, one line per record, then "@EOF\t<count>".
+ * Kinds: 'T' routing trace, 'S' schedule. Every integer is little-endian. */
+#define MZ_MAJOR 1
+#define MZ_MINOR 0
+#define MZ_KIND_TRACE 'T'
+#define MZ_KIND_SCHED 'S'
+#define MZ_MAX_RECORD (1u << 26)
+
+/* A record codec: converts one record between binary and text. */
+typedef struct mz_codec {
+    char kind;
+    const char *name;
+    void *(*init)(const mz_header *h);     /* NULL and mz_error on bad header */
+    void (*done)(void *ctx);
+    /* Append the text line (no '\n') of a binary record; -1 if invalid. */
+    int (*to_text)(void *ctx, const uint8_t *rec, size_t len, mz_buf *line);
+    /* Replace out with the binary record of a text line; -1 if invalid. */
+    int (*from_text)(void *ctx, char *line, mz_buf *out);
+} mz_codec;
+const mz_codec *mz_codec_for(char kind);
+
+typedef struct mz_reader mz_reader;
+/* Open and read the header. 'kind' is the kind expected, or 0 for any. */
+mz_reader *mz_reader_open(const char *path, char kind);
+const mz_header *mz_reader_header(const mz_reader *r);
+char mz_reader_kind(const mz_reader *r);
+int mz_reader_is_text(const mz_reader *r);
+const char *mz_reader_name(const mz_reader *r);
+/* Next record in binary form (text input is converted through the codec).
+ * Returns 1 with rec and len valid until the next call, 0 after a verified
+ * end marker, -1 on error (message names file and record or line). */
+int mz_reader_next(mz_reader *r, const uint8_t **rec, size_t *len);
+uint64_t mz_reader_count(const mz_reader *r);
+/* Describe the current position for error messages ("FILE: record N"). */
+const char *mz_reader_where(const mz_reader *r);
+int mz_reader_close(mz_reader *r);
+
+typedef struct mz_writer mz_writer;
+/* text: write the text form; level: gzip level for binary (0 = plain). */
+mz_writer *mz_writer_open(const char *path, char kind, const mz_header *h, int text, int level);
+int mz_writer_put(mz_writer *w, const uint8_t *rec, size_t len);
+int mz_writer_close(mz_writer *w);   /* writes the end marker */
+void mz_writer_abort(mz_writer *w);
+int mz_writer_is_tty(const mz_writer *w);
+
+/* ---------------------------------------------------------------- models
+ * MoE model geometry, from a Hugging Face config.json or from the @MD
+ * header line that carries it downstream. */
+#define MZ_NAME_MAX 64
+typedef struct {
+    char name[MZ_NAME_MAX];
+    int layers;            /* transformer blocks */
+    uint8_t *moe;          /* [layers]: 1 if the block's FFN is MoE */
+    int n_moe;             /* number of MoE blocks */
+    int experts;           /* routed experts per MoE block */
+    int shared;            /* shared experts per MoE block */
+    int topk;              /* routed experts per token */
+    int hidden;            /* model width */
+    int ffn;               /* routed expert FFN width */
+    int shared_ffn;        /* FFN width of one shared expert (0 if none) */
+    int dense_ffn;         /* FFN width of dense blocks (0 if none) */
+    int heads, kv_heads, head_dim;
+    int vocab;
+    int groups, topk_groups; /* group-limited routing (1, 1 if none) */
+    int gated;             /* 1: SwiGLU (3 matrices), 0: 2 matrices */
+    /* multi-head latent attention (DeepSeek-V2/V3); 0 when absent */
+    int q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
+} mz_model;
+
+/* Load a catalogue name (models/NAME.json) or a config.json path. */
+int mz_model_load(const char *name_or_path, mz_model *m);
+int mz_model_from_header(const mz_header *h, mz_model *m);
+void mz_model_to_header(const mz_model *m, mz_header *h);
+void mz_model_free(mz_model *m);
+/* Index of each MoE layer among MoE layers, -1 for dense: [layers]. */
+int mz_model_moe_index(const mz_model *m, int layer);
+/* Parameters (elements) of one routed expert, one shared expert, one dense
+ * FFN, the attention block and the router of one layer. */
+double mz_model_expert_params(const mz_model *m);
+double mz_model_shared_params(const mz_model *m);
+double mz_model_dense_params(const mz_model *m);
+double mz_model_attn_params(const mz_model *m);
+
+/* ---------------------------------------------------------------- traces
+ * A routing trace: for each step, sequence and token, the top-k routed
+ * expert ids (rank order) of every traced MoE layer, and optional gate
+ * weights. One record per token. */
+typedef struct {
+    mz_model model;
+    int steps, seqs, seq_len; /* trace geometry (upper bounds for imports) */
+    int n_layers;             /* traced MoE layers */
+    int *layers;              /* their layer numbers, ascending */
+    int id_bytes;             /* 1 if experts <= 256, else 2 */
+    int weights;              /* gate weights present */
+} mz_trace_info;
+
+typedef struct {
+    uint32_t step, seq, tok;
+    uint16_t *ids;  /* [n_layers * topk] */
+    float *w;       /* [n_layers * topk] or NULL */
+} mz_token;
+
+int mz_trace_info_from_header(const mz_header *h, mz_trace_info *t);
+/* Write @MD and @TR for t into h (replacing existing ones). */
+void mz_trace_info_to_header(const mz_trace_info *t, mz_header *h);
+void mz_trace_info_free(mz_trace_info *t);
+size_t mz_trace_record_size(const mz_trace_info *t);
+/* Decode/encode one binary trace record; decode validates ids. */
+int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_token *tok);
+void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec);
+void mz_token_alloc(const mz_trace_info *t, mz_token *tok);
+void mz_token_free(mz_token *tok);
+
+/* Typed trace reading on top of mz_reader. */
+typedef struct {
+    mz_reader *r;
+    mz_trace_info info;
+    mz_token tok;
+    uint32_t last[3]; int have_last;
+} mz_trace_reader;
+int mz_trace_open(mz_trace_reader *tr, const char *path);
+/* 1: tr->tok holds the next token; 0: end; -1: error. */
+int mz_trace_next(mz_trace_reader *tr);
+int mz_trace_close(mz_trace_reader *tr);
+
+/* ---------------------------------------------------------------- priors
+ * Routing prior: what mz-trace samples from. Per MoE layer a popularity
+ * logit per expert; tokens pick a latent topic (a set of experts that fire
+ * together) and add 'coact' to its members' logits; top-k is then drawn
+ * without replacement in proportion to exp(logit). */
+enum { MZ_LAYOUT_RANDOM, MZ_LAYOUT_STRIDED, MZ_LAYOUT_BLOCKED };
+typedef struct {
+    char model[MZ_NAME_MAX];
+    int experts, topk;
+    int n_layers;           /* MoE layers described */
+    int *layers;            /* their layer numbers */
+    double *logit;          /* [n_layers * experts] */
+    double *share;          /* target selection shares, or NULL */
+    double coact;           /* logit boost of the token's topic */
+    int topic_size;         /* experts per latent topic */
+    int topic_layout;       /* how topics map onto expert ids */
+    double seq_stick;       /* P(token uses its sequence's topic) */
+    double layer_stick;     /* P(token keeps its topic index from the previous layer) */
+    double skew;            /* multiplier on logits (1 = as fitted) */
+    unsigned long topic_seed; /* fixes the random topic layout: a model property */
+    char *source;           /* provenance text ('#' lines), or NULL */
+} mz_prior;
+
+int mz_prior_read(const char *path, mz_prior *p);
+int mz_prior_write(const mz_prior *p, mz_out *out);
+/* Built-in prior for a model with no prior file: log-normal popularity
+ * with the spread measured on real models. */
+void mz_prior_builtin(const mz_model *m, mz_prior *p);
+/* Index of a layer's logits in p (row of p->logit), or -1. */
+int mz_prior_slot(const mz_prior *p, int layer);
+/* Check that p fits the model m (experts, top-k, every MoE layer). */
+int mz_prior_check(const mz_prior *p, const mz_model *m, const char *path);
+void mz_prior_free(mz_prior *p);
+const char *mz_layout_name(int layout);
+int mz_layout_parse(const char *s);
+
+/* ---------------------------------------------------------------- generator */
+typedef struct mz_gen mz_gen;
+/* Prepare sampling tables for every traced layer of t from prior p. */
+mz_gen *mz_gen_new(const mz_trace_info *t, const mz_prior *p, uint64_t seed);
+/* Start a new sequence (draws its per-layer home topics). */
+void mz_gen_sequence(mz_gen *g);
+/* Route one token: fills tok->ids (and tok->w when t->weights). */
+void mz_gen_token(mz_gen *g, mz_token *tok);
+/* Topic of each expert of traced layer i (for tests and mz-stat). */
+const int *mz_gen_topics(const mz_gen *g, int i);
+void mz_gen_free(mz_gen *g);
+
+#endif

@@ -1,0 +1,438 @@
+/* stream.c: the mz container: header, length-prefixed records and end marker, binary or text. */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "mz.h"
+
+extern const mz_codec mz_trace_codec;
+
+/* Every record kind the container knows; a new stage adds its codec here. */
+static const mz_codec *const codecs[] = {&mz_trace_codec, NULL};
+
+const mz_codec *mz_codec_for(char kind)
+{
+    for (int i = 0; codecs[i]; i++)
+        if (codecs[i]->kind == kind) return codecs[i];
+    return NULL;
+}
+
+static const mz_codec *codec_by_name(const char *name)
+{
+    for (int i = 0; codecs[i]; i++)
+        if (strcmp(codecs[i]->name, name) == 0) return codecs[i];
+    return NULL;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
+}
+
+/* Prefix the current error message with a location. */
+static void error_at(const char *where)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
+    mz_error("%s: %s", where, msg);
+}
+
+/* Check the @HD line: major version we read, and kind. */
+static int check_hd(const mz_header *h, const char *name, char *kind)
+{
+    char v[64];
+    int i = mz_header_find(h, "@HD", 0);
+    long major;
+    if (i != 0) {
+        mz_error("%s: header does not start with an @HD line", name);
+        return -1;
+    }
+    if (!mz_header_value(h, i, "VN", v, sizeof v)) {
+        mz_error("%s: header @HD has no VN (format version)", name);
+        return -1;
+    }
+    {
+        char *dot = strchr(v, '.');
+        if (dot) *dot = '\0';
+        if (mz_parse_long(v, 0, 1000, "@HD VN", &major) < 0) {
+            error_at(name);
+            return -1;
+        }
+    }
+    if (major != MZ_MAJOR) {
+        mz_error("%s: format version %ld is not supported (this is mozart-tools %s, format %d.%d)",
+                 name, major, MZ_VERSION, MZ_MAJOR, MZ_MINOR);
+        return -1;
+    }
+    if (!mz_header_value(h, i, "KD", v, sizeof v)) {
+        mz_error("%s: header @HD has no KD (stream kind)", name);
+        return -1;
+    }
+    {
+        const mz_codec *c = codec_by_name(v);
+        if (!c) {
+            mz_error("%s: unknown stream kind '%s'", name, v);
+            return -1;
+        }
+        if (*kind && *kind != c->kind) {
+            mz_error("%s: header says kind %s but the magic says '%c'", name, v, *kind);
+            return -1;
+        }
+        *kind = c->kind;
+    }
+    return 0;
+}
+
+struct mz_reader {
+    mz_in *in;
+    mz_header h;
+    char kind;
+    int text, done;
+    const mz_codec *codec;
+    void *ctx;
+    mz_buf rec;
+    uint64_t count;
+    int in_record; /* the last record read is the one errors refer to */
+    char where[512];
+};
+
+mz_reader *mz_reader_open(const char *path, char kind)
+{
+    mz_reader *r = mz_calloc(1, sizeof *r);
+    uint8_t magic[8];
+    long n;
+    if (!(r->in = mz_in_open(path))) goto fail;
+    n = mz_in_peek(r->in, magic, 4);
+    if (n < 0) goto fail;
+    if (n == 0) {
+        mz_error("%s: empty input", path);
+        goto fail;
+    }
+    if (n >= 3 && magic[0] == 'M' && magic[1] == 'Z') {
+        uint32_t hlen;
+        char *text;
+        if (mz_in_read(r->in, magic, 8) != 8) {
+            if (!mz_in_failed(r->in)) mz_error("%s: truncated before the header", path);
+            goto fail;
+        }
+        if (magic[3] != MZ_MAJOR) {
+            mz_error("%s: format version %d is not supported (this is mozart-tools %s, format %d.%d)",
+                     path, magic[3], MZ_VERSION, MZ_MAJOR, MZ_MINOR);
+            goto fail;
+        }
+        r->kind = magic[2];
+        hlen = get_u32(magic + 4);
+        if (hlen > (64u << 20)) {
+            mz_error("%s: corrupt header length %u", path, hlen);
+            goto fail;
+        }
+        text = mz_malloc(hlen + 1);
+        if (mz_in_read(r->in, text, hlen) != (long)hlen) {
+            if (!mz_in_failed(r->in)) mz_error("%s: truncated inside the header", path);
+            free(text);
+            goto fail;
+        }
+        if (mz_header_parse(&r->h, text, hlen) < 0) {
+            error_at(path);
+            free(text);
+            goto fail;
+        }
+        free(text);
+    } else if (n >= 3 && memcmp(magic, "@HD", 3) == 0) {
+        mz_buf text = {0};
+        char *line;
+        long len;
+        r->text = 1;
+        for (;;) {
+            if (mz_in_peek(r->in, magic, 1) != 1 || magic[0] != '@') break;
+            if ((len = mz_in_getline(r->in, &line)) < 0) break;
+            if (strncmp(line, "@EOF", 4) == 0 && (line[4] == '\t' || !line[4])) {
+                mz_error("%s: line %ld: @EOF inside the header", path, mz_in_lineno(r->in));
+                mz_buf_free(&text);
+                goto fail;
+            }
+            mz_buf_put(&text, line, len);
+            mz_buf_put(&text, "\n", 1);
+        }
+        if (mz_in_failed(r->in)) {
+            mz_buf_free(&text);
+            goto fail;
+        }
+        if (mz_header_parse(&r->h, text.s, text.n) < 0) {
+            error_at(path);
+            mz_buf_free(&text);
+            goto fail;
+        }
+        mz_buf_free(&text);
+    } else {
+        mz_error("%s: not an mz stream (no MZ magic and no @HD header line)", path);
+        goto fail;
+    }
+    if (check_hd(&r->h, path, &r->kind) < 0) goto fail;
+    if (kind && r->kind != kind) {
+        mz_error("%s: is a %s stream, expected a %s stream", path, mz_codec_for(r->kind)->name,
+                 mz_codec_for(kind)->name);
+        goto fail;
+    }
+    r->codec = mz_codec_for(r->kind);
+    if (!(r->ctx = r->codec->init(&r->h))) {
+        error_at(path);
+        goto fail;
+    }
+    return r;
+fail:
+    mz_reader_close(r);
+    return NULL;
+}
+
+const mz_header *mz_reader_header(const mz_reader *r) { return &r->h; }
+char mz_reader_kind(const mz_reader *r) { return r->kind; }
+int mz_reader_is_text(const mz_reader *r) { return r->text; }
+const char *mz_reader_name(const mz_reader *r) { return mz_in_name(r->in); }
+uint64_t mz_reader_count(const mz_reader *r) { return r->count; }
+
+const char *mz_reader_where(const mz_reader *r)
+{
+    if (r->text)
+        snprintf((char *)r->where, sizeof r->where, "%s: line %ld", mz_in_name(r->in),
+                 mz_in_lineno(r->in));
+    else
+        snprintf((char *)r->where, sizeof r->where, "%s: record %llu", mz_in_name(r->in),
+                 (unsigned long long)r->count + !r->in_record);
+    return r->where;
+}
+
+static int end_of_input(mz_reader *r)
+{
+    uint8_t b;
+    long n = mz_in_peek(r->in, &b, 1);
+    if (n < 0) return -1;
+    if (n > 0) {
+        mz_error("%s: data after the end marker", mz_in_name(r->in));
+        return -1;
+    }
+    r->done = 1;
+    return 0;
+}
+
+static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
+{
+    uint8_t b[8];
+    uint32_t n, crc;
+    long got;
+    r->in_record = 0;
+    got = mz_in_read(r->in, b, 4);
+    if (got == 0) {
+        mz_error("%s: truncated: no end marker after %llu records", mz_in_name(r->in),
+                 (unsigned long long)r->count);
+        return -1;
+    }
+    if (got < 0) return -1;
+    n = get_u32(b);
+    if (n == 0) {
+        uint64_t count;
+        if (mz_in_read(r->in, b, 8) != 8) {
+            if (!mz_in_failed(r->in))
+                mz_error("%s: truncated inside the end marker", mz_in_name(r->in));
+            return -1;
+        }
+        count = (uint64_t)get_u32(b) | (uint64_t)get_u32(b + 4) << 32;
+        if (count != r->count) {
+            mz_error("%s: end marker counts %llu records but %llu were read", mz_in_name(r->in),
+                     (unsigned long long)count, (unsigned long long)r->count);
+            return -1;
+        }
+        return end_of_input(r) < 0 ? -1 : 0;
+    }
+    if (n > MZ_MAX_RECORD) {
+        mz_error("%s: corrupt record length %u", mz_reader_where(r), n);
+        return -1;
+    }
+    r->rec.n = 0;
+    mz_buf_reserve(&r->rec, n + 4);
+    if (mz_in_read(r->in, r->rec.s, n + 4) != (long)n + 4) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        if (!mz_in_failed(r->in))
+            mz_error("%s: truncated inside a record", mz_reader_where(r));
+        else /* the input's message names the file and the byte */
+            mz_error("%s (in record %llu)", msg, (unsigned long long)r->count + 1);
+        return -1;
+    }
+    crc = get_u32((uint8_t *)r->rec.s + n);
+    if (crc != (uint32_t)crc32(0, (const Bytef *)r->rec.s, n)) {
+        mz_error("%s: corrupt (checksum mismatch)", mz_reader_where(r));
+        return -1;
+    }
+    r->count++;
+    r->in_record = 1;
+    *rec = (const uint8_t *)r->rec.s;
+    *len = n;
+    return 1;
+}
+
+static int next_text(mz_reader *r, const uint8_t **rec, size_t *len)
+{
+    char *line;
+    long n = mz_in_getline(r->in, &line);
+    if (n < 0) {
+        if (!mz_in_failed(r->in))
+            mz_error("%s: truncated: no @EOF line after %llu records", mz_in_name(r->in),
+                     (unsigned long long)r->count);
+        return -1;
+    }
+    if (line[0] == '@') {
+        long count;
+        if (strncmp(line, "@EOF\t", 5) != 0) {
+            mz_error("%s: header line after the records", mz_reader_where(r));
+            return -1;
+        }
+        if (mz_parse_long(line + 5, 0, 0x7fffffffffffffffL, "@EOF count", &count) < 0) {
+            error_at(mz_reader_where(r));
+            return -1;
+        }
+        if ((uint64_t)count != r->count) {
+            mz_error("%s: @EOF counts %ld records but %llu were read", mz_reader_where(r), count,
+                     (unsigned long long)r->count);
+            return -1;
+        }
+        return end_of_input(r) < 0 ? -1 : 0;
+    }
+    r->rec.n = 0;
+    if (r->codec->from_text(r->ctx, line, &r->rec) < 0) {
+        error_at(mz_reader_where(r));
+        return -1;
+    }
+    r->count++;
+    *rec = (const uint8_t *)r->rec.s;
+    *len = r->rec.n;
+    return 1;
+}
+
+int mz_reader_next(mz_reader *r, const uint8_t **rec, size_t *len)
+{
+    if (r->done) return 0;
+    return r->text ? next_text(r, rec, len) : next_binary(r, rec, len);
+}
+
+int mz_reader_close(mz_reader *r)
+{
+    int ret = 0;
+    if (!r) return 0;
+    if (r->ctx) r->codec->done(r->ctx);
+    if (r->in) ret = mz_in_close(r->in);
+    mz_header_free(&r->h);
+    mz_buf_free(&r->rec);
+    free(r);
+    return ret;
+}
+
+struct mz_writer {
+    mz_out *out;
+    const mz_codec *codec;
+    void *ctx;
+    int text;
+    uint64_t count;
+    mz_buf line;
+};
+
+/* The header as written: @HD first with our version and the kind. */
+static void writer_header(const mz_header *src, const mz_codec *c, mz_header *h)
+{
+    mz_header_copy(h, src);
+    mz_header_remove(h, "@HD");
+    mz_header_add(h, "@HD\tVN:%d.%d\tKD:%s", MZ_MAJOR, MZ_MINOR, c->name);
+    /* move the new @HD line to the front */
+    {
+        char *hd = h->line[h->n - 1];
+        memmove(h->line + 1, h->line, (h->n - 1) * sizeof *h->line);
+        h->line[0] = hd;
+    }
+}
+
+mz_writer *mz_writer_open(const char *path, char kind, const mz_header *src, int text, int level)
+{
+    mz_writer *w = mz_calloc(1, sizeof *w);
+    mz_header h;
+    mz_buf b = {0};
+    w->codec = mz_codec_for(kind);
+    w->text = text;
+    writer_header(src, w->codec, &h);
+    if (!(w->ctx = w->codec->init(&h))) goto fail;
+    if (!(w->out = mz_out_open(path, text ? 0 : level))) goto fail;
+    mz_header_text(&h, &b);
+    if (text) {
+        if (mz_out_write(w->out, b.s, b.n) < 0) goto fail;
+    } else {
+        uint8_t m[8] = {'M', 'Z', (uint8_t)kind, MZ_MAJOR};
+        put_u32(m + 4, (uint32_t)b.n);
+        if (mz_out_write(w->out, m, 8) < 0 || mz_out_write(w->out, b.s, b.n) < 0) goto fail;
+    }
+    mz_buf_free(&b);
+    mz_header_free(&h);
+    return w;
+fail:
+    mz_buf_free(&b);
+    mz_header_free(&h);
+    mz_writer_abort(w);
+    return NULL;
+}
+
+int mz_writer_is_tty(const mz_writer *w) { return mz_out_is_tty(w->out); }
+
+int mz_writer_put(mz_writer *w, const uint8_t *rec, size_t len)
+{
+    w->count++;
+    if (w->text) {
+        w->line.n = 0;
+        if (w->codec->to_text(w->ctx, rec, len, &w->line) < 0) return -1;
+        mz_buf_put(&w->line, "\n", 1);
+        return mz_out_write(w->out, w->line.s, w->line.n);
+    } else {
+        uint8_t b[4];
+        put_u32(b, (uint32_t)len);
+        if (mz_out_write(w->out, b, 4) < 0 || mz_out_write(w->out, rec, len) < 0) return -1;
+        put_u32(b, (uint32_t)crc32(0, rec, (uInt)len));
+        return mz_out_write(w->out, b, 4);
+    }
+}
+
+static void writer_free(mz_writer *w)
+{
+    if (w->ctx) w->codec->done(w->ctx);
+    mz_buf_free(&w->line);
+    free(w);
+}
+
+int mz_writer_close(mz_writer *w)
+{
+    int ret;
+    if (w->text) {
+        ret = mz_out_printf(w->out, "@EOF\t%llu\n", (unsigned long long)w->count);
+    } else {
+        uint8_t b[12];
+        put_u32(b, 0);
+        put_u32(b + 4, (uint32_t)w->count);
+        put_u32(b + 8, (uint32_t)(w->count >> 32));
+        ret = mz_out_write(w->out, b, 12);
+    }
+    if (ret < 0) {
+        mz_out_abort(w->out);
+    } else {
+        ret = mz_out_close(w->out);
+    }
+    writer_free(w);
+    return ret;
+}
+
+void mz_writer_abort(mz_writer *w)
+{
+    if (!w) return;
+    mz_out_abort(w->out);
+    writer_free(w);
+}

@@ -1,0 +1,357 @@
+/* trace.c: routing trace records (one per token), their binary and text forms, and the trace reader. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mz.h"
+
+int mz_trace_info_from_header(const mz_header *h, mz_trace_info *t)
+{
+    int i;
+    long v;
+    char buf[8192];
+    memset(t, 0, sizeof *t);
+    if (mz_model_from_header(h, &t->model) < 0) return -1;
+    if ((i = mz_header_find(h, "@TR", 0)) < 0) {
+        mz_error("header has no @TR (trace geometry) line");
+        goto fail;
+    }
+    if (mz_header_long(h, i, "steps", 1, 1L << 30, &v) < 0) goto fail;
+    t->steps = (int)v;
+    if (mz_header_long(h, i, "seqs", 1, 1L << 30, &v) < 0) goto fail;
+    t->seqs = (int)v;
+    if (mz_header_long(h, i, "seq_len", 1, 1L << 30, &v) < 0) goto fail;
+    t->seq_len = (int)v;
+    if (mz_header_long(h, i, "weights", 0, 1, &v) < 0) goto fail;
+    t->weights = (int)v;
+    if (!mz_header_value(h, i, "layers", buf, sizeof buf)) {
+        mz_error("header @TR layers: missing");
+        goto fail;
+    }
+    if ((t->n_layers = mz_parse_ranges(buf, 0, t->model.layers - 1, "header @TR layers", &t->layers)) < 0)
+        goto fail;
+    for (int k = 0; k < t->n_layers; k++)
+        if (!t->model.moe[t->layers[k]]) {
+            mz_error("header @TR layers: layer %d is not an MoE layer of %s", t->layers[k], t->model.name);
+            goto fail;
+        }
+    t->id_bytes = t->model.experts <= 256 ? 1 : 2;
+    return 0;
+fail:
+    mz_trace_info_free(t);
+    return -1;
+}
+
+void mz_trace_info_to_header(const mz_trace_info *t, mz_header *h)
+{
+    char ranges[8192];
+    mz_model_to_header(&t->model, h);
+    mz_header_remove(h, "@TR");
+    mz_header_add(h, "@TR\tsteps:%d\tseqs:%d\tseq_len:%d\tlayers:%s\tweights:%d", t->steps, t->seqs,
+                  t->seq_len, mz_format_ranges(t->layers, t->n_layers, ranges, sizeof ranges),
+                  t->weights);
+}
+
+void mz_trace_info_free(mz_trace_info *t)
+{
+    mz_model_free(&t->model);
+    free(t->layers);
+    t->layers = NULL;
+}
+
+size_t mz_trace_record_size(const mz_trace_info *t)
+{
+    size_t n = (size_t)t->n_layers * t->model.topk;
+    return 12 + n * t->id_bytes + (t->weights ? 4 * n : 0);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
+}
+
+void mz_token_alloc(const mz_trace_info *t, mz_token *tok)
+{
+    size_t n = (size_t)t->n_layers * t->model.topk;
+    memset(tok, 0, sizeof *tok);
+    tok->ids = mz_calloc(n, sizeof *tok->ids);
+    tok->w = t->weights ? mz_calloc(n, sizeof *tok->w) : NULL;
+}
+
+void mz_token_free(mz_token *tok)
+{
+    free(tok->ids);
+    free(tok->w);
+    tok->ids = NULL;
+    tok->w = NULL;
+}
+
+/* Check ids of one token: in range and no expert twice within a layer. */
+static int check_ids(const mz_trace_info *t, const mz_token *tok)
+{
+    int k = t->model.topk, E = t->model.experts;
+    for (int l = 0; l < t->n_layers; l++) {
+        const uint16_t *id = tok->ids + (size_t)l * k;
+        for (int a = 0; a < k; a++) {
+            if (id[a] >= E) {
+                mz_error("token %u/%u/%u layer %d: expert id %u out of range (model has %d experts)",
+                         tok->step, tok->seq, tok->tok, t->layers[l], id[a], E);
+                return -1;
+            }
+            for (int b = 0; b < a; b++)
+                if (id[a] == id[b]) {
+                    mz_error("token %u/%u/%u layer %d: expert %u selected twice", tok->step, tok->seq,
+                             tok->tok, t->layers[l], id[a]);
+                    return -1;
+                }
+        }
+    }
+    if (tok->step >= (uint32_t)t->steps || tok->seq >= (uint32_t)t->seqs ||
+        tok->tok >= (uint32_t)t->seq_len) {
+        mz_error("token %u/%u/%u outside the trace geometry (steps %d, seqs %d, seq_len %d)",
+                 tok->step, tok->seq, tok->tok, t->steps, t->seqs, t->seq_len);
+        return -1;
+    }
+    return 0;
+}
+
+int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_token *tok)
+{
+    size_t n = (size_t)t->n_layers * t->model.topk;
+    const uint8_t *p = rec + 12;
+    if (len != mz_trace_record_size(t)) {
+        mz_error("corrupt trace record: %zu bytes, expected %zu", len, mz_trace_record_size(t));
+        return -1;
+    }
+    tok->step = get_u32(rec);
+    tok->seq = get_u32(rec + 4);
+    tok->tok = get_u32(rec + 8);
+    if (t->id_bytes == 1)
+        for (size_t i = 0; i < n; i++) tok->ids[i] = p[i];
+    else
+        for (size_t i = 0; i < n; i++) tok->ids[i] = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+    p += n * t->id_bytes;
+    if (t->weights)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u = get_u32(p + 4 * i);
+            memcpy(&tok->w[i], &u, 4);
+        }
+    return check_ids(t, tok);
+}
+
+void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec)
+{
+    size_t n = (size_t)t->n_layers * t->model.topk;
+    uint8_t *p = rec + 12;
+    put_u32(rec, tok->step);
+    put_u32(rec + 4, tok->seq);
+    put_u32(rec + 8, tok->tok);
+    if (t->id_bytes == 1)
+        for (size_t i = 0; i < n; i++) p[i] = (uint8_t)tok->ids[i];
+    else
+        for (size_t i = 0; i < n; i++) p[2 * i] = (uint8_t)tok->ids[i], p[2 * i + 1] = tok->ids[i] >> 8;
+    p += n * t->id_bytes;
+    if (t->weights)
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &tok->w[i], 4);
+            put_u32(p + 4 * i, u);
+        }
+}
+
+/* ---- codec: text line "step seq tok" then one field per traced layer,
+ * "id,id,..." or, with weights, "id:w,id:w,...". */
+typedef struct {
+    mz_trace_info t;
+    mz_token tok;
+} trace_ctx;
+
+static void *trace_init(const mz_header *h)
+{
+    trace_ctx *c = mz_calloc(1, sizeof *c);
+    if (mz_trace_info_from_header(h, &c->t) < 0) {
+        free(c);
+        return NULL;
+    }
+    mz_token_alloc(&c->t, &c->tok);
+    return c;
+}
+
+static void trace_done(void *ctx)
+{
+    trace_ctx *c = ctx;
+    mz_token_free(&c->tok);
+    mz_trace_info_free(&c->t);
+    free(c);
+}
+
+static int trace_to_text(void *ctx, const uint8_t *rec, size_t len, mz_buf *line)
+{
+    trace_ctx *c = ctx;
+    int k = c->t.model.topk;
+    char num[32];
+    if (mz_token_decode(&c->t, rec, len, &c->tok) < 0) return -1;
+    mz_buf_printf(line, "%u\t%u\t%u", c->tok.step, c->tok.seq, c->tok.tok);
+    for (int l = 0; l < c->t.n_layers; l++) {
+        mz_buf_put(line, "\t", 1);
+        for (int j = 0; j < k; j++) {
+            size_t i = (size_t)l * k + j;
+            int n = snprintf(num, sizeof num, "%s%u", j ? "," : "", c->tok.ids[i]);
+            mz_buf_put(line, num, n);
+            if (c->t.weights) {
+                mz_buf_put(line, ":", 1);
+                n = mz_format_float(num, sizeof num, c->tok.w[i]);
+                mz_buf_put(line, num, n);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Parse a whole field as an unsigned decimal no larger than max. */
+static int parse_uint(const char *s, unsigned long max, const char *what, unsigned long *out)
+{
+    unsigned long v = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9') {
+        mz_error("%s: '%.20s' is not a number", what, s);
+        return -1;
+    }
+    for (; *p >= '0' && *p <= '9'; p++)
+        if ((v = v * 10 + (*p - '0')) > max) {
+            mz_error("%s: %.20s is too large", what, s);
+            return -1;
+        }
+    if (*p) {
+        mz_error("%s: '%.20s' is not a number", what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int trace_from_text(void *ctx, char *line, mz_buf *out)
+{
+    trace_ctx *c = ctx;
+    int k = c->t.model.topk, nf = 3 + c->t.n_layers;
+    char **field = mz_malloc((nf + 1) * sizeof *field), **item = mz_malloc((k + 1) * sizeof *item);
+    const char *names[3] = {"step", "sequence", "token"};
+    unsigned long v[3];
+    int ret = -1;
+    if (mz_split(line, '\t', field, nf + 1) != nf) {
+        mz_error("expected %d tab-separated fields (step, sequence, token and %d layers)", nf,
+                 c->t.n_layers);
+        goto done;
+    }
+    for (int i = 0; i < 3; i++)
+        if (parse_uint(field[i], 0xffffffffUL, names[i], &v[i]) < 0) goto done;
+    c->tok.step = v[0], c->tok.seq = v[1], c->tok.tok = v[2];
+    for (int l = 0; l < c->t.n_layers; l++) {
+        char what[64];
+        snprintf(what, sizeof what, "layer %d", c->t.layers[l]);
+        if (mz_split(field[3 + l], ',', item, k + 1) != k) {
+            mz_error("%s: expected %d comma-separated expert ids", what, k);
+            goto done;
+        }
+        for (int j = 0; j < k; j++) {
+            size_t i = (size_t)l * k + j;
+            char *colon = strchr(item[j], ':');
+            unsigned long id;
+            if ((colon != NULL) != (c->t.weights != 0)) {
+                mz_error("%s: '%s': %s", what, item[j],
+                         c->t.weights ? "expected id:weight" : "no gate weights in this trace");
+                goto done;
+            }
+            if (colon) *colon = '\0';
+            if (parse_uint(item[j], 65535, what, &id) < 0) goto done;
+            c->tok.ids[i] = (uint16_t)id;
+            if (colon) {
+                char *end;
+                c->tok.w[i] = strtof(colon + 1, &end);
+                if (end == colon + 1 || *end) {
+                    mz_error("%s: bad gate weight '%s'", what, colon + 1);
+                    goto done;
+                }
+            }
+        }
+    }
+    if (check_ids(&c->t, &c->tok) < 0) goto done;
+    out->n = 0;
+    mz_buf_reserve(out, mz_trace_record_size(&c->t));
+    mz_token_encode(&c->t, &c->tok, (uint8_t *)out->s);
+    out->n = mz_trace_record_size(&c->t);
+    ret = 0;
+done:
+    free(field);
+    free(item);
+    return ret;
+}
+
+const mz_codec mz_trace_codec = {MZ_KIND_TRACE, "trace", trace_init, trace_done, trace_to_text,
+                                 trace_from_text};
+
+/* ---- typed reader */
+int mz_trace_open(mz_trace_reader *tr, const char *path)
+{
+    memset(tr, 0, sizeof *tr);
+    if (!(tr->r = mz_reader_open(path, MZ_KIND_TRACE))) return -1;
+    if (mz_trace_info_from_header(mz_reader_header(tr->r), &tr->info) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_error("%s: %s", path, msg);
+        mz_reader_close(tr->r);
+        tr->r = NULL;
+        return -1;
+    }
+    mz_token_alloc(&tr->info, &tr->tok);
+    return 0;
+}
+
+int mz_trace_next(mz_trace_reader *tr)
+{
+    const uint8_t *rec;
+    size_t len;
+    int ret = mz_reader_next(tr->r, &rec, &len);
+    if (ret <= 0) return ret;
+    if (mz_token_decode(&tr->info, rec, len, &tr->tok) < 0) goto bad;
+    {
+        uint32_t cur[3] = {tr->tok.step, tr->tok.seq, tr->tok.tok};
+        if (tr->have_last && memcmp(cur, tr->last, sizeof cur) != 0) {
+            int i = 0;
+            while (cur[i] == tr->last[i]) i++;
+            if (cur[i] < tr->last[i]) {
+                mz_error("token %u/%u/%u comes after %u/%u/%u (records must be ordered by step, "
+                         "sequence, token)",
+                         cur[0], cur[1], cur[2], tr->last[0], tr->last[1], tr->last[2]);
+                goto bad;
+            }
+        } else if (tr->have_last) {
+            mz_error("token %u/%u/%u appears twice", cur[0], cur[1], cur[2]);
+            goto bad;
+        }
+        memcpy(tr->last, cur, sizeof cur);
+        tr->have_last = 1;
+    }
+    return 1;
+bad: {
+    char msg[1024], where[600];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
+    snprintf(where, sizeof where, "%s", mz_reader_where(tr->r));
+    /* the reader has already counted this record */
+    mz_error("%s: %s", where, msg);
+    return -1;
+}
+}
+
+int mz_trace_close(mz_trace_reader *tr)
+{
+    int ret = mz_reader_close(tr->r);
+    mz_token_free(&tr->tok);
+    mz_trace_info_free(&tr->info);
+    tr->r = NULL;
+    return ret;
+}

@@ -310,4 +310,38 @@ void mz_gen_token(mz_gen *g, mz_token *tok);
 const int *mz_gen_topics(const mz_gen *g, int i);
 void mz_gen_free(mz_gen *g);
 
+/* ---------------------------------------------------------------- placement
+ * Which expert chiplet hosts each routed expert of each placed MoE layer.
+ * Chiplet c hangs off switch (group) c * groups / chiplets: the hardware
+ * fixes the groups, a placement chooses chiplets. Carried downstream as an
+ * @PT line (topology, algorithm) and one @PL line per layer. */
+typedef struct {
+    int chiplets, groups;
+    int experts, n_layers;
+    int *layers;           /* placed MoE layer numbers, ascending */
+    int *chiplet;          /* [n_layers * experts] */
+    char algorithm[32];
+} mz_placement;
+
+/* Empty placement for the traced layers of t (chiplet = -1). */
+int mz_placement_init(mz_placement *p, const mz_trace_info *t, int chiplets, int groups);
+/* Expert e on chiplet e * chiplets / experts (the paper's default layout). */
+void mz_placement_contiguous(mz_placement *p);
+/* 1 and p filled if the header has a placement, 0 if it has none, -1 on error. */
+int mz_placement_from_header(const mz_header *h, const mz_trace_info *t, mz_placement *p);
+void mz_placement_to_header(const mz_placement *p, mz_header *h);
+/* TSV "layer expert chiplet group" with a header line. */
+int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets, int groups,
+                          mz_placement *p);
+int mz_placement_write_tsv(const mz_placement *p, mz_out *out);
+/* Every expert of every layer on exactly one chiplet in range. */
+int mz_placement_check(const mz_placement *p);
+void mz_placement_free(mz_placement *p);
+static inline int mz_group_of(const mz_placement *p, int chiplet)
+{
+    return chiplet * p->groups / p->chiplets;
+}
+/* Row of layer (a layer number) in p, or -1. */
+int mz_placement_slot(const mz_placement *p, int layer);
+
 #endif

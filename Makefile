@@ -16,8 +16,11 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-TOOLS  = mz-trace mz-view
-BINS   = $(addprefix bin/,$(TOOLS))
+# One C file per tool in bin/, one unit-test program per library concern in test/.
+CTOOLS = $(notdir $(basename $(wildcard bin/mz-*.c)))
+TOOLS  = $(CTOOLS)
+BINS   = $(addprefix bin/,$(CTOOLS))
+UNITS  = $(basename $(wildcard test/unit-*.c))
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:.c=.o)
 LIB    = lib/libmz.a
@@ -38,10 +41,10 @@ $(LIB): $(LIBOBJ)
 bin/%: bin/%.c $(LIB) lib/mz.h .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-test/unit: test/unit.c $(LIB) lib/mz.h .flags
+test/unit-%: test/unit-%.c test/unit.h $(LIB) lib/mz.h .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-check test: all test/unit
+check test: all $(UNITS)
 	@test/run
 
 bench: all
@@ -63,6 +66,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f $(BINS) $(LIBOBJ) $(LIB) test/unit .flags
+	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) .flags
 
 .PHONY: all check test bench demo install uninstall clean FORCE

@@ -344,4 +344,28 @@ static inline int mz_group_of(const mz_placement *p, int chiplet)
 /* Row of layer (a layer number) in p, or -1. */
 int mz_placement_slot(const mz_placement *p, int layer);
 
+/* ---------------------------------------------------------------- statistics (stat.c; mz-stat)
+ */
+
+
+/* ---------------------------------------------------------------- import (import.c; mz-import)
+ */
+
+
+/* ---------------------------------------------------------------- prior fitting (fit.c; mz-fit)
+ */
+
+
+/* ---------------------------------------------------------------- placement algorithms (place.c; mz-place)
+ */
+
+
+/* ---------------------------------------------------------------- schedules (sched.c; mz-sched)
+ */
+
+
+/* ---------------------------------------------------------------- wafers and timing (wafer.c, cost.c; mz-cost)
+ */
+
+
 #endif

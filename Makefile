@@ -53,6 +53,10 @@ bench: all
 demo: all
 	bin/mz-trace -m qwen3-30b-a3b --steps 2 --seed 1 | bin/mz-view
 
+# Refit the routing priors in models/ from the real data in traces/ (about 2 minutes).
+priors: all
+	models/fit-priors
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
@@ -68,4 +72,4 @@ uninstall:
 clean:
 	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) .flags
 
-.PHONY: all check test bench demo install uninstall clean FORCE
+.PHONY: all check test bench demo priors install uninstall clean FORCE

@@ -268,6 +268,14 @@ int mz_trace_close(mz_trace_reader *tr);
  * together) and add 'coact' to its members' logits; top-k is then drawn
  * without replacement in proportion to exp(logit). */
 enum { MZ_LAYOUT_RANDOM, MZ_LAYOUT_STRIDED, MZ_LAYOUT_BLOCKED };
+/* Defaults of a prior's parameters: coact and seq_stick are those fitted to
+ * the real Qwen1.5-MoE route log (Algorithm 1's C_T 3.16 vs contiguous 3.64,
+ * and within-sequence expert overlap 1.37x that across sequences);
+ * layer_stick is an assumption (no multi-layer real log). */
+#define MZ_DEFAULT_COACT 2.5
+#define MZ_DEFAULT_SEQ_STICK 0.5
+#define MZ_DEFAULT_LAYER_STICK 0.3
+#define MZ_DEFAULT_TOPIC_SEED 1
 typedef struct {
     char model[MZ_NAME_MAX];
     int experts, topk;
@@ -290,6 +298,9 @@ int mz_prior_write(const mz_prior *p, mz_out *out);
 /* Built-in prior for a model with no prior file: log-normal popularity
  * with the spread measured on real models. */
 void mz_prior_builtin(const mz_model *m, mz_prior *p);
+/* Prior with built-in parameters and a row (zero logits, no shares) for
+ * every MoE layer of m. */
+void mz_prior_for_model(const mz_model *m, mz_prior *p);
 /* Index of a layer's logits in p (row of p->logit), or -1. */
 int mz_prior_slot(const mz_prior *p, int layer);
 /* Check that p fits the model m (experts, top-k, every MoE layer). */
@@ -353,7 +364,31 @@ int mz_placement_slot(const mz_placement *p, int layer);
 
 
 /* ---------------------------------------------------------------- prior fitting (fit.c; mz-fit)
- */
+ * Measured expert loads: per layer, the share of selections per expert. */
+typedef struct {
+    int experts, n_layers;
+    int *layer;     /* layer numbers, ascending */
+    double *share;  /* [n_layers * experts], rows sum to 1 */
+} mz_loads;
+
+/* Read a TSV with columns layer, expert and share or count (others allowed),
+ * keeping rows whose columns match every "COLUMN=VALUE[,VALUE]" of select,
+ * summing the matches per layer and expert. */
+int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads *d);
+/* Count the selections of a trace. */
+int mz_loads_from_trace(const char *path, mz_loads *d);
+void mz_loads_free(mz_loads *d);
+/* Fill p->share for every MoE layer of m from loads d measured on model src
+ * (pass m itself for its own loads): measured layers as they are, the others
+ * by interpolated shape (see fit.c). Appends one '#' line per layer to note. */
+int mz_fit_targets(const mz_loads *d, const mz_model *src, const mz_model *m, unsigned long seed,
+                   mz_prior *p, mz_buf *note);
+/* Fit p->logit so that the generator's shares match p->share; 'fitted'
+ * ([n_layers * experts] or NULL) receives the shares of a final sample. */
+int mz_fit_logits(mz_prior *p, const mz_model *m, int iters, int tokens, uint64_t seed, double *fitted);
+/* Load skew of one share vector: coefficient of variation, hottest share
+ * over uniform, entropy normalised by log(E). */
+void mz_load_skew(const double *share, int E, double *cv, double *max_over_uniform, double *entropy);
 
 
 /* ---------------------------------------------------------------- placement algorithms (place.c; mz-place)

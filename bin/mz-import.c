@@ -52,8 +52,9 @@ static void describe(const mz_import_counts *c, unsigned set, mz_buf *b)
     int n = 0;
     for (int k = 0; k < MZ_ANOM_KINDS; k++)
         if (set & (1u << k))
-            mz_buf_printf(b, "%s%ld %s (%llu %s)", n++ ? ", " : "", c->found[k], mz_anomaly_name(k),
-                          (unsigned long long)c->dropped[k], k == MZ_ANOM_REPEAT ? "rows" : "tokens");
+            mz_buf_printf(b, "%s%ld %s (%llu %s%s)", n++ ? ", " : "", c->found[k], mz_anomaly_name(k),
+                          (unsigned long long)c->dropped[k], k == MZ_ANOM_REPEAT ? "row" : "token",
+                          c->dropped[k] == 1 ? "" : "s");
 }
 
 enum { OPT_MAXRUN = 256, OPT_LEVEL, OPT_VERSION };

@@ -16,7 +16,7 @@ static void usage(FILE *fp)
             "information and C_T (copies per token in dispatch). FILE is any trace; '-' or\n"
             "nothing reads standard input. Column definitions: man mz-stat.\n"
             "\n"
-            "  -c, --chiplets N             contiguous layout over N chiplets [16]\n"
+            "  -c, --chiplets N             contiguous layout over N chiplets [16, or one per expert]\n"
             "  -e, --experts-per-chiplet N  contiguous layout, N experts per chiplet\n"
             "      --loads FILE             write the per-layer load vectors (layer expert count share)\n"
             "      --coact FILE             write the per-layer co-activation pairs (layer i j count)\n"
@@ -91,9 +91,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: -c and -e exclude each other\n", prog);
         usage_error();
     }
-    if (!chiplets && !per_chiplet) chiplets = 16;
 
     if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
+    /* the default, 16 chiplets, cannot hold fewer experts: one expert per chiplet then */
+    if (!chiplets && !per_chiplet) chiplets = tr.info.model.experts < 16 ? tr.info.model.experts : 16;
     if ((has_placement = mz_placement_from_header(mz_reader_header(tr.r), &tr.info, &pl)) < 0)
         mz_die(prog, "%s: %s", in_path, mz_errmsg());
     if (!(s = mz_stat_new(&tr.info, (int)chiplets, (int)per_chiplet, has_placement ? &pl : NULL)))

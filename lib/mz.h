@@ -356,11 +356,112 @@ static inline int mz_group_of(const mz_placement *p, int chiplet)
 int mz_placement_slot(const mz_placement *p, int layer);
 
 /* ---------------------------------------------------------------- statistics (stat.c; mz-stat)
- */
+ * Measures of a routing trace, accumulated token by token in bounded memory
+ * (counts only; the trace is never held). Definitions in bin/mz-stat.1. */
+
+/* Skew of a load vector c[0..n-1] (selection counts). NaN when sum(c) = 0. */
+double mz_stat_cv(const uint64_t *c, int n);           /* population sd / mean */
+double mz_stat_entropy_norm(const uint64_t *c, int n); /* -sum p ln p / ln n, p = c / sum */
+double mz_stat_gini(const uint64_t *c, int n);         /* sum_ij |c_i - c_j| / (2 n sum c) */
+int mz_stat_hottest(const uint64_t *c, int n);         /* index of the largest, lowest on ties */
+/* Mutual information in bits of the joint count table j[a * nb + b]. */
+double mz_stat_mi_bits(const uint64_t *j, int na, int nb);
+/* Co-activation concentration. pair[i * n + j] (i < j) counts tokens that
+ * chose both i and j, load[i] tokens that chose i. Over the top
+ * ceil(frac * n(n-1)/2) pairs by count (ties: lower i, then lower j):
+ * *share = their share of all pair counts, *lift = their count over what
+ * independent selection given the loads would give them. Returns 0, or -1
+ * when there is no co-activation at all (both NaN). */
+int mz_stat_coact_top(const uint64_t *pair, const uint64_t *load, int n, double frac, double *share,
+                      double *lift);
+
+/* One row of the mz-stat table; NaN where a value is not defined (NA). */
+typedef struct {
+    int layer;               /* layer number, -1 for the all row */
+    uint64_t tokens;
+    double cv;
+    int hottest;             /* -1 in the all row */
+    double hottest_over_uniform, entropy_norm, gini;
+    double coact_share, coact_lift;         /* top 1% of expert pairs */
+    double seq_overlap, xseq_overlap, seq_share;
+    double mi_next_bits;     /* with the next MoE layer, when it is traced */
+    double ct_k, ct_dedup, ct_placed;
+} mz_stat_row;
+
+typedef struct mz_stat mz_stat;
+/* Accumulator for trace t. The contiguous layout puts expert e on chiplet
+ * e * chiplets / experts (per_chiplet = 0) or e / per_chiplet (chiplets = 0).
+ * placed: an optional second placement (e.g. the header's), or NULL. */
+mz_stat *mz_stat_new(const mz_trace_info *t, int chiplets, int per_chiplet, const mz_placement *placed);
+/* Add one token; tokens of one sequence (step, seq) must be consecutive.
+ * Returns 0, or -1 past 2^32 - 1 tokens (32-bit counters). */
+int mz_stat_add(mz_stat *s, const mz_token *tok);
+/* Compute the rows (n_layers, then the all row); valid until mz_stat_free. */
+const mz_stat_row *mz_stat_rows(mz_stat *s, int *n);
+int mz_stat_chiplets(const mz_stat *s);  /* chiplets of the contiguous layout */
+/* The table, the per-layer load vectors and co-activation pairs as TSV. */
+int mz_stat_write(mz_stat *s, mz_out *out);
+int mz_stat_write_loads(const mz_stat *s, mz_out *out);
+int mz_stat_write_coact(mz_stat *s, mz_out *out);
+void mz_stat_free(mz_stat *s);
 
 
 /* ---------------------------------------------------------------- import (import.c; mz-import)
- */
+ * Real routing logs to traces: the vLLM route-log JSONL ("meta" and "route"
+ * lines) or a TSV/CSV of "sequence token layer id...". Malformed lines are
+ * errors naming file and line; anomalies are reported, counted and dropped
+ * only when asked. Memory grows with the longest sequence, not the log. */
+enum { MZ_IMPORT_AUTO, MZ_IMPORT_JSONL, MZ_IMPORT_TSV, MZ_IMPORT_CSV };
+enum {
+    MZ_ANOM_RANGE,     /* expert id out of range */
+    MZ_ANOM_DUPLICATE, /* an expert twice in one token's top-k */
+    MZ_ANOM_COUNT,     /* not top-k ids (or weights) */
+    MZ_ANOM_GAP,       /* tokens missing in a sequence, or a token missing layers */
+    MZ_ANOM_REPEAT,    /* a token logged again for a layer */
+    MZ_ANOM_WARMUP,    /* a long run of identical routes */
+    MZ_ANOM_KINDS
+};
+const char *mz_anomaly_name(int kind);
+/* Parse "warmup,repeat" or "all" into a set of bits 1 << kind. */
+int mz_anomaly_parse(const char *list, unsigned *set);
+
+typedef struct {
+    int format;          /* MZ_IMPORT_* */
+    int seqs;            /* sequences per step */
+    int seq_len;         /* split longer sequences into pieces of this; 0: no split */
+    int max_run;         /* identical routes in a row that make a warm-up run; 0: off */
+    unsigned drop;       /* anomaly kinds to drop, bits 1 << kind */
+    int weights;         /* keep gate weights (JSONL topk_weights) */
+    const int *layers;   /* layers to import (others are skipped), or NULL */
+    int n_layers;
+    /* called with each anomaly ("FILE: line N: kind: what"), or NULL */
+    void (*report)(void *arg, const char *msg);
+    void *arg;
+} mz_import_opts;
+
+typedef struct {
+    long lines, rows, meta_lines;
+    long skipped_rows;              /* rows of layers not asked for (-l) */
+    uint64_t tokens_in, tokens;     /* tokens assembled, tokens kept */
+    long seqs_in, seqs;             /* sequences in the log, in the trace */
+    long found[MZ_ANOM_KINDS];      /* anomalies found */
+    uint64_t dropped[MZ_ANOM_KINDS]; /* tokens (repeat: rows) dropped */
+    long longest;                   /* longest sequence in the trace */
+} mz_import_counts;
+
+typedef struct mz_import mz_import;
+mz_import *mz_import_open(const char *path, const mz_model *m, const mz_import_opts *o);
+/* Read and check the whole log, spooling the kept tokens to a temporary
+ * file. Returns 0, or -1 on malformed input or an I/O error. */
+int mz_import_read(mz_import *im);
+const mz_import_counts *mz_import_get_counts(const mz_import *im);
+/* Anomaly kinds found but not allowed to be dropped (bits 1 << kind). */
+unsigned mz_import_refused(const mz_import *im);
+/* After a read: the trace header (@MD, @TR, @IM import section, @CO when
+ * the log covers only some MoE layers). */
+int mz_import_header(const mz_import *im, mz_header *h);
+int mz_import_write(mz_import *im, mz_writer *w);
+void mz_import_close(mz_import *im);
 
 
 /* ---------------------------------------------------------------- prior fitting (fit.c; mz-fit)

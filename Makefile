@@ -53,6 +53,10 @@ bench: all
 demo: all
 	bin/mz-trace -m qwen3-30b-a3b --steps 2 --seed 1 | bin/mz-view
 
+# Real routing statistics beside those of generated traces; fails outside tolerance.
+calibrate: all
+	@models/calibrate
+
 # Refit the routing priors in models/ from the real data in traces/ (about 2 minutes).
 priors: all
 	models/fit-priors
@@ -72,4 +76,4 @@ uninstall:
 clean:
 	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) .flags
 
-.PHONY: all check test bench demo priors install uninstall clean FORCE
+.PHONY: all check test bench demo calibrate priors install uninstall clean FORCE

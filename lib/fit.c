@@ -269,6 +269,9 @@ int mz_fit_targets(const mz_loads *d, const mz_model *src, const mz_model *m, un
         if (note) {
             if (exact >= 0)
                 mz_buf_printf(note, "#   layer %d: measured layer %d\n", l, d->layer[exact]);
+            else if (a == b)
+                mz_buf_printf(note, "#   layer %d: shape of %s layer %d (the nearest measured)\n", l, src->name,
+                              d->layer[a]);
             else
                 mz_buf_printf(note, "#   layer %d: shape interpolated %.3f of the way from %s layer %d to %d\n", l, t,
                               src->name, d->layer[a], d->layer[b]);

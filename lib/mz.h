@@ -270,7 +270,7 @@ int mz_trace_close(mz_trace_reader *tr);
 enum { MZ_LAYOUT_RANDOM, MZ_LAYOUT_STRIDED, MZ_LAYOUT_BLOCKED };
 /* Defaults of a prior's parameters: coact and seq_stick are those fitted to
  * the real Qwen1.5-MoE route log (Algorithm 1's C_T 3.16 vs contiguous 3.64,
- * and within-sequence expert overlap 1.37x that across sequences);
+ * and mz-stat's seq_share_ratio 1.49, within- over across-sequence overlap);
  * layer_stick is an assumption (no multi-layer real log). */
 #define MZ_DEFAULT_COACT 2.5
 #define MZ_DEFAULT_SEQ_STICK 0.5

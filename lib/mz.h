@@ -385,6 +385,8 @@ typedef struct {
     size_t keep, kept;   /* sample capacity and size (tokens) */
     uint16_t *ids;       /* [keep * n_layers * topk] sampled tokens' expert ids */
     void *rng;           /* gsl_rng of the reservoir sample */
+    uint16_t *block;     /* tokens not yet counted, counted layer by layer (cache) */
+    size_t nblock;
     int finished;
 } mz_priors;
 /* keep: tokens to sample for exact C_T evaluation (0: none). */
@@ -443,7 +445,7 @@ typedef struct {
     uint64_t *load;        /* [n_layers * 2 * chiplets]: selections per chiplet */
     uint64_t *pairs;       /* [n_layers * 4]: per part, expert pairs on one chiplet, on two */
     uint32_t *stamp;       /* scratch [chiplets] */
-    int *ch;               /* scratch [topk] */
+    int *ch;               /* scratch [chiplets] */
     uint32_t serial;
 } mz_place_eval;
 void mz_place_eval_init(mz_place_eval *ev, const mz_placement *p, int topk);

@@ -68,24 +68,37 @@ void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned 
     }
 }
 
-void mz_priors_add(mz_priors *p, const mz_token *tok)
+/* Count a block of tokens one layer at a time, so that each layer's E x E
+ * matrix stays in cache while its tokens are counted. */
+static void priors_flush(mz_priors *p)
 {
     size_t E = p->experts, k = p->topk, row = (size_t)p->n_layers * k;
     for (int l = 0; l < p->n_layers; l++) {
-        const uint16_t *id = tok->ids + l * k;
         uint64_t *V = p->load + l * E, *C = p->coact + l * E * E;
-        for (size_t a = 0; a < k; a++) {
-            V[id[a]]++;
-            /* the upper triangle only; mz_priors_finish mirrors it */
-            for (size_t b = a + 1; b < k; b++) {
-                size_t i = id[a], j = id[b];
-                if (i < j)
-                    C[i * E + j]++;
-                else
-                    C[j * E + i]++;
+        for (size_t t = 0; t < p->nblock; t++) {
+            const uint16_t *id = p->block + t * row + l * k;
+            for (size_t a = 0; a < k; a++) {
+                size_t i = id[a];
+                V[i]++;
+                /* the upper triangle only (branch-free min/max); mz_priors_finish mirrors it */
+                for (size_t b = a + 1; b < k; b++) {
+                    size_t j = id[b], lo = i < j ? i : j, hi = i ^ j ^ lo;
+                    C[lo * E + hi]++;
+                }
             }
         }
     }
+    p->nblock = 0;
+}
+
+#define PRIORS_BLOCK 512
+
+void mz_priors_add(mz_priors *p, const mz_token *tok)
+{
+    size_t row = (size_t)p->n_layers * p->topk;
+    if (!p->block) p->block = mz_malloc(PRIORS_BLOCK * row * sizeof *p->block);
+    memcpy(p->block + p->nblock * row, tok->ids, row * sizeof *p->block);
+    if (++p->nblock == PRIORS_BLOCK) priors_flush(p);
     /* reservoir sample: every profiled token is kept with equal chance */
     if (p->keep) {
         size_t slot = p->kept < p->keep ? p->kept++ : (size_t)gsl_rng_uniform_int(p->rng, p->tokens + 1);
@@ -98,6 +111,7 @@ void mz_priors_finish(mz_priors *p)
 {
     size_t E = p->experts;
     if (p->finished) return;
+    priors_flush(p);
     for (int l = 0; l < p->n_layers; l++) {
         uint64_t *C = p->coact + l * E * E;
         for (size_t i = 0; i < E; i++)
@@ -111,6 +125,7 @@ void mz_priors_free(mz_priors *p)
     free(p->load);
     free(p->coact);
     free(p->ids);
+    free(p->block);
     if (p->rng) gsl_rng_free(p->rng);
     memset(p, 0, sizeof *p);
 }
@@ -893,28 +908,30 @@ void mz_place_eval_init(mz_place_eval *ev, const mz_placement *p, int topk)
     ev->load = mz_calloc((size_t)p->n_layers * 2 * p->chiplets, sizeof *ev->load);
     ev->pairs = mz_calloc((size_t)p->n_layers * 4, sizeof *ev->pairs);
     ev->stamp = mz_calloc(p->chiplets, sizeof *ev->stamp);
-    ev->ch = mz_calloc(topk, sizeof *ev->ch);
+    ev->ch = mz_calloc(p->chiplets, sizeof *ev->ch);
 }
 
 void mz_place_eval_add(mz_place_eval *ev, const mz_placement *p, const mz_token *tok, int part)
 {
     int k = ev->topk, nc = ev->chiplets, *ch = ev->ch;
+    uint32_t *stamps = ev->stamp;
     for (int l = 0; l < ev->n_layers; l++) {
         const int *map = p->chiplet + (size_t)l * p->experts;
         const uint16_t *id = tok->ids + (size_t)l * k;
-        uint64_t *load = ev->load + ((size_t)l * 2 + part) * nc, distinct = 0, same = 0;
+        uint64_t *load = ev->load + ((size_t)l * 2 + part) * nc;
         uint32_t stamp = ++ev->serial;
+        int distinct = 0, same = 0;
         if (stamp == 0) { /* wrapped: restart the stamps */
-            memset(ev->stamp, 0, nc * sizeof *ev->stamp);
+            memset(stamps, 0, nc * sizeof *stamps);
             stamp = ev->serial = 1;
         }
+        /* ch[c]: experts of this token seen so far on chiplet c (valid when stamped) */
         for (int a = 0; a < k; a++) {
-            int c = ch[a] = map[id[a]];
+            int c = map[id[a]];
             load[c]++;
-            if (ev->stamp[c] != stamp) ev->stamp[c] = stamp, distinct++;
+            if (stamps[c] != stamp) stamps[c] = stamp, ch[c] = 0, distinct++;
+            same += ch[c]++;
         }
-        for (int a = 0; a < k; a++)
-            for (int b = a + 1; b < k; b++) same += ch[a] == ch[b];
         ev->distinct[(size_t)l * 2 + part] += distinct;
         ev->pairs[(size_t)l * 4 + part * 2] += same;
         ev->pairs[(size_t)l * 4 + part * 2 + 1] += (uint64_t)k * (k - 1) / 2 - same;

@@ -30,7 +30,7 @@ static void usage(FILE *fp)
             "                           uniform sample when there are more) [65536]\n"
             "      --kicks N            ctswap: iterated local search rounds per layer [0]\n"
             "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
-            "                           layer; past it the best allocation found is kept [1000000]\n"
+            "                           layer; past it the best allocation found is kept [100000]\n"
             "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
             "  -W, --write-placement FILE  save the placement (TSV: layer expert chiplet group)\n"
             "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *report_path = NULL, *write_path = NULL, *read_path = NULL;
-    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 1000000, kicks = 0, level = 1, v;
+    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v;
     int algo = MZ_PLACE_MOZART, algo_set = 0, topo_set = 0, text = 0, c, ret;
     profiler prof = {0, 0, 0, 0};
     mz_trace_reader tr;

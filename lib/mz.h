@@ -383,7 +383,8 @@ typedef struct {
     uint64_t *load;      /* [n_layers * experts] */
     uint64_t *coact;     /* [n_layers * experts * experts]; upper triangle until finished */
     size_t keep, kept;   /* sample capacity and size (tokens) */
-    uint16_t *ids;       /* [keep * n_layers * topk] sampled tokens' expert ids */
+    uint16_t *ids;       /* [kept * n_layers * topk] sampled tokens' expert ids */
+    size_t ids_cap;      /* tokens ids has room for */
     void *rng;           /* gsl_rng of the reservoir sample */
     uint16_t *block;     /* tokens not yet counted, counted layer by layer (cache) */
     size_t nblock;

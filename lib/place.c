@@ -61,8 +61,7 @@ void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned 
     p->load = mz_calloc((size_t)p->n_layers * E, sizeof *p->load);
     p->coact = mz_calloc((size_t)p->n_layers * E * E, sizeof *p->coact);
     p->keep = keep;
-    if (keep) {
-        p->ids = mz_malloc(keep * p->n_layers * p->topk * sizeof *p->ids);
+    if (keep) { /* p->ids grows with the sample, up to keep tokens */
         p->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(p->rng, seed);
     }
@@ -101,7 +100,13 @@ void mz_priors_add(mz_priors *p, const mz_token *tok)
     if (++p->nblock == PRIORS_BLOCK) priors_flush(p);
     /* reservoir sample: every profiled token is kept with equal chance */
     if (p->keep) {
-        size_t slot = p->kept < p->keep ? p->kept++ : (size_t)gsl_rng_uniform_int(p->rng, p->tokens + 1);
+        size_t slot;
+        if (p->kept == p->ids_cap && p->kept < p->keep) {
+            p->ids_cap = p->ids_cap ? 2 * p->ids_cap : 1024;
+            if (p->ids_cap > p->keep) p->ids_cap = p->keep;
+            p->ids = mz_realloc(p->ids, p->ids_cap * row * sizeof *p->ids);
+        }
+        slot = p->kept < p->keep ? p->kept++ : (size_t)gsl_rng_uniform_int(p->rng, p->tokens + 1);
         if (slot < p->keep) memcpy(p->ids + slot * row, tok->ids, row * sizeof *p->ids);
     }
     p->tokens++;
@@ -866,6 +871,10 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
             mz_place_cluster(pr->coact + (size_t)l * E * E, E, nc, cluster);
             if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, NULL, chip, &st) < 0) goto done;
             li.group_alloc = st.exact ? 1 : 2;
+            if (o->algorithm == MZ_PLACE_CTSWAP && pr->topk > 255) {
+                mz_error("ctswap counts experts per chiplet in bytes: top-k %d is more than 255", pr->topk);
+                goto done;
+            }
             if (o->algorithm == MZ_PLACE_CTSWAP && pr->kept) {
                 size_t stride = (size_t)pr->n_layers * pr->topk;
                 li.swaps = ctswap_layer(E, nc, G, pr->topk, pr->ids + (size_t)l * pr->topk, stride, pr->kept, V,

@@ -247,6 +247,10 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
         'BEGIN { exit !(m < c && s < m) }'
     # per layer: ctswap's group deviation and chiplet load no worse than mozart's
     paste m.tsv s.tsv | awk -F'\t' '/^[0-9]/ && ($24 > $10 || $23 > $9) { bad = 1 } END { exit bad }'
+    # kicks never end above the plain descent on the profile
+    mz-place -a ctswap --kicks 3 -p 1 -r k.tsv -o /dev/null g.mzt
+    awk -v s="$(col ct_dedup s.tsv)" -v k="$(col ct_dedup k.tsv)" 'BEGIN { exit !(k <= s) }'
+    [ "$(col swaps k.tsv)" -gt "$(col swaps s.tsv)" ]
 }
 
 @test "the examples of the man page run" {

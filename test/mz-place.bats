@@ -261,3 +261,17 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     [ "$(col group_alloc mozart.tsv)" = exact ]
     grep -q '^0	0	' mozart.placement.tsv
 }
+
+@test "real Qwen1.5-MoE layer 0: contiguous C_T 3.64, mozart 3.16 (paper), ctswap lower" {
+    real="$TOP/traces/qwen1.5-layer0.txt"
+    [ -e "$real" ] || skip "traces/qwen1.5-layer0.txt (made by mz-import) is not in this tree"
+    # 15 chiplets of 4 experts in 3 groups of 5
+    mz-place -a contiguous -c 15 -g 3 -r c.tsv -o /dev/null "$real"
+    mz-place -a mozart -c 15 -g 3 -r m.tsv -o /dev/null "$real"
+    mz-place -a ctswap -c 15 -g 3 -r s.tsv -o /dev/null "$real"
+    [ "$(col tokens_profile m.tsv)" = 2434 ]
+    [ "$(col ct_dedup c.tsv)" = 3.6352 ]
+    [ "$(col ct_dedup m.tsv)" = 3.1590 ]
+    [ "$(col ct_dedup s.tsv)" = 3.1237 ]
+    [ "$(col group_alloc m.tsv)" = exact ]
+}

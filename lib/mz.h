@@ -493,7 +493,120 @@ void mz_load_skew(const double *share, int E, double *cv, double *max_over_unifo
 
 
 /* ---------------------------------------------------------------- placement algorithms (place.c; mz-place)
- */
+ * Activation priors of each placed MoE layer from a profiling prefix of a
+ * trace, the algorithms that turn them into a placement (the paper's
+ * Algorithm 1 and Eq. 5 among them), and the C_T/balance report. */
+enum { MZ_PLACE_CONTIGUOUS, MZ_PLACE_ROUND_ROBIN, MZ_PLACE_RANDOM, MZ_PLACE_BALANCED, MZ_PLACE_MOZART,
+       MZ_PLACE_CTSWAP, MZ_PLACE_NALGO };
+/* Algorithm number of a name, or -1. */
+int mz_place_algorithm_parse(const char *name);
+const char *mz_place_algorithm_name(int algo);
+/* 1 if the algorithm needs the activation priors (reads the trace first). */
+int mz_place_needs_priors(int algo);
+
+/* Experts per chiplet in the contiguous layout (E mod Nc chiplets host one
+ * more, spread evenly over the groups): cap[chiplets]. Every algorithm but
+ * round-robin fills chiplets to these counts. */
+void mz_place_capacity(int experts, int chiplets, int *cap);
+
+/* Activation priors per placed layer: V (selections per expert) and C
+ * (tokens selecting both i and j, i != j; symmetric, zero diagonal), and a
+ * seeded uniform sample of the profiled tokens for algorithms that evaluate
+ * C_T exactly. */
+typedef struct {
+    int experts, topk, n_layers;
+    uint64_t tokens;     /* profiled tokens */
+    uint64_t *load;      /* [n_layers * experts] */
+    uint64_t *coact;     /* [n_layers * experts * experts]; upper triangle until finished */
+    size_t keep, kept;   /* sample capacity and size (tokens) */
+    uint16_t *ids;       /* [kept * n_layers * topk] sampled tokens' expert ids */
+    size_t ids_cap;      /* tokens ids has room for */
+    void *rng;           /* gsl_rng of the reservoir sample */
+    uint16_t *block;     /* tokens not yet counted, counted layer by layer (cache) */
+    size_t nblock;
+    int finished;
+} mz_priors;
+/* keep: tokens to sample for exact C_T evaluation (0: none). */
+void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed);
+void mz_priors_add(mz_priors *p, const mz_token *tok);
+/* Mirror C into a full symmetric matrix; call once after the last add. */
+void mz_priors_finish(mz_priors *p);
+void mz_priors_free(mz_priors *p);
+
+/* The paper's Algorithm 1 on one layer's E x E co-activation matrix: fills
+ * cluster_of[E] with clusters 0..nc-1; the first E mod nc clusters hold
+ * ceil(E/nc) experts, the others floor(E/nc). Deterministic (see place.c). */
+void mz_place_cluster(const uint64_t *coact, int experts, int nc, int *cluster_of);
+
+/* Eq. 5 outcome: the deviation of the group loads from the even share, in
+ * integers: dev = max_g |groups * load_g - total|, sq = sum_g of its square. */
+typedef struct {
+    uint64_t dev;
+    double sq;
+    long nodes;  /* branch-and-bound nodes visited */
+    int exact;   /* 1: search completed (optimal); 0: node budget ran out */
+} mz_alloc_stats;
+/* Eq. 5: put n clusters (n = number of chiplets) of load load[i] and size
+ * size[i] onto chiplets with capacities cap[] (a cluster goes to a chiplet
+ * of its size; group g = chiplets c with c * groups / n == g), minimising
+ * dev, then sq. init: a feasible chiplet per cluster to start from, or NULL.
+ * budget: node limit of the exact search (<= 0: none). Fills chiplet[n];
+ * returns 0, or -1 if the sizes do not match the capacities. */
+int mz_place_allocate(int n, int groups, const uint64_t *load, const int *size, const int *cap,
+                      long budget, const int *init, int *chiplet, mz_alloc_stats *st);
+
+typedef struct {
+    int algorithm;
+    unsigned long seed;  /* random layout, token sample */
+    long alloc_nodes;    /* Eq. 5 node budget per layer */
+    long kicks;          /* ctswap: perturbation rounds per layer */
+} mz_place_opts;
+/* What happened per layer. */
+typedef struct {
+    int group_alloc;     /* 0 none, 1 exact, 2 heuristic (budget ran out) */
+    double seconds;      /* time spent placing the layer */
+    long swaps;          /* ctswap: swaps made */
+} mz_place_info;
+/* Compute every layer's placement into p (from mz_placement_init) from the
+ * priors pr (finished; may be NULL for data-independent algorithms).
+ * info[p->n_layers] is filled when not NULL. Returns 0 or -1. */
+int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *o, mz_place_info *info);
+const char *mz_place_alloc_name(int group_alloc);
+
+/* C_T and balance of a placement on a stream of tokens, split into the
+ * profiled tokens and the evaluation tokens after them. */
+typedef struct {
+    int n_layers, topk, chiplets, groups;
+    uint64_t tokens[2];    /* profiled, evaluated */
+    uint64_t *distinct;    /* [n_layers * 2]: sum over tokens of distinct chiplets */
+    uint64_t *load;        /* [n_layers * 2 * chiplets]: selections per chiplet */
+    uint64_t *pairs;       /* [n_layers * 4]: per part, expert pairs on one chiplet, on two */
+    uint32_t *stamp;       /* scratch [chiplets] */
+    int *ch;               /* scratch [chiplets] */
+    uint32_t serial;
+} mz_place_eval;
+void mz_place_eval_init(mz_place_eval *ev, const mz_placement *p, int topk);
+/* part: 0 profiled token, 1 evaluation token. */
+void mz_place_eval_add(mz_place_eval *ev, const mz_placement *p, const mz_token *tok, int part);
+void mz_place_eval_free(mz_place_eval *ev);
+/* The --report TSV: one row per layer and an "all" row (means of the layer
+ * rows). info may be NULL (placement read from a file). */
+int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const mz_place_info *info,
+                          int profile_steps, int eval_steps, mz_out *out);
+
+/* Chiplets and groups named by a placement TSV's "#placement" line:
+ * 1 and both set, 0 if there is no such line, -1 on error. */
+int mz_place_tsv_topology(const char *path, int *chiplets, int *groups);
+
+/* Fixed-size records spooled to an anonymous temporary file (in $TMPDIR,
+ * else /tmp) so that a stream read once can be read again. */
+typedef struct mz_spool mz_spool;
+mz_spool *mz_spool_open(size_t rec_size);
+int mz_spool_put(mz_spool *s, const uint8_t *rec);
+int mz_spool_rewind(mz_spool *s);
+/* 1 and rec filled, 0 at the end, -1 on error. */
+int mz_spool_get(mz_spool *s, uint8_t *rec);
+void mz_spool_close(mz_spool *s);
 
 
 /* ---------------------------------------------------------------- schedules (sched.c; mz-sched)

@@ -1,0 +1,303 @@
+/* mz-place: place each MoE layer's experts onto chiplets and pass the trace on with the placement. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../lib/mz.h"
+
+static const char *prog = "mz-place";
+
+#define USAGE_LINE                                                                                       \
+    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [-p STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
+    "                [-u | -t] [-o FILE] [TRACE]\n"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            USAGE_LINE
+            "Place each MoE layer's routed experts onto the expert chiplets of a wafer and write\n"
+            "the trace on with the placement in its header (@PT, @PL, @PA). An existing placement\n"
+            "is replaced. TRACE is binary or text, gzip or plain; '-' or nothing reads stdin.\n"
+            "\n"
+            "  -a, --algorithm NAME     contiguous, round-robin, random, balanced, mozart or\n"
+            "                           ctswap [mozart]\n"
+            "  -c, --chiplets N         expert chiplets [16]\n"
+            "  -g, --groups N           switch groups; chiplet c is in group c*N/CHIPLETS [4]\n"
+            "  -p, --profile N          profile on the first N steps, evaluate on the rest [all]\n"
+            "  -s, --seed N             seed of 'random' and of ctswap's token sample [1]\n"
+            "      --sample N           profiled tokens ctswap evaluates C_T on (a seeded\n"
+            "                           uniform sample when there are more) [65536]\n"
+            "      --kicks N            ctswap: iterated local search rounds per layer [0]\n"
+            "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
+            "                           layer; past it the best allocation found is kept [100000]\n"
+            "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
+            "  -W, --write-placement FILE  save the placement (TSV: layer expert chiplet group)\n"
+            "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
+            "  -o, --output FILE        output trace [-]\n"
+            "  -u, --uncompressed       binary without gzip (for pipes)\n"
+            "  -t, --text               text form instead of binary\n"
+            "      --level N            gzip level 1-9 [1]\n"
+            "  -h, --help               show this help\n"
+            "      --version            show the version\n");
+}
+
+static void usage_error(void)
+{
+    fprintf(stderr, USAGE_LINE "Try 'mz-place --help' for more information.\n");
+    exit(MZ_EXIT_USAGE);
+}
+
+/* Which steps are profiled: the first n distinct steps (0: all). Records
+ * are ordered by step, so a new step number is a new step. */
+typedef struct {
+    long n;
+    int started, seen;
+    uint32_t last;
+} profiler;
+
+static int profiled(profiler *p, uint32_t step)
+{
+    if (!p->started || step != p->last) p->seen++, p->last = step, p->started = 1;
+    return p->n == 0 || p->seen <= p->n;
+}
+
+enum { OPT_SAMPLE = 256, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"algorithm", required_argument, NULL, 'a'},
+        {"chiplets", required_argument, NULL, 'c'},
+        {"groups", required_argument, NULL, 'g'},
+        {"profile", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 's'},
+        {"sample", required_argument, NULL, OPT_SAMPLE},
+        {"alloc-nodes", required_argument, NULL, OPT_NODES},
+        {"kicks", required_argument, NULL, OPT_KICKS},
+        {"report", required_argument, NULL, 'r'},
+        {"write-placement", required_argument, NULL, 'W'},
+        {"read-placement", required_argument, NULL, 'R'},
+        {"output", required_argument, NULL, 'o'},
+        {"uncompressed", no_argument, NULL, 'u'},
+        {"text", no_argument, NULL, 't'},
+        {"level", required_argument, NULL, OPT_LEVEL},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0}};
+    const char *in_path = "-", *out_path = "-", *report_path = NULL, *write_path = NULL, *read_path = NULL;
+    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v;
+    int algo = MZ_PLACE_MOZART, algo_set = 0, topo_set = 0, text = 0, c, ret;
+    profiler prof = {0, 0, 0, 0};
+    mz_trace_reader tr;
+    mz_trace_info *ti;
+    mz_placement pl;
+    mz_priors pr = {0};
+    mz_place_opts opts;
+    mz_place_info *info = NULL;
+    mz_place_eval ev;
+    mz_spool *spool = NULL;
+    mz_header h;
+    mz_writer *w;
+    uint8_t *rec;
+    size_t rec_size;
+    uint64_t n_first = 0, n_second = 0;
+    int from_spool = 0, group_alloc = 0, steps_seen = 0;
+
+    mz_tool_init();
+    while ((c = getopt_long(argc, argv, "a:c:g:p:s:r:W:R:o:uth", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'a':
+            if ((algo = mz_place_algorithm_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --algorithm: unknown algorithm '%s'\n", prog, optarg);
+                usage_error();
+            }
+            algo_set = 1;
+            break;
+        case 'c':
+        case 'g':
+        case 'p':
+        case 's':
+        case OPT_SAMPLE:
+        case OPT_NODES:
+        case OPT_KICKS:
+        case OPT_LEVEL: {
+            const char *name = c == 'c' ? "--chiplets" : c == 'g' ? "--groups" : c == 'p' ? "--profile"
+                               : c == 's' ? "--seed" : c == OPT_SAMPLE ? "--sample"
+                               : c == OPT_NODES ? "--alloc-nodes" : c == OPT_KICKS ? "--kicks" : "--level";
+            long lo = c == 's' || c == OPT_NODES || c == OPT_KICKS ? 0 : 1;
+            long hi = c == 's' ? 0xffffffffL : c == OPT_LEVEL ? 9 : c == 'c' || c == 'g' ? 65536
+                      : c == OPT_SAMPLE ? 1L << 26 : 0x7fffffffL;
+            if (mz_parse_long(optarg, lo, hi, name, &v) < 0) {
+                mz_perror(prog);
+                usage_error();
+            }
+            *(c == 'c' ? &chiplets : c == 'g' ? &groups : c == 'p' ? &prof.n : c == 's' ? &seed
+              : c == OPT_SAMPLE ? &sample : c == OPT_NODES ? &nodes : c == OPT_KICKS ? &kicks : &level) = v;
+            if (c == 'c' || c == 'g') topo_set = 1;
+            break;
+        }
+        case 'r': report_path = optarg; break;
+        case 'W': write_path = optarg; break;
+        case 'R': read_path = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'u': level = 0; break;
+        case 't': text = 1; break;
+        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case OPT_VERSION: mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        default: usage_error();
+        }
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "%s: one input trace at most\n", prog);
+        usage_error();
+    }
+    if (optind < argc) in_path = argv[optind];
+    if (text && level == 0) {
+        fprintf(stderr, "%s: -u and -t exclude each other\n", prog);
+        usage_error();
+    }
+    if (read_path && (write_path || algo_set)) {
+        fprintf(stderr, "%s: --read-placement excludes --write-placement and --algorithm\n", prog);
+        usage_error();
+    }
+    if (chiplets % groups) {
+        fprintf(stderr, "%s: %ld chiplets cannot form %ld equal groups\n", prog, chiplets, groups);
+        usage_error();
+    }
+
+    if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
+    ti = &tr.info;
+    rec_size = mz_trace_record_size(ti);
+    rec = mz_malloc(rec_size);
+    memset(&opts, 0, sizeof opts);
+    opts.algorithm = algo;
+    opts.seed = (unsigned long)seed;
+    opts.alloc_nodes = nodes;
+    opts.kicks = kicks;
+    if (read_path) {
+        int fc, fg, got = topo_set ? 0 : mz_place_tsv_topology(read_path, &fc, &fg);
+        if (got < 0) mz_die(prog, "%s", mz_errmsg());
+        if (got) chiplets = fc, groups = fg;
+        if (mz_placement_read_tsv(read_path, ti, (int)chiplets, (int)groups, &pl) < 0)
+            mz_die(prog, "%s", mz_errmsg());
+    } else if (mz_placement_init(&pl, ti, (int)chiplets, (int)groups) < 0) {
+        mz_die(prog, "%s: %s", in_path, mz_errmsg());
+    }
+    info = mz_calloc(pl.n_layers, sizeof *info);
+
+    if (!read_path && mz_place_needs_priors(algo)) {
+        /* First pass: the priors. A regular file is read again for the
+         * output; anything else (a pipe) is spooled to a temporary file. */
+        struct stat st;
+        if (strcmp(in_path, "-") == 0 || stat(in_path, &st) < 0 || !S_ISREG(st.st_mode)) {
+            if (!(spool = mz_spool_open(rec_size))) mz_die(prog, "%s", mz_errmsg());
+            from_spool = 1;
+        }
+        mz_priors_init(&pr, ti, algo == MZ_PLACE_CTSWAP ? (size_t)sample : 0, (unsigned long)seed);
+        while ((ret = mz_trace_next(&tr)) > 0) {
+            if (profiled(&prof, tr.tok.step)) mz_priors_add(&pr, &tr.tok);
+            if (spool) {
+                mz_token_encode(ti, &tr.tok, rec);
+                if (mz_spool_put(spool, rec) < 0) mz_die(prog, "%s", mz_errmsg());
+            }
+            n_first++;
+        }
+        if (ret < 0) mz_die(prog, "%s", mz_errmsg());
+        mz_priors_finish(&pr);
+        if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
+        if (spool) {
+            if (mz_spool_rewind(spool) < 0) mz_die(prog, "%s", mz_errmsg());
+        } else {
+            mz_trace_close(&tr);
+            if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
+        }
+        steps_seen = prof.seen;
+        prof.started = 0, prof.seen = 0;
+    } else if (!read_path) {
+        if (mz_place_compute(&pl, NULL, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
+    }
+    for (int l = 0; l < pl.n_layers; l++)
+        if (info[l].group_alloc == 2 || (info[l].group_alloc == 1 && group_alloc == 0))
+            group_alloc = info[l].group_alloc;
+
+    /* the header: the input's, with this placement instead of any other */
+    mz_header_copy(&h, mz_reader_header(tr.r));
+    mz_placement_to_header(&pl, &h);
+    mz_header_remove(&h, "@PA");
+    if (read_path) {
+        mz_header_add(&h, "@PA\talgorithm:file");
+    } else if (mz_place_needs_priors(algo)) {
+        mz_buf b = {0};
+        mz_buf_printf(&b, "@PA\talgorithm:%s\tprofile_steps:%ld\tprofile_tokens:%llu\tgroup_alloc:%s",
+                      pl.algorithm, prof.n && prof.n < steps_seen ? prof.n : (long)steps_seen,
+                      (unsigned long long)pr.tokens, mz_place_alloc_name(group_alloc));
+        if (algo == MZ_PLACE_CTSWAP) mz_buf_printf(&b, "\tsample:%zu\tseed:%ld", pr.kept, seed);
+        mz_header_add(&h, "%s", b.s);
+        mz_buf_free(&b);
+    } else if (algo == MZ_PLACE_RANDOM) {
+        mz_header_add(&h, "@PA\talgorithm:%s\tseed:%ld", pl.algorithm, seed);
+    } else {
+        mz_header_add(&h, "@PA\talgorithm:%s", pl.algorithm);
+    }
+    mz_header_add_pg(&h, prog, argc, argv);
+
+    /* second (or only) pass: the trace on, and C_T and balance per layer */
+    if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, (int)level))) mz_die(prog, "%s", mz_errmsg());
+    if (!text && mz_writer_is_tty(w)) {
+        mz_writer_abort(w);
+        mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");
+    }
+    mz_place_eval_init(&ev, &pl, ti->model.topk);
+    for (;;) {
+        if (from_spool) {
+            if ((ret = mz_spool_get(spool, rec)) > 0 && mz_token_decode(ti, rec, rec_size, &tr.tok) < 0) ret = -1;
+        } else if ((ret = mz_trace_next(&tr)) > 0) {
+            mz_token_encode(ti, &tr.tok, rec);
+        }
+        if (ret <= 0) break;
+        mz_place_eval_add(&ev, &pl, &tr.tok, !profiled(&prof, tr.tok.step));
+        if (mz_writer_put(w, rec, rec_size) < 0) break;
+        n_second++;
+    }
+    if (ret > 0 || ret < 0) {
+        mz_writer_abort(w);
+        mz_die(prog, "%s", mz_errmsg());
+    }
+    if (n_first && n_second != n_first) {
+        mz_writer_abort(w);
+        mz_die(prog, "%s: changed while being read (%llu records, then %llu)", in_path,
+               (unsigned long long)n_first, (unsigned long long)n_second);
+    }
+    if (mz_writer_close(w) < 0) mz_die(prog, "%s", mz_errmsg());
+
+    if (report_path) {
+        mz_out *out = mz_out_open(report_path, 0);
+        int ps = prof.n && prof.n < prof.seen ? (int)prof.n : prof.seen;
+        if (!out) mz_die(prog, "%s", mz_errmsg());
+        if (mz_place_report_write(&ev, &pl, read_path ? NULL : info, ps, prof.seen - ps, out) < 0) {
+            mz_out_abort(out);
+            mz_die(prog, "%s", mz_errmsg());
+        }
+        if (mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
+    }
+    if (write_path) {
+        mz_out *out = mz_out_open(write_path, 0);
+        if (!out) mz_die(prog, "%s", mz_errmsg());
+        if (mz_placement_write_tsv(&pl, out) < 0) {
+            mz_out_abort(out);
+            mz_die(prog, "%s", mz_errmsg());
+        }
+        if (mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
+    }
+
+    mz_place_eval_free(&ev);
+    mz_spool_close(spool);
+    if (mz_trace_close(&tr) < 0) mz_die(prog, "%s", mz_errmsg());
+    mz_header_free(&h);
+    mz_priors_free(&pr);
+    mz_placement_free(&pl);
+    free(info);
+    free(rec);
+    return MZ_EXIT_OK;
+}

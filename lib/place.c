@@ -1,0 +1,1144 @@
+/* place.c: expert placement algorithms (Algorithm 1, Eq. 5, local search), activation priors, C_T report. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include "mz.h"
+
+static const char *algo_names[MZ_PLACE_NALGO] = {"contiguous", "round-robin", "random",
+                                                 "balanced",   "mozart",      "ctswap"};
+
+int mz_place_algorithm_parse(const char *name)
+{
+    for (int a = 0; a < MZ_PLACE_NALGO; a++)
+        if (strcmp(name, algo_names[a]) == 0) return a;
+    return -1;
+}
+
+const char *mz_place_algorithm_name(int algo)
+{
+    return algo >= 0 && algo < MZ_PLACE_NALGO ? algo_names[algo] : "?";
+}
+
+int mz_place_needs_priors(int algo)
+{
+    return algo == MZ_PLACE_BALANCED || algo == MZ_PLACE_MOZART || algo == MZ_PLACE_CTSWAP;
+}
+
+const char *mz_place_alloc_name(int group_alloc)
+{
+    return group_alloc == 1 ? "exact" : group_alloc == 2 ? "heuristic" : "none";
+}
+
+void mz_place_capacity(int experts, int chiplets, int *cap)
+{
+    memset(cap, 0, chiplets * sizeof *cap);
+    for (int e = 0; e < experts; e++) cap[(long)e * chiplets / experts]++;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---------------------------------------------------------------- priors */
+
+void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed)
+{
+    size_t E = t->model.experts;
+    memset(p, 0, sizeof *p);
+    p->experts = (int)E;
+    p->topk = t->model.topk;
+    p->n_layers = t->n_layers;
+    p->load = mz_calloc((size_t)p->n_layers * E, sizeof *p->load);
+    p->coact = mz_calloc((size_t)p->n_layers * E * E, sizeof *p->coact);
+    p->keep = keep;
+    if (keep) { /* p->ids grows with the sample, up to keep tokens */
+        p->rng = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(p->rng, seed);
+    }
+}
+
+/* Count a block of tokens one layer at a time, so that each layer's E x E
+ * matrix stays in cache while its tokens are counted. */
+static void priors_flush(mz_priors *p)
+{
+    size_t E = p->experts, k = p->topk, row = (size_t)p->n_layers * k;
+    for (int l = 0; l < p->n_layers; l++) {
+        uint64_t *V = p->load + l * E, *C = p->coact + l * E * E;
+        for (size_t t = 0; t < p->nblock; t++) {
+            const uint16_t *id = p->block + t * row + l * k;
+            for (size_t a = 0; a < k; a++) {
+                size_t i = id[a];
+                V[i]++;
+                /* the upper triangle only (branch-free min/max); mz_priors_finish mirrors it */
+                for (size_t b = a + 1; b < k; b++) {
+                    size_t j = id[b], lo = i < j ? i : j, hi = i ^ j ^ lo;
+                    C[lo * E + hi]++;
+                }
+            }
+        }
+    }
+    p->nblock = 0;
+}
+
+#define PRIORS_BLOCK 512
+
+void mz_priors_add(mz_priors *p, const mz_token *tok)
+{
+    size_t row = (size_t)p->n_layers * p->topk;
+    if (!p->block) p->block = mz_malloc(PRIORS_BLOCK * row * sizeof *p->block);
+    memcpy(p->block + p->nblock * row, tok->ids, row * sizeof *p->block);
+    if (++p->nblock == PRIORS_BLOCK) priors_flush(p);
+    /* reservoir sample: every profiled token is kept with equal chance */
+    if (p->keep) {
+        size_t slot;
+        if (p->kept == p->ids_cap && p->kept < p->keep) {
+            p->ids_cap = p->ids_cap ? 2 * p->ids_cap : 1024;
+            if (p->ids_cap > p->keep) p->ids_cap = p->keep;
+            p->ids = mz_realloc(p->ids, p->ids_cap * row * sizeof *p->ids);
+        }
+        slot = p->kept < p->keep ? p->kept++ : (size_t)gsl_rng_uniform_int(p->rng, p->tokens + 1);
+        if (slot < p->keep) memcpy(p->ids + slot * row, tok->ids, row * sizeof *p->ids);
+    }
+    p->tokens++;
+}
+
+void mz_priors_finish(mz_priors *p)
+{
+    size_t E = p->experts;
+    if (p->finished) return;
+    priors_flush(p);
+    for (int l = 0; l < p->n_layers; l++) {
+        uint64_t *C = p->coact + l * E * E;
+        for (size_t i = 0; i < E; i++)
+            for (size_t j = i + 1; j < E; j++) C[j * E + i] = C[i * E + j];
+    }
+    p->finished = 1;
+}
+
+void mz_priors_free(mz_priors *p)
+{
+    free(p->load);
+    free(p->coact);
+    free(p->ids);
+    free(p->block);
+    if (p->rng) gsl_rng_free(p->rng);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---------------------------------------------------------------- Algorithm 1
+ * Reading of the paper's pseudo-code (SPEC section 2):
+ * - cluster 0 is seeded with the pair (i, j), i < j, of largest C_ij;
+ *   a later cluster with the unselected expert of smallest co-activation
+ *   summed over all experts selected so far (farthest-point seeding);
+ * - a cluster grows by the unselected expert of largest co-activation
+ *   summed over the cluster's members.
+ * Sum and mean rank the candidates of one step identically (the divisor is
+ * the same for all of them), so the paper's "mean" is kept exactly. Ties go
+ * to the lowest expert id (for the pair: lowest i, then lowest j). Cluster
+ * sizes: the first E mod nc clusters get ceil(E/nc) experts; with one
+ * expert per cluster, cluster 0 takes only i of the seed pair. */
+/* Put expert x into cluster c; add its co-activations to the running sums. */
+static void cluster_add(const uint64_t *C, int E, int x, int c, int *cluster_of, uint64_t *seed,
+                        uint64_t *grow)
+{
+    cluster_of[x] = c;
+    for (int i = 0; i < E; i++) {
+        seed[i] += C[(size_t)i * E + x];
+        grow[i] += C[(size_t)i * E + x];
+    }
+}
+
+void mz_place_cluster(const uint64_t *C, int E, int nc, int *cluster_of)
+{
+    uint64_t *seed = mz_calloc(E, sizeof *seed), *grow = mz_calloc(E, sizeof *grow);
+    int base = E / nc, extra = E % nc;
+    for (int e = 0; e < E; e++) cluster_of[e] = -1;
+    for (int c = 0; c < nc; c++) {
+        int size = base + (c < extra), n = 0;
+        memset(grow, 0, E * sizeof *grow);
+        if (c == 0) {
+            int bi = 0, bj = E > 1 ? 1 : 0;
+            for (int i = 0; i < E; i++)
+                for (int j = i + 1; j < E; j++)
+                    if (C[(size_t)i * E + j] > C[(size_t)bi * E + bj]) bi = i, bj = j;
+            cluster_add(C, E, bi, c, cluster_of, seed, grow);
+            n++;
+            if (size > 1 && bj != bi) {
+                cluster_add(C, E, bj, c, cluster_of, seed, grow);
+                n++;
+            }
+        } else {
+            int best = -1;
+            for (int i = 0; i < E; i++)
+                if (cluster_of[i] < 0 && (best < 0 || seed[i] < seed[best])) best = i;
+            cluster_add(C, E, best, c, cluster_of, seed, grow);
+            n++;
+        }
+        while (n < size) {
+            int best = -1;
+            for (int i = 0; i < E; i++)
+                if (cluster_of[i] < 0 && (best < 0 || grow[i] > grow[best])) best = i;
+            cluster_add(C, E, best, c, cluster_of, seed, grow);
+            n++;
+        }
+    }
+    free(seed);
+    free(grow);
+}
+
+/* ---------------------------------------------------------------- Eq. 5
+ * Clusters go to groups; each group needs as many clusters of each size as
+ * it has chiplets of that capacity. Objective (lexicographic): the largest
+ * deviation of a group's load from the even share, then the sum of squared
+ * deviations, both in integers scaled by the group count (|G*L_g - T|).
+ * The largest deviation is the norm because groups work in parallel and the
+ * step waits for the busiest one; it is also what --report prints.
+ *
+ * Exact search: depth-first branch and bound over clusters in decreasing
+ * load. Groups that need the same sizes are interchangeable, so a cluster
+ * may open only the lowest-numbered empty group of its kind (each partition
+ * is visited once: 2,627,625 leaves for 16 clusters in 4 groups before
+ * pruning). A group's final load lies between its load plus the smallest
+ * and plus the largest remaining clusters it still has room for; a node is
+ * pruned when those intervals cannot beat the incumbent. The incumbent
+ * starts as the better of a greedy packing (heaviest cluster to the
+ * least-loaded group with room) refined by pairwise swaps, and the given
+ * initial assignment. The search also ends when every group deviates by
+ * the least an integer load allows (|G*L - T| >= min(T mod G, G - T mod G)).
+ * With a node budget it may stop early: the result is then the best found
+ * (never worse than the incumbent) and is reported as heuristic. */
+typedef struct {
+    int n, G, ncls;
+    const uint64_t *load;
+    uint64_t total;
+    int *order;          /* clusters by decreasing load, ties by index */
+    int *cls;            /* size class of each cluster */
+    int *need;           /* [G * ncls]: clusters of each class a group takes */
+    int *cnt;            /* [G * ncls]: placed so far */
+    int *gsize;          /* clusters placed per group */
+    int *prev_same;      /* previous group needing the same sizes, or -1 */
+    uint64_t *gload;
+    int *pref_off;       /* [ncls]: offset of each class in pref */
+    int *cls_len;        /* [ncls]: clusters per class */
+    uint64_t *pref;      /* per class: prefix sums of its loads in search order */
+    int *done;           /* [ncls]: processed clusters per class */
+    int *cur, *best;     /* group of each cluster */
+    uint64_t best_dev;
+    double best_sq;
+    long nodes, budget;
+    int aborted;
+    uint64_t floor_dev;  /* no group can deviate less: min |G*L - T| over integers L */
+    int proven;          /* the incumbent meets the floor in every group: optimal */
+} alloc_ctx;
+
+static uint64_t dist_to_share(uint64_t G, uint64_t lo, uint64_t hi, uint64_t T)
+{
+    if (G * hi < T) return T - G * hi;
+    if (G * lo > T) return G * lo - T;
+    return 0;
+}
+
+/* Lower bounds on (dev, sq) of any completion of the current state. */
+static void alloc_bound(const alloc_ctx *a, uint64_t *dev, double *sq)
+{
+    uint64_t d = 0;
+    double s = 0;
+    for (int g = 0; g < a->G; g++) {
+        uint64_t lo = a->gload[g], hi = a->gload[g];
+        for (int k = 0; k < a->ncls; k++) {
+            int r = a->need[g * a->ncls + k] - a->cnt[g * a->ncls + k];
+            if (r > 0) {
+                const uint64_t *P = a->pref + a->pref_off[k];
+                int dn = a->done[k], len = a->cls_len[k];
+                hi += P[dn + r] - P[dn];
+                lo += P[len] - P[len - r];
+            }
+        }
+        uint64_t x = dist_to_share(a->G, lo, hi, a->total);
+        if (x > d) d = x;
+        s += (double)x * (double)x;
+    }
+    *dev = d;
+    *sq = s;
+}
+
+/* (dev, sq) of a complete assignment grp[] (group per cluster). */
+static void alloc_value(const alloc_ctx *a, const int *grp, uint64_t *dev, double *sq)
+{
+    uint64_t *gl = mz_calloc(a->G, sizeof *gl), d = 0;
+    double s = 0;
+    for (int i = 0; i < a->n; i++) gl[grp[i]] += a->load[i];
+    for (int g = 0; g < a->G; g++) {
+        uint64_t x = dist_to_share(a->G, gl[g], gl[g], a->total);
+        if (x > d) d = x;
+        s += (double)x * (double)x;
+    }
+    free(gl);
+    *dev = d;
+    *sq = s;
+}
+
+static int better(uint64_t dev, double sq, uint64_t bdev, double bsq)
+{
+    return dev < bdev || (dev == bdev && sq < bsq);
+}
+
+static void alloc_search(alloc_ctx *a, int pos)
+{
+    int cand[64], nc = 0, *cand_p = cand;
+    int i, k;
+    if (a->aborted || a->proven) return;
+    if (++a->nodes > a->budget && a->budget > 0) {
+        a->aborted = 1;
+        return;
+    }
+    if (pos == a->n) {
+        uint64_t dev;
+        double sq;
+        alloc_bound(a, &dev, &sq); /* exact at a leaf */
+        if (better(dev, sq, a->best_dev, a->best_sq)) {
+            a->best_dev = dev, a->best_sq = sq;
+            memcpy(a->best, a->cur, a->n * sizeof *a->best);
+            a->proven = dev == a->floor_dev && sq == (double)a->G * a->floor_dev * a->floor_dev;
+        }
+        return;
+    }
+    i = a->order[pos];
+    k = a->cls[i];
+    if (a->G > 64) cand_p = mz_malloc(a->G * sizeof *cand_p);
+    for (int g = 0; g < a->G; g++) {
+        if (a->cnt[g * a->ncls + k] >= a->need[g * a->ncls + k]) continue;
+        if (!a->gsize[g] && a->prev_same[g] >= 0 && !a->gsize[a->prev_same[g]]) continue;
+        /* insertion by (load, index): try the least-loaded group first */
+        int j = nc++;
+        while (j > 0 && a->gload[cand_p[j - 1]] > a->gload[g]) cand_p[j] = cand_p[j - 1], j--;
+        cand_p[j] = g;
+    }
+    for (int c = 0; c < nc && !a->aborted && !a->proven; c++) {
+        int g = cand_p[c];
+        uint64_t dev;
+        double sq;
+        a->gload[g] += a->load[i];
+        a->cnt[g * a->ncls + k]++;
+        a->gsize[g]++;
+        a->done[k]++;
+        a->cur[i] = g;
+        alloc_bound(a, &dev, &sq);
+        if (better(dev, sq, a->best_dev, a->best_sq)) alloc_search(a, pos + 1);
+        a->gload[g] -= a->load[i];
+        a->cnt[g * a->ncls + k]--;
+        a->gsize[g]--;
+        a->done[k]--;
+    }
+    if (cand_p != cand) free(cand_p);
+}
+
+/* Improve grp[] by the best pairwise swap of same-size clusters in
+ * different groups, until no swap improves (dev, sq). */
+static void alloc_refine(const alloc_ctx *a, int *grp)
+{
+    uint64_t *gl = mz_calloc(a->G, sizeof *gl), dev;
+    double sq;
+    for (int i = 0; i < a->n; i++) gl[grp[i]] += a->load[i];
+    alloc_value(a, grp, &dev, &sq);
+    for (;;) {
+        int bi = -1, bj = -1;
+        uint64_t bdev = dev;
+        double bsq = sq;
+        for (int i = 0; i < a->n; i++)
+            for (int j = i + 1; j < a->n; j++) {
+                int gi = grp[i], gj = grp[j];
+                uint64_t d = 0;
+                double s = 0;
+                if (gi == gj || a->cls[i] != a->cls[j] || a->load[i] == a->load[j]) continue;
+                for (int g = 0; g < a->G; g++) {
+                    uint64_t l = gl[g] + (g == gi ? a->load[j] - a->load[i] : 0) +
+                                 (g == gj ? a->load[i] - a->load[j] : 0);
+                    uint64_t x = dist_to_share(a->G, l, l, a->total);
+                    if (x > d) d = x;
+                    s += (double)x * (double)x;
+                }
+                if (better(d, s, bdev, bsq)) bdev = d, bsq = s, bi = i, bj = j;
+            }
+        if (bi < 0) break;
+        gl[grp[bi]] += a->load[bj] - a->load[bi];
+        gl[grp[bj]] += a->load[bi] - a->load[bj];
+        {
+            int t = grp[bi];
+            grp[bi] = grp[bj];
+            grp[bj] = t;
+        }
+        dev = bdev, sq = bsq;
+    }
+    free(gl);
+}
+
+static const uint64_t *sort_load;
+static int cmp_by_load(const void *x, const void *y)
+{
+    int i = *(const int *)x, j = *(const int *)y;
+    if (sort_load[i] != sort_load[j]) return sort_load[i] > sort_load[j] ? -1 : 1;
+    return i - j;
+}
+
+int mz_place_allocate(int n, int G, const uint64_t *load, const int *size, const int *cap, long budget,
+                      const int *init, int *chiplet, mz_alloc_stats *st)
+{
+    alloc_ctx a;
+    int *val = mz_malloc(n * sizeof *val), nval = 0, ret = -1, m;
+    int *greedy = mz_malloc(n * sizeof *greedy), *used = NULL;
+    memset(&a, 0, sizeof a);
+    if (n < 1 || G < 1 || n % G) {
+        mz_error("%d clusters cannot fill %d equal groups", n, G);
+        free(val);
+        free(greedy);
+        return -1;
+    }
+    m = n / G;
+    /* size classes: the distinct capacities */
+    for (int c = 0; c < n; c++) {
+        int v = 0;
+        while (v < nval && val[v] != cap[c]) v++;
+        if (v == nval) val[nval++] = cap[c];
+    }
+    a.n = n, a.G = G, a.ncls = nval, a.load = load, a.budget = budget;
+    a.cls = mz_malloc(n * sizeof *a.cls);
+    a.need = mz_calloc((size_t)G * nval, sizeof *a.need);
+    a.cnt = mz_calloc((size_t)G * nval, sizeof *a.cnt);
+    a.gsize = mz_calloc(G, sizeof *a.gsize);
+    a.prev_same = mz_malloc(G * sizeof *a.prev_same);
+    a.gload = mz_calloc(G, sizeof *a.gload);
+    a.pref_off = mz_calloc(nval, sizeof *a.pref_off);
+    a.cls_len = mz_calloc(nval, sizeof *a.cls_len);
+    a.pref = mz_calloc((size_t)n + nval, sizeof *a.pref);
+    a.done = mz_calloc(nval, sizeof *a.done);
+    a.order = mz_malloc(n * sizeof *a.order);
+    a.cur = mz_malloc(n * sizeof *a.cur);
+    a.best = mz_malloc(n * sizeof *a.best);
+    for (int c = 0; c < n; c++) {
+        int v = 0;
+        while (val[v] != cap[c]) v++;
+        a.need[(c / m) * nval + v]++;
+    }
+    for (int i = 0; i < n; i++) {
+        int v = 0;
+        while (v < nval && val[v] != size[i]) v++;
+        if (v == nval) {
+            mz_error("cluster %d has %d experts, but no chiplet has that capacity", i, size[i]);
+            goto done;
+        }
+        a.cls[i] = v;
+        a.cls_len[v]++;
+        a.total += load[i];
+    }
+    for (int v = 0; v < nval; v++) {
+        int slots = 0;
+        for (int g = 0; g < G; g++) slots += a.need[g * nval + v];
+        if (slots != a.cls_len[v]) {
+            mz_error("%d clusters of %d experts for %d chiplets of that capacity", a.cls_len[v], val[v], slots);
+            goto done;
+        }
+        if (v) a.pref_off[v] = a.pref_off[v - 1] + a.cls_len[v - 1] + 1;
+    }
+    for (int g = 0; g < G; g++) {
+        a.prev_same[g] = -1;
+        for (int h = g - 1; h >= 0 && a.prev_same[g] < 0; h--)
+            if (memcmp(a.need + h * nval, a.need + g * nval, nval * sizeof *a.need) == 0) a.prev_same[g] = h;
+    }
+    for (int i = 0; i < n; i++) a.order[i] = i;
+    sort_load = load;
+    qsort(a.order, n, sizeof *a.order, cmp_by_load);
+    {
+        int *fill = mz_calloc(nval, sizeof *fill);
+        for (int p = 0; p < n; p++) {
+            int i = a.order[p], v = a.cls[i];
+            a.pref[a.pref_off[v] + fill[v] + 1] = a.pref[a.pref_off[v] + fill[v]] + load[i];
+            fill[v]++;
+        }
+        free(fill);
+    }
+
+    /* incumbent: greedy + swaps, or the given assignment + swaps */
+    {
+        int *room = mz_malloc((size_t)G * nval * sizeof *room);
+        uint64_t *gl = mz_calloc(G, sizeof *gl), dev;
+        double sq;
+        memcpy(room, a.need, (size_t)G * nval * sizeof *room);
+        for (int p = 0; p < n; p++) {
+            int i = a.order[p], bg = -1;
+            for (int g = 0; g < G; g++)
+                if (room[g * nval + a.cls[i]] > 0 && (bg < 0 || gl[g] < gl[bg])) bg = g;
+            greedy[i] = bg;
+            gl[bg] += load[i];
+            room[bg * nval + a.cls[i]]--;
+        }
+        alloc_refine(&a, greedy);
+        alloc_value(&a, greedy, &a.best_dev, &a.best_sq);
+        memcpy(a.best, greedy, n * sizeof *a.best);
+        if (init) {
+            for (int i = 0; i < n; i++) greedy[i] = init[i] / m;
+            alloc_refine(&a, greedy);
+            alloc_value(&a, greedy, &dev, &sq);
+            if (better(dev, sq, a.best_dev, a.best_sq)) {
+                a.best_dev = dev, a.best_sq = sq;
+                memcpy(a.best, greedy, n * sizeof *a.best);
+            }
+        }
+        free(room);
+        free(gl);
+    }
+    a.floor_dev = a.total % G < G - a.total % G ? a.total % G : G - a.total % G;
+    a.proven = a.best_dev == a.floor_dev && a.best_sq == (double)G * a.floor_dev * a.floor_dev;
+    alloc_search(&a, 0);
+
+    /* groups to chiplets: within a group, clusters in index order take the
+     * lowest free chiplet of their size */
+    used = mz_calloc(n, sizeof *used);
+    for (int i = 0; i < n; i++) {
+        int g = a.best[i], c = g * m;
+        while (used[c] || cap[c] != size[i]) c++;
+        used[c] = 1;
+        chiplet[i] = c;
+    }
+    if (st) {
+        st->dev = a.best_dev;
+        st->sq = a.best_sq;
+        st->nodes = a.nodes;
+        st->exact = !a.aborted;
+    }
+    ret = 0;
+done:
+    free(val);
+    free(greedy);
+    free(used);
+    free(a.cls);
+    free(a.need);
+    free(a.cnt);
+    free(a.gsize);
+    free(a.prev_same);
+    free(a.gload);
+    free(a.pref_off);
+    free(a.cls_len);
+    free(a.pref);
+    free(a.done);
+    free(a.order);
+    free(a.cur);
+    free(a.best);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- ctswap
+ * Local search on the exact de-duplicated C_T of the sampled profiled
+ * tokens, from the mozart placement. A move swaps two experts on different
+ * chiplets (chiplet sizes stay). For token t let n_tX be its experts on
+ * chiplet X; Z[e][X] counts e's tokens with n_tX = 0 and S[e] those where e
+ * is alone on its chiplet. Swapping a (on A) with b (on B) changes the total
+ * number of token copies by
+ *     Z[a][B] - S[a] + Z[b][A] - S[b] + sum over tokens with both a and b
+ *     of ([n_tA = 1] + [n_tB = 1]),
+ * the last term being >= 0, so pairs whose first four terms are >= the best
+ * change found are skipped without touching tokens. A descent takes the
+ * best swap at each step (ties: lowest a, then b) until none lowers the
+ * copies. Then iterated local search: 'kicks' times, make two random swaps
+ * (seeded), descend again, and keep the result if it has no more copies
+ * than before, else undo it. A swap across groups is allowed only if every
+ * group's deviation stays within the largest one of the start. Z and S are
+ * updated from the tokens of the two experts only. Finally Eq. 5 re-assigns
+ * the chiplets' expert sets to groups, which can only lower the deviation. */
+typedef struct {
+    int delta, a, b;
+} swap_cand;
+
+typedef struct {
+    int E, nc, G, m, k;
+    const uint16_t *ids;
+    size_t stride, n;
+    const uint64_t *V;
+    int *chip;
+    size_t *off;       /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
+    uint32_t *list;
+    uint8_t *cnt;      /* [n * nc]: experts of each token on each chiplet */
+    int32_t *Z, *S;
+    uint64_t *gl, total, bound;
+    uint64_t *cl, cbound;  /* chiplet loads and the largest allowed */
+    int64_t copies;    /* sum over tokens of distinct chiplets */
+    swap_cand *cand;
+    long swaps;
+} swap_ctx;
+
+#define TOK(x, t) ((x)->ids + (size_t)(t) * (x)->stride)
+
+static int cmp_cand(const void *x, const void *y)
+{
+    const swap_cand *p = x, *q = y;
+    if (p->delta != q->delta) return p->delta < q->delta ? -1 : 1;
+    if (p->a != q->a) return p->a - q->a;
+    return p->b - q->b;
+}
+
+static int has_expert(const uint16_t *id, int k, int e)
+{
+    for (int j = 0; j < k; j++)
+        if (id[j] == e) return 1;
+    return 0;
+}
+
+/* May a and b swap without a group leaving the allowed deviation? */
+static int swap_allowed(const swap_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b];
+    uint64_t la, lb;
+    if (A == B) return 0;
+    if (x->cl[A] - x->V[a] + x->V[b] > x->cbound || x->cl[B] - x->V[b] + x->V[a] > x->cbound) return 0;
+    if (A / x->m == B / x->m) return 1;
+    la = x->gl[A / x->m] - x->V[a] + x->V[b];
+    lb = x->gl[B / x->m] - x->V[b] + x->V[a];
+    return dist_to_share(x->G, la, la, x->total) <= x->bound && dist_to_share(x->G, lb, lb, x->total) <= x->bound;
+}
+
+static int swap_base(const swap_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b];
+    return x->Z[(size_t)a * x->nc + B] - x->S[a] + x->Z[(size_t)b * x->nc + A] - x->S[b];
+}
+
+/* The tokens with both a and b: the correction to swap_base. */
+static int swap_corr(const swap_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b], d = 0;
+    if (x->off[a + 1] - x->off[a] > x->off[b + 1] - x->off[b]) {
+        int t = a;
+        a = b, b = t;
+    }
+    for (size_t p = x->off[a]; p < x->off[a + 1]; p++) {
+        size_t t = x->list[p];
+        if (has_expert(TOK(x, t), x->k, b)) d += (x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1);
+    }
+    return d;
+}
+
+/* Swap a and b: update counts, Z, S, group loads and copies from the
+ * tokens of a or b (each once: a merge of the two sorted lists). */
+static void swap_apply(swap_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b], nc = x->nc;
+    size_t p = x->off[a], q = x->off[b], pe = x->off[a + 1], qe = x->off[b + 1];
+    while (p < pe || q < qe) {
+        size_t t;
+        uint8_t *ct;
+        const uint16_t *id;
+        if (q >= qe || (p < pe && x->list[p] <= x->list[q])) {
+            t = x->list[p++];
+            if (q < qe && x->list[q] == t) q++;
+        } else {
+            t = x->list[q++];
+        }
+        ct = x->cnt + t * nc;
+        id = TOK(x, t);
+        x->copies -= (ct[A] > 0) + (ct[B] > 0);
+        for (int j = 0; j < x->k; j++) {
+            int e = id[j];
+            x->Z[(size_t)e * nc + A] -= ct[A] == 0;
+            x->Z[(size_t)e * nc + B] -= ct[B] == 0;
+            x->S[e] -= ct[x->chip[e]] == 1;
+        }
+        for (int j = 0; j < x->k; j++) {
+            if (id[j] == a) ct[A]--, ct[B]++;
+            if (id[j] == b) ct[B]--, ct[A]++;
+        }
+        for (int j = 0; j < x->k; j++) {
+            int e = id[j], ce = e == a ? B : e == b ? A : x->chip[e];
+            x->Z[(size_t)e * nc + A] += ct[A] == 0;
+            x->Z[(size_t)e * nc + B] += ct[B] == 0;
+            x->S[e] += ct[ce] == 1;
+        }
+        x->copies += (ct[A] > 0) + (ct[B] > 0);
+    }
+    x->gl[A / x->m] += x->V[b] - x->V[a];
+    x->gl[B / x->m] += x->V[a] - x->V[b];
+    x->cl[A] += x->V[b] - x->V[a];
+    x->cl[B] += x->V[a] - x->V[b];
+    x->chip[a] = B;
+    x->chip[b] = A;
+    x->swaps++;
+}
+
+/* Best-improvement descent; each swap made is pushed on *log (when not
+ * NULL) so that it can be undone. */
+static void swap_descend(swap_ctx *x, int **log, size_t *nlog, size_t *mlog)
+{
+    for (;;) {
+        size_t ncand = 0;
+        int best = 0, ba = -1, bb = -1;
+        for (int a = 0; a < x->E; a++)
+            for (int b = a + 1; b < x->E; b++) {
+                int d;
+                if (x->chip[a] == x->chip[b] || (d = swap_base(x, a, b)) >= 0 || !swap_allowed(x, a, b)) continue;
+                x->cand[ncand].delta = d, x->cand[ncand].a = a, x->cand[ncand].b = b;
+                ncand++;
+            }
+        if (!ncand) break;
+        qsort(x->cand, ncand, sizeof *x->cand, cmp_cand);
+        for (size_t c = 0; c < ncand && x->cand[c].delta < best; c++) {
+            int a = x->cand[c].a, b = x->cand[c].b, d = x->cand[c].delta + swap_corr(x, a, b);
+            if (d < best) best = d, ba = a, bb = b;
+        }
+        if (ba < 0) break;
+        swap_apply(x, ba, bb);
+        if (log) {
+            if (*nlog + 2 > *mlog) *mlog = *mlog * 2 + 64, *log = mz_realloc(*log, *mlog * sizeof **log);
+            (*log)[(*nlog)++] = ba;
+            (*log)[(*nlog)++] = bb;
+        }
+    }
+}
+
+static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_t stride, size_t n,
+                         const uint64_t *V, int *chip, long kicks, gsl_rng *rng)
+{
+    swap_ctx x;
+    int *log = NULL;
+    size_t nlog = 0, mlog = 0;
+    memset(&x, 0, sizeof x);
+    x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k;
+    x.ids = ids, x.stride = stride, x.n = n, x.V = V, x.chip = chip;
+    x.off = mz_calloc(E + 1, sizeof *x.off);
+    x.list = mz_malloc(n * k * sizeof *x.list + 1);
+    x.cnt = mz_calloc(n * nc + 1, 1);
+    x.Z = mz_calloc((size_t)E * nc, sizeof *x.Z);
+    x.S = mz_calloc(E, sizeof *x.S);
+    x.gl = mz_calloc(G, sizeof *x.gl);
+    x.cl = mz_calloc(nc, sizeof *x.cl);
+    x.cand = mz_malloc(((size_t)E * (E - 1) / 2 + 1) * sizeof *x.cand);
+    for (size_t t = 0; t < n; t++)
+        for (int j = 0; j < k; j++) x.off[TOK(&x, t)[j] + 1]++;
+    for (int e = 0; e < E; e++) x.off[e + 1] += x.off[e];
+    {
+        size_t *fill = mz_malloc(E * sizeof *fill);
+        memcpy(fill, x.off, E * sizeof *fill);
+        for (size_t t = 0; t < n; t++)
+            for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
+        free(fill);
+    }
+    for (size_t t = 0; t < n; t++) {
+        uint8_t *ct = x.cnt + t * nc;
+        for (int j = 0; j < k; j++) ct[chip[TOK(&x, t)[j]]]++;
+        for (int X = 0; X < nc; X++) x.copies += ct[X] > 0;
+        for (int j = 0; j < k; j++) {
+            int e = TOK(&x, t)[j];
+            for (int X = 0; X < nc; X++) x.Z[(size_t)e * nc + X] += ct[X] == 0;
+            x.S[e] += ct[chip[e]] == 1;
+        }
+    }
+    for (int e = 0; e < E; e++) x.gl[chip[e] / x.m] += V[e], x.cl[chip[e]] += V[e], x.total += V[e];
+    for (int c = 0; c < nc; c++)
+        if (x.cl[c] > x.cbound) x.cbound = x.cl[c];
+    for (int g = 0; g < G; g++) {
+        uint64_t d = dist_to_share(G, x.gl[g], x.gl[g], x.total);
+        if (d > x.bound) x.bound = d;
+    }
+
+    swap_descend(&x, NULL, NULL, NULL);
+    for (long r = 0; r < kicks; r++) {
+        int64_t before = x.copies;
+        nlog = 0;
+        for (int kick = 0; kick < 2; kick++)
+            for (int tries = 0; tries < 100; tries++) {
+                int a = (int)gsl_rng_uniform_int(rng, E), b = (int)gsl_rng_uniform_int(rng, E);
+                if (!swap_allowed(&x, a, b)) continue;
+                swap_apply(&x, a, b);
+                if (nlog + 2 > mlog) mlog = mlog * 2 + 64, log = mz_realloc(log, mlog * sizeof *log);
+                log[nlog++] = a;
+                log[nlog++] = b;
+                break;
+            }
+        swap_descend(&x, &log, &nlog, &mlog);
+        if (x.copies > before)
+            while (nlog) { /* undo, last swap first */
+                nlog -= 2;
+                swap_apply(&x, log[nlog], log[nlog + 1]);
+            }
+    }
+    free(log);
+    free(x.off);
+    free(x.list);
+    free(x.cnt);
+    free(x.Z);
+    free(x.S);
+    free(x.gl);
+    free(x.cl);
+    free(x.cand);
+    return x.swaps;
+}
+#undef TOK
+
+/* ---------------------------------------------------------------- placing */
+
+/* Eq. 5 over clusters cluster_of[E] (nc clusters, sizes matching cap);
+ * writes chip[E]. init: chiplet per cluster to start from, or NULL. */
+static int allocate_clusters(int E, int nc, int G, const int *cluster_of, const uint64_t *V, const int *cap,
+                             long budget, const int *init, int *chip, mz_alloc_stats *st)
+{
+    uint64_t *cl = mz_calloc(nc, sizeof *cl);
+    int *size = mz_calloc(nc, sizeof *size), *to = mz_malloc(nc * sizeof *to), ret;
+    for (int e = 0; e < E; e++) cl[cluster_of[e]] += V[e], size[cluster_of[e]]++;
+    ret = mz_place_allocate(nc, G, cl, size, cap, budget, init, to, st);
+    if (ret == 0)
+        for (int e = 0; e < E; e++) chip[e] = to[cluster_of[e]];
+    free(cl);
+    free(size);
+    free(to);
+    return ret;
+}
+
+static const uint64_t *sort_v;
+static int cmp_heavy_first(const void *x, const void *y)
+{
+    int i = *(const int *)x, j = *(const int *)y;
+    if (sort_v[i] != sort_v[j]) return sort_v[i] > sort_v[j] ? -1 : 1;
+    return i - j;
+}
+
+int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *o, mz_place_info *info)
+{
+    int E = p->experts, nc = p->chiplets, G = p->groups;
+    int *cap = mz_malloc(nc * sizeof *cap), *perm = mz_malloc(E * sizeof *perm);
+    int *cluster = mz_malloc(E * sizeof *cluster), *ident = mz_malloc(nc * sizeof *ident);
+    uint64_t *cload = mz_calloc(nc, sizeof *cload);
+    gsl_rng *rng = NULL;
+    int ret = -1;
+    if (mz_place_needs_priors(o->algorithm) &&
+        (!pr || !pr->finished || pr->experts != E || pr->n_layers != p->n_layers)) {
+        mz_error("%s placement needs the activation priors of the trace", mz_place_algorithm_name(o->algorithm));
+        goto done;
+    }
+    mz_place_capacity(E, nc, cap);
+    for (int c = 0; c < nc; c++) ident[c] = c;
+    if (o->algorithm == MZ_PLACE_RANDOM || o->algorithm == MZ_PLACE_CTSWAP) {
+        rng = gsl_rng_alloc(gsl_rng_mt19937);
+        gsl_rng_set(rng, o->seed);
+    }
+    for (int l = 0; l < p->n_layers; l++) {
+        int *chip = p->chiplet + (size_t)l * E;
+        const uint64_t *V = pr ? pr->load + (size_t)l * E : NULL;
+        double t0 = now_seconds();
+        mz_place_info li = {0, 0, 0};
+        mz_alloc_stats st;
+        switch (o->algorithm) {
+        case MZ_PLACE_CONTIGUOUS:
+            for (int e = 0; e < E; e++) chip[e] = (int)((long)e * nc / E);
+            break;
+        case MZ_PLACE_ROUND_ROBIN:
+            for (int e = 0; e < E; e++) chip[e] = e % nc;
+            break;
+        case MZ_PLACE_RANDOM: {
+            int e = 0;
+            for (int i = 0; i < E; i++) perm[i] = i;
+            gsl_ran_shuffle(rng, perm, E, sizeof *perm);
+            for (int c = 0; c < nc; c++)
+                for (int j = 0; j < cap[c]; j++) chip[perm[e++]] = c;
+            break;
+        }
+        case MZ_PLACE_BALANCED:
+            /* heaviest expert first (ties: lowest id) onto the least-loaded
+             * chiplet with room (ties: lowest chiplet) */
+            for (int i = 0; i < E; i++) perm[i] = i;
+            sort_v = V;
+            qsort(perm, E, sizeof *perm, cmp_heavy_first);
+            memset(cload, 0, nc * sizeof *cload);
+            memset(cluster, 0, nc * sizeof *cluster); /* experts per chiplet */
+            for (int i = 0; i < E; i++) {
+                int best = -1;
+                for (int c = 0; c < nc; c++)
+                    if (cluster[c] < cap[c] && (best < 0 || cload[c] < cload[best])) best = c;
+                chip[perm[i]] = best;
+                cload[best] += V[perm[i]];
+                cluster[best]++;
+            }
+            break;
+        case MZ_PLACE_MOZART:
+        case MZ_PLACE_CTSWAP:
+            mz_place_cluster(pr->coact + (size_t)l * E * E, E, nc, cluster);
+            if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, NULL, chip, &st) < 0) goto done;
+            li.group_alloc = st.exact ? 1 : 2;
+            if (o->algorithm == MZ_PLACE_CTSWAP && pr->topk > 255) {
+                mz_error("ctswap counts experts per chiplet in bytes: top-k %d is more than 255", pr->topk);
+                goto done;
+            }
+            if (o->algorithm == MZ_PLACE_CTSWAP && pr->kept) {
+                size_t stride = (size_t)pr->n_layers * pr->topk;
+                li.swaps = ctswap_layer(E, nc, G, pr->topk, pr->ids + (size_t)l * pr->topk, stride, pr->kept, V,
+                                        chip, o->kicks, rng);
+                /* the chiplets' expert sets are the clusters now */
+                memcpy(cluster, chip, E * sizeof *cluster);
+                if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, ident, chip, &st) < 0) goto done;
+                if (!st.exact) li.group_alloc = 2;
+            }
+            break;
+        default:
+            mz_error("unknown placement algorithm %d", o->algorithm);
+            goto done;
+        }
+        li.seconds = now_seconds() - t0;
+        if (info) info[l] = li;
+    }
+    snprintf(p->algorithm, sizeof p->algorithm, "%s", mz_place_algorithm_name(o->algorithm));
+    ret = mz_placement_check(p);
+done:
+    if (rng) gsl_rng_free(rng);
+    free(cap);
+    free(perm);
+    free(cluster);
+    free(ident);
+    free(cload);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+void mz_place_eval_init(mz_place_eval *ev, const mz_placement *p, int topk)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->n_layers = p->n_layers;
+    ev->topk = topk;
+    ev->chiplets = p->chiplets;
+    ev->groups = p->groups;
+    ev->distinct = mz_calloc((size_t)p->n_layers * 2, sizeof *ev->distinct);
+    ev->load = mz_calloc((size_t)p->n_layers * 2 * p->chiplets, sizeof *ev->load);
+    ev->pairs = mz_calloc((size_t)p->n_layers * 4, sizeof *ev->pairs);
+    ev->stamp = mz_calloc(p->chiplets, sizeof *ev->stamp);
+    ev->ch = mz_calloc(p->chiplets, sizeof *ev->ch);
+}
+
+void mz_place_eval_add(mz_place_eval *ev, const mz_placement *p, const mz_token *tok, int part)
+{
+    int k = ev->topk, nc = ev->chiplets, *ch = ev->ch;
+    uint32_t *stamps = ev->stamp;
+    for (int l = 0; l < ev->n_layers; l++) {
+        const int *map = p->chiplet + (size_t)l * p->experts;
+        const uint16_t *id = tok->ids + (size_t)l * k;
+        uint64_t *load = ev->load + ((size_t)l * 2 + part) * nc;
+        uint32_t stamp = ++ev->serial;
+        int distinct = 0, same = 0;
+        if (stamp == 0) { /* wrapped: restart the stamps */
+            memset(stamps, 0, nc * sizeof *stamps);
+            stamp = ev->serial = 1;
+        }
+        /* ch[c]: experts of this token seen so far on chiplet c (valid when stamped) */
+        for (int a = 0; a < k; a++) {
+            int c = map[id[a]];
+            load[c]++;
+            if (stamps[c] != stamp) stamps[c] = stamp, ch[c] = 0, distinct++;
+            same += ch[c]++;
+        }
+        ev->distinct[(size_t)l * 2 + part] += distinct;
+        ev->pairs[(size_t)l * 4 + part * 2] += same;
+        ev->pairs[(size_t)l * 4 + part * 2 + 1] += (uint64_t)k * (k - 1) / 2 - same;
+    }
+    ev->tokens[part]++;
+}
+
+void mz_place_eval_free(mz_place_eval *ev)
+{
+    free(ev->distinct);
+    free(ev->load);
+    free(ev->pairs);
+    free(ev->stamp);
+    free(ev->ch);
+    memset(ev, 0, sizeof *ev);
+}
+
+/* Largest |group share - 1/groups| of one layer's chiplet loads; -1 if no load. */
+static double group_share_dev(const uint64_t *load, int nc, int G)
+{
+    double total = 0, worst = 0;
+    double *gl = mz_calloc(G, sizeof *gl);
+    for (int c = 0; c < nc; c++) gl[c * G / nc] += load[c], total += load[c];
+    for (int g = 0; g < G && total > 0; g++) {
+        double d = gl[g] / total - 1.0 / G;
+        if (d < 0) d = -d;
+        if (d > worst) worst = d;
+    }
+    free(gl);
+    return total > 0 ? worst : -1;
+}
+
+static void put_num(mz_out *out, double v, int prec)
+{
+    if (v < 0)
+        mz_out_puts(out, "\tNA");
+    else if (isinf(v))
+        mz_out_puts(out, "\tinf");
+    else
+        mz_out_printf(out, "\t%.*f", prec, v);
+}
+
+int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const mz_place_info *info,
+                          int profile_steps, int eval_steps, mz_out *out)
+{
+    int nc = ev->chiplets, G = ev->groups, L = ev->n_layers;
+    /* per layer: ct_k ct_dedup ct_eval load_ratio dev dev_eval ratio */
+    double sum[7] = {0}, seconds = 0;
+    int nsum[7] = {0}, alloc_all = 0;
+    uint64_t intra = 0, inter = 0;
+    long swaps = 0;
+    mz_out_printf(out, "#mz-place\talgorithm:%s\tchiplets:%d\tgroups:%d\tprofile_steps:%d\teval_steps:%d\n",
+                  p->algorithm, nc, G, profile_steps, eval_steps);
+    mz_out_puts(out, "layer\talgorithm\tgroup_alloc\ttokens_profile\ttokens_eval\tct_k\tct_dedup\tct_eval"
+                     "\tmax_chiplet_load_over_mean\tmax_group_share_dev\tmax_group_share_dev_eval"
+                     "\tintra_inter_ratio\tswaps\tplace_s\n");
+    for (int l = 0; l < L; l++) {
+        const uint64_t *lp = ev->load + (size_t)l * 2 * nc;
+        double v[7], total = 0, mx = 0;
+        const uint64_t *pr = ev->pairs + (size_t)l * 4;
+        int ga = info ? info[l].group_alloc : 0;
+        for (int c = 0; c < nc; c++) {
+            total += lp[c];
+            if (lp[c] > mx) mx = lp[c];
+        }
+        v[0] = ev->tokens[0] ? ev->topk : -1;
+        v[1] = ev->tokens[0] ? (double)ev->distinct[l * 2] / ev->tokens[0] : -1;
+        v[2] = ev->tokens[1] ? (double)ev->distinct[l * 2 + 1] / ev->tokens[1] : -1;
+        v[3] = total > 0 ? mx / (total / nc) : -1;
+        v[4] = group_share_dev(lp, nc, G);
+        v[5] = group_share_dev(lp + nc, nc, G);
+        v[6] = pr[1] ? (double)pr[0] / pr[1] : pr[0] ? HUGE_VAL : -1;
+        intra += pr[0], inter += pr[1];
+        if (ga == 2 || (ga == 1 && alloc_all != 2)) alloc_all = ga;
+        mz_out_printf(out, "%d\t%s\t%s\t%llu\t%llu", p->layers[l], p->algorithm, mz_place_alloc_name(ga),
+                      (unsigned long long)ev->tokens[0], (unsigned long long)ev->tokens[1]);
+        for (int j = 0; j < 7; j++) {
+            put_num(out, v[j], j >= 4 && j <= 5 ? 6 : 4);
+            if (v[j] >= 0) sum[j] += v[j], nsum[j]++;
+        }
+        mz_out_printf(out, "\t%ld\t%.6f\n", info ? info[l].swaps : 0L, info ? info[l].seconds : 0.0);
+        if (info) swaps += info[l].swaps, seconds += info[l].seconds;
+    }
+    mz_out_printf(out, "all\t%s\t%s\t%llu\t%llu", p->algorithm, mz_place_alloc_name(alloc_all),
+                  (unsigned long long)ev->tokens[0], (unsigned long long)ev->tokens[1]);
+    /* the all row: means of the layer rows, but the pooled pair ratio */
+    for (int j = 0; j < 6; j++) put_num(out, nsum[j] == L && L ? sum[j] / L : -1, j >= 4 ? 6 : 4);
+    put_num(out, inter ? (double)intra / inter : intra ? HUGE_VAL : -1, 4);
+    return mz_out_printf(out, "\t%ld\t%.6f\n", swaps, seconds) < 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- files */
+
+int mz_place_tsv_topology(const char *path, int *chiplets, int *groups)
+{
+    mz_in *in = mz_in_open(path);
+    char *line;
+    long len;
+    int found = 0;
+    if (!in) return -1;
+    while ((len = mz_in_getline(in, &line)) >= 0 && line[0] == '#') {
+        char *f[8];
+        int nf;
+        long c = 0, g = 0;
+        if (strncmp(line, "#placement\t", 11) != 0) continue;
+        nf = mz_split(line + 11, '\t', f, 8);
+        for (int i = 0; i < nf; i++) {
+            if (strncmp(f[i], "chiplets:", 9) == 0 &&
+                mz_parse_long(f[i] + 9, 1, 65536, "#placement chiplets", &c) < 0)
+                goto fail;
+            if (strncmp(f[i], "groups:", 7) == 0 && mz_parse_long(f[i] + 7, 1, 65536, "#placement groups", &g) < 0)
+                goto fail;
+        }
+        if (c && g) {
+            *chiplets = (int)c, *groups = (int)g;
+            found = 1;
+        }
+        break;
+    }
+    if (mz_in_failed(in)) goto fail;
+    mz_in_close(in);
+    return found;
+fail: {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
+    mz_error("%s: %s", path, msg);
+    mz_in_close(in);
+    return -1;
+}
+}
+
+struct mz_spool {
+    FILE *fp;
+    size_t size;
+    uint64_t n, got;
+};
+
+mz_spool *mz_spool_open(size_t rec_size)
+{
+    const char *dir = getenv("TMPDIR");
+    mz_buf path = {0};
+    mz_spool *s;
+    int fd;
+    if (!dir || !*dir) dir = "/tmp";
+    mz_buf_printf(&path, "%s/mz-spool.XXXXXX", dir);
+    if ((fd = mkstemp(path.s)) < 0) {
+        mz_error("cannot create a temporary file in %s: %s", dir, strerror(errno));
+        mz_buf_free(&path);
+        return NULL;
+    }
+    unlink(path.s); /* anonymous: gone when closed, even after a crash */
+    mz_buf_free(&path);
+    s = mz_calloc(1, sizeof *s);
+    s->size = rec_size;
+    if (!(s->fp = fdopen(fd, "w+b"))) {
+        mz_error("temporary file: %s", strerror(errno));
+        close(fd);
+        free(s);
+        return NULL;
+    }
+    setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
+    return s;
+}
+
+int mz_spool_put(mz_spool *s, const uint8_t *rec)
+{
+    if (fwrite(rec, s->size, 1, s->fp) != 1) {
+        mz_error("writing the temporary copy of the input: %s", strerror(errno));
+        return -1;
+    }
+    s->n++;
+    return 0;
+}
+
+int mz_spool_rewind(mz_spool *s)
+{
+    if (fflush(s->fp) != 0 || fseek(s->fp, 0, SEEK_SET) != 0) {
+        mz_error("writing the temporary copy of the input: %s", strerror(errno));
+        return -1;
+    }
+    s->got = 0;
+    return 0;
+}
+
+int mz_spool_get(mz_spool *s, uint8_t *rec)
+{
+    if (s->got == s->n) return 0;
+    if (fread(rec, s->size, 1, s->fp) != 1) {
+        mz_error("reading the temporary copy of the input: %s", ferror(s->fp) ? strerror(errno) : "short file");
+        return -1;
+    }
+    s->got++;
+    return 1;
+}
+
+void mz_spool_close(mz_spool *s)
+{
+    if (!s) return;
+    fclose(s->fp);
+    free(s);
+}

@@ -1,0 +1,277 @@
+#!/usr/bin/env bats
+# mz-place.bats: tests of mz-place on the hand-checked trace test/place-tiny.mzt and on generated traces.
+load helper
+
+TINY="$TOP/test/place-tiny.mzt"
+
+# The @PL chiplet list of layer 0 of a text trace.
+pl0() { sed -n 's/^@PL\tlayer:0\tchiplet://p' "$1"; }
+# A column of a report's all row, by header name.
+col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i == c) k = i; h = 1; next} $1 == "all" {print $k}' "$2"; }
+
+@test "mz-place --help prints the usage on stdout" {
+    run mz-place --help
+    assert_success
+    assert_line --index 0 --partial "Usage: mz-place [-a ALGO]"
+    assert_output --partial "--read-placement"
+}
+
+@test "mz-place --version" {
+    run mz-place --version
+    assert_success
+    assert_output "mz-place (mozart-tools) 0.1.0"
+}
+
+@test "bad options are usage errors (exit 2)" {
+    for args in "--bogus" "-a nope $TINY" "-c 6 -g 4 $TINY" "-c x $TINY" "-p 0 $TINY" "-u -t $TINY" \
+        "-R x.tsv -a mozart $TINY" "-R x.tsv -W y.tsv $TINY" "$TINY $TINY"; do
+        run mz-place $args
+        assert_failure 2
+        assert_output --partial "Try 'mz-place --help'"
+    done
+}
+
+@test "contiguous: hand-checked placement and C_T 15/8" {
+    mz-place -a contiguous -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_success
+    assert_output "0,0,1,1,2,2,3,3"
+    [ "$(col ct_dedup r.tsv)" = 1.8750 ]
+    [ "$(col ct_k r.tsv)" = 2.0000 ]
+    [ "$(col max_group_share_dev r.tsv)" = 0.062500 ] # group 0 carries 9 of 16 selections
+    [ "$(col intra_inter_ratio r.tsv)" = 0.1429 ]     # 1 pair on one chiplet, 7 across
+    [ "$(col group_alloc r.tsv)" = none ]
+}
+
+@test "round-robin: expert e on chiplet e mod 4, C_T 9/8" {
+    mz-place -a round-robin -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_output "0,1,2,3,0,1,2,3"
+    [ "$(col ct_dedup r.tsv)" = 1.1250 ]
+    [ "$(col intra_inter_ratio r.tsv)" = 7.0000 ]
+}
+
+@test "balanced: heaviest first onto the least-loaded chiplet, C_T 2" {
+    # loads: e0 3, e4 3, e1 e2 e3 e5 2, e6 e7 1 -> 0:c0 4:c1 1:c2 2:c3 3:c2 5:c3 6:c0 7:c1
+    mz-place -a balanced -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_output "0,2,3,2,1,3,0,1"
+    [ "$(col ct_dedup r.tsv)" = 2.0000 ]
+    [ "$(col max_chiplet_load_over_mean r.tsv)" = 1.0000 ]
+}
+
+@test "mozart: Algorithm 1 and Eq. 5 by hand, C_T 10/8" {
+    # clusters {0,4} (top pair, load 6), {1,5} (4), {2,3} (4), {6,7} (2);
+    # Eq. 5 balances 8/8: {0,4}+{6,7} in group 0, {1,5}+{2,3} in group 1
+    mz-place -a mozart -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_output "0,2,3,3,0,2,1,1"
+    [ "$(col ct_dedup r.tsv)" = 1.2500 ]
+    [ "$(col max_group_share_dev r.tsv)" = 0.000000 ]
+    [ "$(col group_alloc r.tsv)" = exact ]
+}
+
+@test "ctswap: keeps the group balance, else swaps to the optimum C_T 9/8" {
+    # with 2 groups every improving swap would unbalance them: mozart's layout stays
+    mz-place -a ctswap -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_output "0,2,3,3,0,2,1,1"
+    [ "$(col swaps r.tsv)" = 0 ]
+    # one group: swapping e2 and e7 puts {2,6} and {3,7} together
+    mz-place -a ctswap -c 4 -g 1 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_output "0,1,3,2,0,1,3,2"
+    [ "$(col ct_dedup r.tsv)" = 1.1250 ]
+    [ "$(col swaps r.tsv)" = 1 ]
+}
+
+@test "random: seeded, valid, reproducible" {
+    mz-place -a random -c 4 -g 2 -t -o a.mzt "$TINY"
+    mz-place -a random -c 4 -g 2 -t -o b.mzt "$TINY"
+    mz-place -a random -s 7 -c 4 -g 2 -t -o c.mzt "$TINY"
+    cmp <(grep -v '^@PG' a.mzt) <(grep -v '^@PG' b.mzt)
+    run bash -c "sed -n 's/^@PL.*chiplet://p' a.mzt | tr , '\n' | sort | uniq -c | awk '{print \$1}' | sort -u"
+    assert_output "2"
+    run cmp -s <(pl0 a.mzt) <(pl0 c.mzt)
+    assert_failure
+    grep -q "^@PA	algorithm:random	seed:1$" a.mzt
+}
+
+@test "--profile: priors from the first steps, ct_eval on the rest" {
+    mz-place -a contiguous -c 4 -g 2 -p 1 -r r.tsv -t -o /dev/null "$TINY"
+    [ "$(col ct_dedup r.tsv)" = 2.0000 ]
+    [ "$(col ct_eval r.tsv)" = 1.7500 ]
+    [ "$(col tokens_profile r.tsv)" = 4 ]
+    [ "$(col tokens_eval r.tsv)" = 4 ]
+    [ "$(col max_group_share_dev_eval r.tsv)" = 0.125000 ]
+    grep -q "profile_steps:1	eval_steps:1" r.tsv
+    # without a profile, nothing is left to evaluate
+    mz-place -a contiguous -c 4 -g 2 -r r.tsv -t -o /dev/null "$TINY"
+    [ "$(col ct_eval r.tsv)" = NA ]
+    # mozart learns from step 0 only: {0,4} and {1,5}, then Eq. 5
+    mz-place -a mozart -c 4 -g 2 -p 1 -t -o o.mzt "$TINY"
+    grep -q "^@PA	algorithm:mozart	profile_steps:1	profile_tokens:4	group_alloc:exact$" o.mzt
+}
+
+@test "stdin, a file, gzip and binary input give the same output" {
+    for a in contiguous mozart; do
+        mz-place -a $a -c 4 -g 2 -t "$TINY" | grep -v '^@PG' > file.mzt
+        mz-place -a $a -c 4 -g 2 -t - < "$TINY" | grep -v '^@PG' > stdin.mzt
+        gzip -c "$TINY" > tiny.mzt.gz
+        mz-place -a $a -c 4 -g 2 -t tiny.mzt.gz | grep -v '^@PG' > gz.mzt
+        mz-view -b "$TINY" | mz-place -a $a -c 4 -g 2 -t | grep -v '^@PG' > bin.mzt
+        cmp file.mzt stdin.mzt
+        cmp file.mzt gz.mzt
+        cmp file.mzt bin.mzt
+    done
+    [ "$(grep -c '^@PL' file.mzt)" = 1 ]
+}
+
+@test "the output is the input with the placement in the header" {
+    mz-place -c 4 -g 2 -o out.mzt "$TINY"
+    diff <(mz-view -t out.mzt | grep -v '^@') <(grep -v '^@' "$TINY")
+    run mz-view -H out.mzt
+    assert_line "@PT	chiplets:4	groups:2	algorithm:mozart"
+    assert_line --partial "@PG	ID:0	PN:mz-place"
+}
+
+@test "an existing placement is replaced" {
+    mz-place -a contiguous -c 4 -g 2 -t "$TINY" | mz-place -a round-robin -c 4 -g 2 -t > twice.mzt
+    [ "$(grep -c '^@PT' twice.mzt)" = 1 ]
+    [ "$(grep -c '^@PL' twice.mzt)" = 1 ]
+    [ "$(grep -c '^@PA' twice.mzt)" = 1 ]
+    [ "$(grep -c '^@PG' twice.mzt)" = 2 ]
+    grep -q "^@PT	chiplets:4	groups:2	algorithm:round-robin$" twice.mzt
+}
+
+@test "--write-placement then --read-placement round trip" {
+    mz-place -a mozart -c 4 -g 2 -W p.tsv -t -o a.mzt "$TINY"
+    run cat p.tsv
+    assert_line --index 0 "#placement	chiplets:4	groups:2	algorithm:mozart"
+    assert_line --index 1 "layer	expert	chiplet	group"
+    assert_line --index 2 "0	0	0	0"
+    assert_line --index 9 "0	7	1	0"
+    # the topology comes from the file
+    mz-place -R p.tsv -r r.tsv -t -o b.mzt "$TINY"
+    diff <(grep '^@PL' a.mzt) <(grep '^@PL' b.mzt)
+    grep -q "^@PA	algorithm:file$" b.mzt
+    [ "$(col ct_dedup r.tsv)" = 1.2500 ]
+    # and on a generated trace with every layer
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 2 -L 64 -o g.mzt
+    mz-place -a ctswap -W g.tsv -o g1.mzt g.mzt
+    mz-place -R g.tsv -o g2.mzt g.mzt
+    diff <(mz-view -H g1.mzt | grep '^@PL') <(mz-view -H g2.mzt | grep '^@PL')
+    [ "$(mz-view -H g2.mzt | grep -c '^@PL')" = 16 ]
+}
+
+@test "placement files that do not fit the trace are refused" {
+    mz-place -a mozart -c 4 -g 2 -W p.tsv -t -o /dev/null "$TINY"
+    sed 's/^0\t7\t1\t0$/0\t7\t4\t2/' p.tsv > out-of-range.tsv
+    sed '/^0\t7\t/d' p.tsv > missing.tsv
+    { cat p.tsv; printf '0\t7\t1\t0\n'; } > twice.tsv
+    sed 's/^0\t7\t1\t0$/0\t8\t1\t0/' p.tsv > bad-expert.tsv
+    sed 's/^0\t7\t1\t0$/0\t7\t1\t1/' p.tsv > bad-group.tsv
+    sed 's/^0\t7\t1\t0$/3\t7\t1\t0/' p.tsv > bad-layer.tsv
+    sed 's/^0\t7\t1\t0$/0\t7\tx\t0/' p.tsv > not-a-number.tsv
+    sed '2d' p.tsv > no-header.tsv
+    for f in out-of-range missing twice bad-expert bad-group bad-layer not-a-number no-header; do
+        run mz-place -R $f.tsv -t -o o.mzt "$TINY"
+        assert_failure 1
+        assert_output --partial "mz-place: $f.tsv: "
+        [ ! -e o.mzt ]
+    done
+    run mz-place -R out-of-range.tsv -t "$TINY"
+    assert_output "mz-place: out-of-range.tsv: line 10: chiplet 4 out of range (the wafer has 4 expert chiplets)"
+    run mz-place -R missing.tsv -t "$TINY"
+    assert_output "mz-place: missing.tsv: layer 0: expert 7 is not placed"
+    run mz-place -R twice.tsv -t "$TINY"
+    assert_output "mz-place: twice.tsv: line 11: layer 0 expert 7 placed twice"
+    run mz-place -R bad-expert.tsv -t "$TINY"
+    assert_output --partial "line 10: expert: 8 is out of range [0, 7]"
+    # wrong expert count: a placement of 8 experts for a 64-expert model
+    mz-trace -m olmoe-1b-7b-0924 -l 0 -n 1 -b 1 -L 4 -o olmoe.mzt
+    run mz-place -R p.tsv -t olmoe.mzt
+    assert_failure 1
+    assert_output "mz-place: p.tsv: layer 0: expert 8 is not placed"
+    run mz-place -R nonexistent.tsv -t "$TINY"
+    assert_failure 1
+    assert_output --partial "nonexistent.tsv: No such file"
+}
+
+@test "more chiplets than experts is a data error" {
+    run mz-place -c 16 -g 4 -t "$TINY"
+    assert_failure 1
+    assert_output --partial "16 chiplets for 8 experts"
+}
+
+@test "truncated input exits 1 with a clear message, nothing written" {
+    head -n 8 "$TINY" > trunc.mzt
+    for a in contiguous mozart; do
+        run mz-place -a $a -c 4 -g 2 -o out.mzt trunc.mzt
+        assert_failure 1
+        assert_output --partial "trunc.mzt: truncated: no @EOF line after 4 records"
+        run bash -c "mz-place -a $a -c 4 -g 2 -o out.mzt - < trunc.mzt"
+        assert_failure 1
+        assert_output --partial "truncated"
+        [ ! -e out.mzt ]
+    done
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 2 -L 16 -o g.mzt
+    head -c 3000 g.mzt > g-trunc.mzt
+    run mz-place -o out.mzt g-trunc.mzt
+    assert_failure 1
+    assert_output --partial "truncated"
+    [ ! -e out.mzt ]
+}
+
+@test "writing to /dev/full exits 1" {
+    run mz-place -c 4 -g 2 -t -o /dev/full "$TINY"
+    assert_failure 1
+    assert_output --partial "No space left on device"
+    run mz-place -c 4 -g 2 -t -r /dev/full -o /dev/null "$TINY"
+    assert_failure 1
+    assert_output --partial "No space left on device"
+    run mz-place -c 4 -g 2 -t -W /dev/full -o /dev/null "$TINY"
+    assert_failure 1
+    assert_output --partial "No space left on device"
+}
+
+@test "generated trace: every layer placed, ctswap no worse than mozart, balance kept" {
+    mz-trace -m olmoe-1b-7b-0924 -n 2 -b 8 -L 128 -o g.mzt
+    mz-place -a contiguous -p 1 -r c.tsv -o /dev/null g.mzt
+    mz-place -a mozart -p 1 -r m.tsv -o /dev/null g.mzt
+    mz-place -a ctswap -p 1 -r s.tsv -o /dev/null g.mzt
+    [ "$(grep -c '^[0-9]' m.tsv)" = 16 ]
+    [ "$(col group_alloc m.tsv)" = exact ]
+    # lower is better: mozart below contiguous, ctswap below mozart on the profile
+    awk -v c="$(col ct_dedup c.tsv)" -v m="$(col ct_dedup m.tsv)" -v s="$(col ct_dedup s.tsv)" \
+        'BEGIN { exit !(m < c && s < m) }'
+    # per layer: ctswap's group deviation and chiplet load no worse than mozart's
+    paste m.tsv s.tsv | awk -F'\t' '/^[0-9]/ && ($24 > $10 || $23 > $9) { bad = 1 } END { exit bad }'
+    # kicks never end above the plain descent on the profile
+    mz-place -a ctswap --kicks 3 -p 1 -r k.tsv -o /dev/null g.mzt
+    awk -v s="$(col ct_dedup s.tsv)" -v k="$(col ct_dedup k.tsv)" 'BEGIN { exit !(k <= s) }'
+    [ "$(col swaps k.tsv)" -gt "$(col swaps s.tsv)" ]
+}
+
+@test "the examples of the man page run" {
+    while IFS= read -r cmd; do
+        run bash -c "$cmd"
+        assert_success
+    done < <(man_examples mz-place)
+    [ "$(col group_alloc mozart.tsv)" = exact ]
+    grep -q '^0	0	' mozart.placement.tsv
+}
+
+@test "real Qwen1.5-MoE layer 0: contiguous C_T 3.64, mozart 3.16 (paper), ctswap lower" {
+    real="$TOP/traces/qwen1.5-layer0.txt"
+    [ -e "$real" ] || skip "traces/qwen1.5-layer0.txt (made by mz-import) is not in this tree"
+    # 15 chiplets of 4 experts in 3 groups of 5
+    mz-place -a contiguous -c 15 -g 3 -r c.tsv -o /dev/null "$real"
+    mz-place -a mozart -c 15 -g 3 -r m.tsv -o /dev/null "$real"
+    mz-place -a ctswap -c 15 -g 3 -r s.tsv -o /dev/null "$real"
+    [ "$(col tokens_profile m.tsv)" = 2434 ]
+    [ "$(col ct_dedup c.tsv)" = 3.6352 ]
+    [ "$(col ct_dedup m.tsv)" = 3.1590 ]
+    [ "$(col ct_dedup s.tsv)" = 3.1237 ]
+    [ "$(col group_alloc m.tsv)" = exact ]
+}

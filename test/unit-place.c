@@ -1,0 +1,360 @@
+/* unit-place.c: unit tests of lib/place.c: capacities, Algorithm 1, Eq. 5 against brute force, C_T evaluation, ctswap. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "../lib/mz.h"
+#include "unit.h"
+
+/* A symmetric E x E matrix from the upper-triangle pairs (i, j, count). */
+static void fill_coact(uint64_t *C, int E, const int (*pairs)[3], int n)
+{
+    memset(C, 0, (size_t)E * E * sizeof *C);
+    for (int p = 0; p < n; p++) {
+        C[pairs[p][0] * E + pairs[p][1]] = pairs[p][2];
+        C[pairs[p][1] * E + pairs[p][0]] = pairs[p][2];
+    }
+}
+
+static void test_capacity(void)
+{
+    int cap[16], sum = 0, g[4] = {0};
+    mz_place_capacity(60, 16, cap);
+    for (int c = 0; c < 16; c++) sum += cap[c], g[c / 4] += cap[c];
+    CHECK(sum == 60, "60 experts on 16 chiplets: capacities sum to 60 (got %d)", sum);
+    CHECK(cap[0] == 4 && cap[3] == 3 && cap[15] == 3, "capacities 4,4,4,3 per group (got %d %d %d)", cap[0],
+          cap[3], cap[15]);
+    CHECK(g[0] == 15 && g[1] == 15 && g[2] == 15 && g[3] == 15, "every group of 4 chiplets hosts 15 experts");
+    mz_place_capacity(60, 15, cap);
+    sum = 0;
+    for (int c = 0; c < 15; c++) sum += cap[c] == 4;
+    CHECK(sum == 15, "60 experts on 15 chiplets: 4 each");
+}
+
+/* Algorithm 1 on two matrices worked out by hand (see the comments). */
+static void test_cluster(void)
+{
+    uint64_t C[49];
+    int cl[7];
+    /* 6 experts, 3 clusters of 2:
+     * cluster 0 = the top pair (4,5) = 6;
+     * cluster 1 seed: co-activation with {4,5}: e0 2+1, e1 0+4, e2 3+0, e3 1+2;
+     *   0, 2 and 3 tie at 3 -> lowest id 0; grows by C[0][*] max over 1,2,3 = e2 (5);
+     * cluster 2 seed: with {4,5,0,2}: e1 0+4+1+2 = 7, e3 1+2+0+1 = 4 -> e3; then e1. */
+    static const int p6[][3] = {{0, 1, 1}, {0, 2, 5}, {0, 4, 2}, {0, 5, 1}, {1, 2, 2}, {1, 3, 3}, {1, 5, 4},
+                                {2, 3, 1}, {2, 4, 3}, {3, 4, 1}, {3, 5, 2}, {4, 5, 6}};
+    /* 7 experts, clusters of 3, 2, 2 (E mod nc = 1: cluster 0 is the big one):
+     * the 6-expert matrix plus e6 with C[6][3] = 5, C[6][4] = C[6][5] = 1;
+     * cluster 0: (4,5), grows by max over the sum with {4,5}: e1 4 -> {4,5,1};
+     * cluster 1 seed: with {4,5,1}: e0 4, e2 5, e3 6, e6 2 -> e6, grows by e3 (5);
+     * cluster 2: {0, 2}. */
+    static const int p7[][3] = {{0, 1, 1}, {0, 2, 5}, {0, 4, 2}, {0, 5, 1}, {1, 2, 2}, {1, 3, 3}, {1, 5, 4},
+                                {2, 3, 1}, {2, 4, 3}, {3, 4, 1}, {3, 5, 2}, {4, 5, 6}, {3, 6, 5}, {4, 6, 1},
+                                {5, 6, 1}};
+    static const int want6[6] = {1, 2, 1, 2, 0, 0}, want7[7] = {2, 0, 2, 1, 0, 0, 1};
+    fill_coact(C, 6, p6, sizeof p6 / sizeof *p6);
+    mz_place_cluster(C, 6, 3, cl);
+    CHECK(memcmp(cl, want6, sizeof want6) == 0, "Algorithm 1, 6 experts: clusters %d%d%d%d%d%d (want 121200)",
+          cl[0], cl[1], cl[2], cl[3], cl[4], cl[5]);
+    fill_coact(C, 7, p7, sizeof p7 / sizeof *p7);
+    mz_place_cluster(C, 7, 3, cl);
+    CHECK(memcmp(cl, want7, sizeof want7) == 0,
+          "Algorithm 1, 7 experts in 3 clusters: %d%d%d%d%d%d%d (want 2021001)", cl[0], cl[1], cl[2], cl[3], cl[4],
+          cl[5], cl[6]);
+    /* one expert per cluster: the top pair's lower id (e4), then the
+     * farthest points: from {4}: e1 (0); from {4,1}: e0 (2+1), e3 (1+3),
+     * e2 (3+2), e5 (6+4) */
+    fill_coact(C, 6, p6, sizeof p6 / sizeof *p6);
+    mz_place_cluster(C, 6, 6, cl);
+    CHECK(cl[4] == 0 && cl[1] == 1 && cl[0] == 2 && cl[3] == 3 && cl[2] == 4 && cl[5] == 5,
+          "Algorithm 1 with clusters of one: order 4,1,0,3,2,5 (got clusters %d%d%d%d%d%d)", cl[0], cl[1], cl[2],
+          cl[3], cl[4], cl[5]);
+}
+
+/* ---- Eq. 5 against brute force */
+
+typedef struct {
+    int n, G, m;
+    const uint64_t *load;
+    const int *size, *cap;
+    uint64_t total, best_dev;
+    double best_sq;
+    int *grp, *room; /* room[g * n + s]: free chiplets of capacity s in group g */
+} brute;
+
+static void brute_rec(brute *b, int i)
+{
+    if (i == b->n) {
+        uint64_t d = 0, gl[16] = {0};
+        double sq = 0;
+        for (int j = 0; j < b->n; j++) gl[b->grp[j]] += b->load[j];
+        for (int g = 0; g < b->G; g++) {
+            uint64_t x = b->G * gl[g] > b->total ? b->G * gl[g] - b->total : b->total - b->G * gl[g];
+            if (x > d) d = x;
+            sq += (double)x * x;
+        }
+        if (d < b->best_dev || (d == b->best_dev && sq < b->best_sq)) b->best_dev = d, b->best_sq = sq;
+        return;
+    }
+    for (int g = 0; g < b->G; g++)
+        if (b->room[g * b->n + b->size[i]] > 0) {
+            b->room[g * b->n + b->size[i]]--;
+            b->grp[i] = g;
+            brute_rec(b, i + 1);
+            b->room[g * b->n + b->size[i]]++;
+        }
+}
+
+/* Run the solver and brute force on one instance; 1 if they agree and the
+ * solver's assignment is feasible and scored right (else a diagnostic). */
+static int check_alloc(int n, int G, const uint64_t *load, const int *size, const int *cap)
+{
+    int chiplet[16], used[16] = {0}, ok = 1;
+    uint64_t gl[16] = {0}, total = 0, d = 0;
+    mz_alloc_stats st;
+    brute b = {n, G, n / G, load, size, cap, 0, UINT64_MAX, 0, NULL, NULL};
+    b.grp = calloc(n, sizeof *b.grp);
+    b.room = calloc((size_t)G * n, sizeof *b.room);
+    for (int i = 0; i < n; i++) b.total += load[i];
+    for (int c = 0; c < n; c++) b.room[(c / (n / G)) * n + cap[c]]++;
+    brute_rec(&b, 0);
+    if (mz_place_allocate(n, G, load, size, cap, 0, NULL, chiplet, &st) < 0) ok = 0;
+    for (int i = 0; ok && i < n; i++) {
+        if (chiplet[i] < 0 || chiplet[i] >= n || used[chiplet[i]]++ || cap[chiplet[i]] != size[i]) ok = 0;
+        else gl[chiplet[i] * G / n] += load[i];
+        total += load[i];
+    }
+    for (int g = 0; ok && g < G; g++) {
+        uint64_t x = G * gl[g] > total ? G * gl[g] - total : total - G * gl[g];
+        if (x > d) d = x;
+    }
+    if (!ok || !st.exact || st.dev != b.best_dev || st.dev != d || st.sq != b.best_sq) {
+        printf("# %d clusters in %d groups: solver dev %llu sq %.0f exact %d, brute force %llu %.0f, recomputed %llu\n",
+               n, G, (unsigned long long)st.dev, st.sq, st.exact, (unsigned long long)b.best_dev, b.best_sq,
+               (unsigned long long)d);
+        ok = 0;
+    }
+    free(b.grp);
+    free(b.room);
+    return ok;
+}
+
+static void test_alloc(void)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    struct {
+        int n, G, experts;
+    } cases[] = {{4, 2, 8}, {6, 2, 12}, {6, 3, 12}, {8, 2, 16}, {8, 4, 16}, {9, 3, 18}, {12, 3, 24}, {12, 4, 24},
+                 {8, 2, 30}, {8, 4, 13}, {9, 3, 31}, {12, 4, 44}, {12, 3, 16}};
+    uint64_t load[16];
+    int size[16], cap[16];
+    gsl_rng_set(r, 7);
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int n = cases[k].n, G = cases[k].G, ok = 1;
+        mz_place_capacity(cases[k].experts, n, cap);
+        /* cluster sizes: the capacities in another order */
+        for (int i = 0; i < n; i++) size[i] = cap[(i * 5 + 3) % n];
+        /* wide, narrow and nearly equal loads (many ties) */
+        for (int rep = 0; rep < 6; rep++) {
+            for (int i = 0; i < n; i++)
+                load[i] = rep >= 4 ? 100 + gsl_rng_uniform_int(r, 5) : 1 + gsl_rng_uniform_int(r, rep < 2 ? 1000 : 60);
+            ok &= check_alloc(n, G, load, size, cap);
+        }
+        CHECK(ok, "Eq. 5 = brute force optimum (dev, then sq): %d clusters (%d experts) in %d groups, 6 instances", n,
+              cases[k].experts, G);
+    }
+    /* the paper's size: exact, and a tight node budget still gives a valid,
+     * no-worse-than-the-start allocation */
+    {
+        int chiplet[16], init[16], ok = 1;
+        mz_alloc_stats st, st2;
+        uint64_t gl[4] = {0}, total = 0, d = 0;
+        clock_t t0;
+        double secs = 0;
+        long nodes = 0;
+        mz_place_capacity(128, 16, cap);
+        for (int rep = 0; rep < 20; rep++) {
+            for (int i = 0; i < 16; i++) load[i] = 1000 + gsl_rng_uniform_int(r, 9000);
+            t0 = clock();
+            mz_place_allocate(16, 4, load, cap, cap, 0, NULL, chiplet, &st);
+            secs += (double)(clock() - t0) / CLOCKS_PER_SEC;
+            nodes += st.nodes;
+            ok &= st.exact;
+        }
+        CHECK(ok, "16 clusters into 4 groups: 20 random instances solved exactly (%ld nodes, %.3f s in all)", nodes,
+              secs);
+        for (int i = 0; i < 16; i++) init[i] = i, gl[i / 4] += load[i], total += load[i];
+        for (int g = 0; g < 4; g++) {
+            uint64_t x = 4 * gl[g] > total ? 4 * gl[g] - total : total - 4 * gl[g];
+            if (x > d) d = x;
+        }
+        mz_place_allocate(16, 4, load, cap, cap, 3, init, chiplet, &st2);
+        CHECK(!st2.exact && st2.dev <= d && st2.dev >= st.dev,
+              "node budget 3: heuristic result (exact %d), dev %llu within [optimum %llu, start %llu]", st2.exact,
+              (unsigned long long)st2.dev, (unsigned long long)st.dev, (unsigned long long)d);
+    }
+    /* sizes that do not fit the capacities are refused */
+    {
+        int chiplet[4], bad[4] = {3, 3, 3, 3};
+        mz_place_capacity(14, 4, cap);
+        CHECK(mz_place_allocate(4, 2, load, bad, cap, 0, NULL, chiplet, NULL) < 0 && strstr(mz_errmsg(), "capacity"),
+              "cluster sizes that match no chiplet are refused: %s", mz_errmsg());
+    }
+    gsl_rng_free(r);
+}
+
+/* ---- evaluation and algorithms on a generated trace */
+
+static void test_eval(void)
+{
+    mz_trace_info t;
+    mz_placement p;
+    mz_place_eval ev;
+    mz_token tok;
+    static const uint16_t ids[3][4] = {{0, 1, 2, 3}, {0, 4, 8, 12}, {5, 6, 9, 15}};
+    memset(&t, 0, sizeof t);
+    CHECK(mz_model_load("qwen1.5-moe-a2.7b", &t.model) == 0, "model qwen1.5-moe-a2.7b loads");
+    t.n_layers = 1;
+    t.layers = malloc(sizeof *t.layers);
+    t.layers[0] = 0;
+    t.steps = 1, t.seqs = 1, t.seq_len = 3;
+    mz_placement_init(&p, &t, 15, 3);
+    mz_placement_contiguous(&p); /* expert e on chiplet e / 4 */
+    mz_place_eval_init(&ev, &p, 4);
+    mz_token_alloc(&t, &tok);
+    for (int i = 0; i < 3; i++) {
+        memcpy(tok.ids, ids[i], sizeof ids[i]);
+        mz_place_eval_add(&ev, &p, &tok, i == 2);
+    }
+    /* token 0: one chiplet, token 1: four, token 2 (evaluation): 1,1,2,3 -> 3 */
+    CHECK(ev.distinct[0] == 5 && ev.tokens[0] == 2, "profiled copies %llu over %llu tokens (want 5 over 2)",
+          (unsigned long long)ev.distinct[0], (unsigned long long)ev.tokens[0]);
+    CHECK(ev.distinct[1] == 3 && ev.tokens[1] == 1, "evaluation copies %llu (want 3)",
+          (unsigned long long)ev.distinct[1]);
+    CHECK(ev.pairs[0] == 6 && ev.pairs[1] == 6 && ev.pairs[2] == 1 && ev.pairs[3] == 5,
+          "pairs on one chiplet / on two: %llu/%llu profiled, %llu/%llu evaluated (want 6/6, 1/5)",
+          (unsigned long long)ev.pairs[0], (unsigned long long)ev.pairs[1], (unsigned long long)ev.pairs[2],
+          (unsigned long long)ev.pairs[3]);
+    mz_place_eval_free(&ev);
+    mz_token_free(&tok);
+    mz_placement_free(&p);
+    mz_trace_info_free(&t);
+}
+
+/* C_T (copies per token) of placement row l over the priors' sampled tokens. */
+static double sample_ct(const mz_priors *pr, const mz_placement *p, int l)
+{
+    uint64_t copies = 0;
+    for (size_t t = 0; t < pr->kept; t++) {
+        const uint16_t *id = pr->ids + (t * pr->n_layers + l) * pr->topk;
+        int seen[64] = {0};
+        for (int j = 0; j < pr->topk; j++)
+            if (!seen[p->chiplet[(size_t)l * p->experts + id[j]]]++) copies++;
+    }
+    return (double)copies / pr->kept;
+}
+
+static void balance(const mz_placement *p, const uint64_t *V, int l, uint64_t *cmax, uint64_t *gdev)
+{
+    uint64_t cl[64] = {0}, gl[16] = {0}, total = 0;
+    *cmax = *gdev = 0;
+    for (int e = 0; e < p->experts; e++) {
+        int c = p->chiplet[(size_t)l * p->experts + e];
+        cl[c] += V[e], gl[mz_group_of(p, c)] += V[e], total += V[e];
+    }
+    for (int c = 0; c < p->chiplets; c++)
+        if (cl[c] > *cmax) *cmax = cl[c];
+    for (int g = 0; g < p->groups; g++) {
+        uint64_t x = p->groups * gl[g] > total ? p->groups * gl[g] - total : total - p->groups * gl[g];
+        if (x > *gdev) *gdev = x;
+    }
+}
+
+static void test_algorithms(void)
+{
+    mz_trace_info t;
+    mz_prior prior;
+    mz_gen *g;
+    mz_token tok;
+    mz_priors pr;
+    mz_placement pm, ps, pb;
+    mz_place_opts o = {MZ_PLACE_MOZART, 1, 0, 0};
+    int ok = 1, better = 0, sizes_ok = 1;
+    memset(&t, 0, sizeof t);
+    mz_model_load("olmoe-1b-7b-0924", &t.model);
+    t.n_layers = 3;
+    t.layers = malloc(3 * sizeof *t.layers);
+    for (int i = 0; i < 3; i++) t.layers[i] = i;
+    t.steps = 1, t.seqs = 8, t.seq_len = 128, t.id_bytes = 1;
+    mz_prior_builtin(&t.model, &prior);
+    g = mz_gen_new(&t, &prior, 5);
+    mz_token_alloc(&t, &tok);
+    mz_priors_init(&pr, &t, 100000, 1);
+    for (int s = 0; s < t.seqs; s++) {
+        mz_gen_sequence(g);
+        for (int i = 0; i < t.seq_len; i++) {
+            mz_gen_token(g, &tok);
+            mz_priors_add(&pr, &tok);
+        }
+    }
+    mz_priors_finish(&pr);
+    CHECK(pr.tokens == 1024 && pr.kept == 1024, "priors: %llu tokens profiled, %zu sampled",
+          (unsigned long long)pr.tokens, pr.kept);
+    {
+        uint64_t sum = 0, sym = 1;
+        for (int e = 0; e < 64; e++) sum += pr.load[e];
+        for (int i = 0; i < 64; i++)
+            for (int j = 0; j < 64; j++)
+                if (pr.coact[i * 64 + j] != pr.coact[j * 64 + i] || (i == j && pr.coact[i * 64 + j])) sym = 0;
+        CHECK(sum == 1024 * 8 && sym, "V sums to tokens x k (%llu), C symmetric with a zero diagonal",
+              (unsigned long long)sum);
+    }
+    mz_placement_init(&pm, &t, 16, 4);
+    mz_placement_init(&ps, &t, 16, 4);
+    mz_placement_init(&pb, &t, 15, 3);
+    CHECK(mz_place_compute(&pm, &pr, &o, NULL) == 0, "mozart places 3 layers");
+    o.algorithm = MZ_PLACE_CTSWAP;
+    CHECK(mz_place_compute(&ps, &pr, &o, NULL) == 0, "ctswap places 3 layers");
+    o.algorithm = MZ_PLACE_BALANCED;
+    CHECK(mz_place_compute(&pb, &pr, &o, NULL) == 0, "balanced places 64 experts on 15 chiplets");
+    for (int l = 0; l < 3; l++) {
+        uint64_t cm, gm, cs, gs;
+        double ctm = sample_ct(&pr, &pm, l), cts = sample_ct(&pr, &ps, l);
+        int cnt[16] = {0};
+        balance(&pm, pr.load + l * 64, l, &cm, &gm);
+        balance(&ps, pr.load + l * 64, l, &cs, &gs);
+        if (!(cts <= ctm && cs <= cm && gs <= gm)) ok = 0;
+        if (cts < ctm * 0.99) better++;
+        for (int e = 0; e < 64; e++) cnt[pb.chiplet[l * 64 + e]]++;
+        {
+            int cap[15];
+            mz_place_capacity(64, 15, cap);
+            for (int c = 0; c < 15; c++)
+                if (cnt[c] != cap[c]) sizes_ok = 0;
+        }
+    }
+    CHECK(ok, "ctswap: C_T, largest chiplet load and group deviation no worse than mozart's in every layer");
+    CHECK(better == 3, "ctswap: C_T at least 1%% below mozart's in %d of 3 layers", better);
+    CHECK(sizes_ok, "balanced: chiplets hold the contiguous layout's expert counts");
+    mz_placement_free(&pm);
+    mz_placement_free(&ps);
+    mz_placement_free(&pb);
+    mz_priors_free(&pr);
+    mz_token_free(&tok);
+    mz_gen_free(g);
+    mz_prior_free(&prior);
+    mz_trace_info_free(&t);
+}
+
+int main(void)
+{
+    setenv("MZ_MODELS", "models", 0);
+    test_capacity();
+    test_cluster();
+    test_alloc();
+    test_eval();
+    test_algorithms();
+    return unit_done();
+}

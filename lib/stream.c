@@ -149,13 +149,11 @@ mz_reader *mz_reader_open(const char *path, char kind)
         long len;
         r->text = 1;
         for (;;) {
-            if (mz_in_peek(r->in, magic, 1) != 1 || magic[0] != '@') break;
+            n = mz_in_peek(r->in, magic, 5);
+            if (n < 1 || magic[0] != '@') break;
+            /* a stream with no records: @EOF right after the header */
+            if (n == 5 && memcmp(magic, "@EOF\t", 5) == 0) break;
             if ((len = mz_in_getline(r->in, &line)) < 0) break;
-            if (strncmp(line, "@EOF", 4) == 0 && (line[4] == '\t' || !line[4])) {
-                mz_error("%s: line %ld: @EOF inside the header", path, mz_in_lineno(r->in));
-                mz_buf_free(&text);
-                goto fail;
-            }
             mz_buf_put(&text, line, len);
             mz_buf_put(&text, "\n", 1);
         }

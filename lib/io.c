@@ -29,20 +29,26 @@ struct mz_in {
     uint64_t offset;
 };
 
-/* Record a read error, naming zlib's diagnosis when there is one. */
+/* Record a read error, naming zlib's diagnosis when there is one. Offsets
+ * count uncompressed bytes; zlib drops the output of a failing read, so a
+ * corruption lies somewhere after the offset given. */
 static void in_fail(mz_in *in, const char *why)
 {
     int zerr = Z_OK;
-    const char *zmsg = gzerror(in->gz, &zerr);
+    const char *zmsg = gzerror(in->gz, &zerr), *p;
+    unsigned long long at = in->offset + (in->end - in->pos);
     in->failed = 1;
+    /* zlib prefixes its message with the descriptor: "<fd:3>: " */
+    if (zmsg[0] == '<' && (p = strstr(zmsg, ">: ")) != NULL) zmsg = p + 3;
     if (zerr == Z_BUF_ERROR)
-        mz_error("%s: truncated gzip input (no gzip trailer after %llu bytes)", in->name,
-                 (unsigned long long)(in->offset + (in->end - in->pos)));
+        mz_error("%s: truncated gzip input (unexpected end of file after %llu bytes of data)",
+                 in->name, at);
     else if (zerr == Z_ERRNO)
         mz_error("%s: %s", in->name, strerror(errno));
+    else if (zerr != Z_OK && at == 0)
+        mz_error("%s: corrupt gzip input: %s", in->name, zmsg);
     else if (zerr != Z_OK)
-        mz_error("%s: corrupt gzip input near byte %llu: %s", in->name,
-                 (unsigned long long)(in->offset + (in->end - in->pos)), zmsg);
+        mz_error("%s: corrupt gzip input: %s (after byte %llu of the data)", in->name, zmsg, at);
     else
         mz_error("%s: %s", in->name, why);
 }
@@ -132,8 +138,8 @@ long mz_in_read(mz_in *in, void *buf, size_t n)
     if (in->end - in->pos < n) {
         if (in->end == in->pos) return 0;
         in->failed = 1;
-        mz_error("%s: truncated: input ends in the middle of a record at byte %llu",
-                 in->name, (unsigned long long)(in->offset + (in->end - in->pos)));
+        mz_error("%s: truncated: input ends at byte %llu", in->name,
+                 (unsigned long long)(in->offset + (in->end - in->pos)));
         return -1;
     }
     memcpy(buf, in->buf + in->pos, n);

@@ -146,7 +146,13 @@ mz_reader *mz_reader_open(const char *path, char kind)
             goto fail;
         }
         text = mz_malloc(hlen + 1);
-        if (read_part(r->in, text, hlen, "the header") < 0) {
+        if (read_part(r->in, text, hlen, "the header") < 0 ||
+            read_part(r->in, magic, 4, "the header checksum") < 0) {
+            free(text);
+            goto fail;
+        }
+        if (get_u32(magic) != (uint32_t)crc32(0, (const Bytef *)text, hlen)) {
+            mz_error("%s: corrupt header (checksum mismatch)", path);
             free(text);
             goto fail;
         }
@@ -375,9 +381,12 @@ mz_writer *mz_writer_open(const char *path, char kind, const mz_header *src, int
     if (text) {
         if (mz_out_write(w->out, b.s, b.n) < 0) goto fail;
     } else {
-        uint8_t m[8] = {'M', 'Z', (uint8_t)kind, MZ_MAJOR};
+        uint8_t m[8] = {'M', 'Z', (uint8_t)kind, MZ_MAJOR}, crc[4];
         put_u32(m + 4, (uint32_t)b.n);
-        if (mz_out_write(w->out, m, 8) < 0 || mz_out_write(w->out, b.s, b.n) < 0) goto fail;
+        put_u32(crc, (uint32_t)crc32(0, (const Bytef *)b.s, (uInt)b.n));
+        if (mz_out_write(w->out, m, 8) < 0 || mz_out_write(w->out, b.s, b.n) < 0 ||
+            mz_out_write(w->out, crc, 4) < 0)
+            goto fail;
     }
     mz_buf_free(&b);
     mz_header_free(&h);

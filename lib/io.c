@@ -365,10 +365,18 @@ int mz_out_close(mz_out *out)
 void mz_out_abort(mz_out *out)
 {
     if (!out) return;
-    if (out->gz)
+    if (out->gz) {
+        /* gzclose finishes the gzip stream: aim its last bytes at /dev/null,
+         * not at the terminal or pipe we are abandoning */
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, out->fd);
+            close(nul);
+        }
         gzclose(out->gz);
-    else
+    } else {
         close(out->fd);
+    }
     if (out->tmp) unlink(out->tmp);
     out_free(out);
 }

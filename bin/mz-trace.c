@@ -19,7 +19,7 @@ static void usage(FILE *fp)
             "  -b, --seqs N           sequences per step [32]\n"
             "  -L, --seq-len N        tokens per sequence [256]\n"
             "  -l, --layers LIST      MoE layers to trace, e.g. 0-3,7 [every MoE layer]\n"
-            "  -s, --seed N           random seed [1]\n"
+            "  -s, --seed N           random seed, 1-4294967295 [1]\n"
             "  -w, --weights          record gate weights\n"
             "      --coact X          co-activation strength (logit boost of a token's topic) [prior]\n"
             "      --topic-size N     experts per latent topic [prior]\n"
@@ -91,7 +91,7 @@ int main(int argc, char **argv)
         case OPT_LEVEL: {
             const char *name = c == 'n' ? "--steps" : c == 'b' ? "--seqs" : c == 'L' ? "--seq-len"
                                : c == 's' ? "--seed" : c == OPT_TSIZE ? "--topic-size" : "--level";
-            long lo = c == 's' ? 0 : 1, hi = c == 's' ? 0xffffffffL : c == OPT_LEVEL ? 9 : 1L << 30;
+            long lo = 1, hi = c == 's' ? 0xffffffffL : c == OPT_LEVEL ? 9 : 1L << 30;
             if (mz_parse_long(optarg, lo, hi, name, &v) < 0) {
                 mz_perror(prog);
                 usage_error();

@@ -149,6 +149,8 @@ mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
     g->seq_stick = p->seq_stick;
     g->layer_stick = p->layer_stick;
     g->r = gsl_rng_alloc(gsl_rng_mt19937);
+    /* mt19937 uses the low 32 bits, and seed 0 means its default 4357:
+     * callers should pass seeds in 1..2^32-1 (mz-trace enforces it) */
     gsl_rng_set(g->r, (unsigned long)seed);
     g->L = mz_calloc(g->nl, sizeof *g->L);
     for (int i = 0; i < g->nl; i++) {

@@ -121,8 +121,14 @@ int main(int argc, char **argv)
                 usage_error();
             }
             break;
-        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        case OPT_VERSION: mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'h':
+            usage(stdout);
+            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
+            return MZ_EXIT_OK;
+        case OPT_VERSION:
+            mz_print_version(prog);
+            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
+            return MZ_EXIT_OK;
         default: usage_error();
         }
     }

@@ -196,9 +196,16 @@ int mz_in_close(mz_in *in)
 {
     int ret = 0;
     if (!in) return 0;
-    if (in->gz && gzclose(in->gz) != Z_OK && !in->failed) {
-        mz_error("%s: error closing input", in->name);
-        ret = -1;
+    if (in->gz) {
+        int z = gzclose(in->gz);
+        if (z != Z_OK && !in->failed) {
+            /* zlib met the end of a cut gzip file while filling its buffer */
+            if (z == Z_BUF_ERROR)
+                mz_error("%s: truncated gzip input (unexpected end of file)", in->name);
+            else
+                mz_error("%s: error closing input", in->name);
+            ret = -1;
+        }
     }
     free(in->buf);
     free(in->name);

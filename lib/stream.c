@@ -202,9 +202,14 @@ mz_reader *mz_reader_open(const char *path, char kind)
         goto fail;
     }
     return r;
-fail:
+fail: {
+    /* closing may fail too (a truncated gzip): report the first error */
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
     mz_reader_close(r);
+    mz_error("%s", msg);
     return NULL;
+}
 }
 
 const mz_header *mz_reader_header(const mz_reader *r) { return &r->h; }

@@ -180,6 +180,12 @@ mz_reader *mz_reader_open(const char *path, char kind)
             mz_buf_free(&text);
             goto fail;
         }
+        if (mz_in_peek(r->in, magic, 1) == 0) {
+            /* the header may itself be cut short: say so before checking it */
+            mz_error("%s: truncated: input ends after the header (no records, no @EOF line)", path);
+            mz_buf_free(&text);
+            goto fail;
+        }
         if (mz_header_parse(&r->h, text.s, text.n) < 0) {
             error_at(path);
             mz_buf_free(&text);

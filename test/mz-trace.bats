@@ -79,7 +79,8 @@ records() {
 @test "a config.json path gives the catalogue model's geometry and records" {
     mkdir -p q3
     cp "$TOP/models/qwen3-30b-a3b.json" q3/config.json
-    mz-trace -m q3/config.json -b 2 -L 8 -t > path.txt
+    # a path finds no catalogue prior by itself: name the catalogue's
+    mz-trace -m q3/config.json -p qwen3-30b-a3b.prior -b 2 -L 8 -t > path.txt
     mz-trace -m qwen3-30b-a3b -b 2 -L 8 -t > cat.txt
     run -0 grep '^@MD' path.txt
     assert_output --partial $'@MD\tname:q3\tlayers:48\tmoe:0-47\texperts:128\tshared:0\ttopk:8'
@@ -112,7 +113,8 @@ records() {
     assert_line --index 0 $'@HD\tVN:1.0\tKD:trace'
     assert_line --index 1 $'@MD\tname:olmoe-1b-7b-0924\tlayers:16\tmoe:0-15\texperts:64\tshared:0\ttopk:8\thidden:2048\tffn:1024\tshared_ffn:0\tdense_ffn:0\theads:16\tkv_heads:16\thead_dim:128\tvocab:50304\tgroups:1\ttopk_groups:1\tgated:1'
     assert_line --index 2 $'@TR\tsteps:2\tseqs:3\tseq_len:5\tlayers:0-15\tweights:0'
-    assert_line --index 3 $'@GN\tprior:built-in\tseed:9\tcoact:2\ttopic_size:8\ttopic_layout:random\ttopic_seed:1\tseq_stick:0.3\tlayer_stick:0.3\tskew:1'
+    # the catalogue's prior file, and its parameters
+    assert_line --index 3 --regexp $'^@GN\tprior:olmoe-1b-7b-0924.prior\tseed:9\tcoact:[0-9.]+\ttopic_size:[0-9]+\ttopic_layout:(random|strided|blocked)\ttopic_seed:[0-9]+\tseq_stick:[0-9.]+\tlayer_stick:[0-9.]+\tskew:1$'
     assert_line --index 4 --regexp $'^@PG\tID:0\tPN:mz-trace\tVN:0.1.0\tCL:.*mz-trace -m olmoe-1b-7b-0924 -n 2 -b 3 -L 5 -s 9 -t$'
     assert_line --index 35 $'@EOF\t30'
     [ "${#lines[@]}" -eq 36 ]
@@ -255,12 +257,12 @@ records() {
     mz-trace -m olmoe-1b-7b-0924 -b 2 -L 8 -t > base.txt
     mz-trace -m olmoe-1b-7b-0924 -b 2 -L 8 --coact 0.5 --topic-size 4 --topic-layout blocked \
         --seq-stick 0.9 --layer-stick 0 --skew 2 -t > opt.txt
-    grep -q $'^@GN\tprior:built-in\tseed:1\tcoact:0.5\ttopic_size:4\ttopic_layout:blocked\ttopic_seed:1\tseq_stick:0.9\tlayer_stick:0\tskew:2$' opt.txt
+    grep -q $'^@GN\tprior:olmoe-1b-7b-0924.prior\tseed:1\tcoact:0.5\ttopic_size:4\ttopic_layout:blocked\ttopic_seed:[0-9]*\tseq_stick:0.9\tlayer_stick:0\tskew:2$' opt.txt
     ! cmp -s <(records base.txt) <(records opt.txt)
     # --skew 0: every expert equally popular; the hottest share stays near uniform
     run -0 sh -c "mz-trace -m olmoe-1b-7b-0924 -n 2 --skew 0 --coact 0 -u | mz-view | awk -F'\t' '\$1 == \"all\" { print (\$6 < 1.5) }'"
     assert_output 1
-    # the built-in prior skews popularity: the hottest expert well above uniform
+    # the catalogue prior skews popularity: the hottest expert well above uniform
     run -0 sh -c "mz-trace -m olmoe-1b-7b-0924 -n 2 -u | mz-view | awk -F'\t' '\$1 == \"all\" { print (\$6 > 2.5) }'"
     assert_output 1
 }

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     const char *model_arg = NULL, *prior_arg = NULL, *layers_arg = NULL, *out_path = "-";
     long steps = 1, seqs = 32, seq_len = 256, seed = 1, level = 1, tsize = 0, v;
     double coact = -1, seq_stick = -1, layer_stick = -1, skew = -1;
-    int layout = -1, text = 0, weights = 0, c;
+    int layout = -1, text = 0, weights = 0, uncompressed = 0, c;
     char *prior_path = NULL;
     mz_trace_info ti;
     mz_prior prior;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
         case 'l': layers_arg = optarg; break;
         case 'o': out_path = optarg; break;
         case 'w': weights = 1; break;
-        case 'u': level = 0; break;
+        case 'u': uncompressed = 1; break;
         case 't': text = 1; break;
         case 'n':
         case 'b':
@@ -195,7 +195,7 @@ int main(int argc, char **argv)
     }
     mz_header_add_pg(&h, prog, argc, argv);
 
-    if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, (int)level))) mz_die(prog, "%s", mz_errmsg());
+    if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, uncompressed ? 0 : (int)level))) mz_die(prog, "%s", mz_errmsg());
     if (!text && mz_writer_is_tty(w)) {
         mz_writer_abort(w);
         mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");

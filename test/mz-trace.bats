@@ -158,6 +158,8 @@ records() {
     [ "$(head -c 4 u.mzt | od -A n -t x1 | tr -d ' ')" = "4d5a5401" ] # "MZ", 'T', major 1
     [ "$(head -c 4 t.txt | od -A n -c | tr -d ' ')" = '@HD\t' ]
     [ "$(gzip -dc gz.mzt | head -c 4 | od -A n -t x1 | tr -d ' ')" = "4d5a5401" ]
+    # -u wins over --level, whatever their order
+    [ "$(mz-trace -m mixtral-8x7b -b 1 -L 1 -u --level 9 | head -c 2 | od -A n -t x1 | tr -d ' ')" = "4d5a" ]
     # same content apart from the command line in @PG
     for f in gz.mzt u.mzt gz9.mzt; do
         diff <(mz-view -t $f | records) <(records t.txt)

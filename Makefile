@@ -64,7 +64,7 @@ priors: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 644 models/*.json models/*.prior $(DESTDIR)$(DATADIR)/models
+	install -m 644 $(wildcard models/*.json models/*.prior) $(DESTDIR)$(DATADIR)/models
 	install -m 644 $(addsuffix .1,$(BINS)) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 lib/mzt.5 $(DESTDIR)$(MANDIR)/man5
 

@@ -19,7 +19,7 @@ static void usage(FILE *fp)
             "  -b, --seqs N           sequences per step [32]\n"
             "  -L, --seq-len N        tokens per sequence [256]\n"
             "  -l, --layers LIST      MoE layers to trace, e.g. 0-3,7 [every MoE layer]\n"
-            "  -s, --seed N           random seed [1]\n"
+            "  -s, --seed N           random seed, 1-4294967295 [1]\n"
             "  -w, --weights          record gate weights\n"
             "      --coact X          co-activation strength (logit boost of a token's topic) [prior]\n"
             "      --topic-size N     experts per latent topic [prior]\n"
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     const char *model_arg = NULL, *prior_arg = NULL, *layers_arg = NULL, *out_path = "-";
     long steps = 1, seqs = 32, seq_len = 256, seed = 1, level = 1, tsize = 0, v;
     double coact = -1, seq_stick = -1, layer_stick = -1, skew = -1;
-    int layout = -1, text = 0, weights = 0, c;
+    int layout = -1, text = 0, weights = 0, uncompressed = 0, c;
     char *prior_path = NULL;
     mz_trace_info ti;
     mz_prior prior;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
         case 'l': layers_arg = optarg; break;
         case 'o': out_path = optarg; break;
         case 'w': weights = 1; break;
-        case 'u': level = 0; break;
+        case 'u': uncompressed = 1; break;
         case 't': text = 1; break;
         case 'n':
         case 'b':
@@ -91,7 +91,7 @@ int main(int argc, char **argv)
         case OPT_LEVEL: {
             const char *name = c == 'n' ? "--steps" : c == 'b' ? "--seqs" : c == 'L' ? "--seq-len"
                                : c == 's' ? "--seed" : c == OPT_TSIZE ? "--topic-size" : "--level";
-            long lo = c == 's' ? 0 : 1, hi = c == 's' ? 0xffffffffL : c == OPT_LEVEL ? 9 : 1L << 30;
+            long lo = 1, hi = c == 's' ? 0xffffffffL : c == OPT_LEVEL ? 9 : 1L << 30;
             if (mz_parse_long(optarg, lo, hi, name, &v) < 0) {
                 mz_perror(prog);
                 usage_error();
@@ -121,8 +121,14 @@ int main(int argc, char **argv)
                 usage_error();
             }
             break;
-        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        case OPT_VERSION: mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'h':
+            usage(stdout);
+            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
+            return MZ_EXIT_OK;
+        case OPT_VERSION:
+            mz_print_version(prog);
+            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
+            return MZ_EXIT_OK;
         default: usage_error();
         }
     }
@@ -189,7 +195,7 @@ int main(int argc, char **argv)
     }
     mz_header_add_pg(&h, prog, argc, argv);
 
-    if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, (int)level))) mz_die(prog, "%s", mz_errmsg());
+    if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, uncompressed ? 0 : (int)level))) mz_die(prog, "%s", mz_errmsg());
     if (!text && mz_writer_is_tty(w)) {
         mz_writer_abort(w);
         mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");

@@ -116,8 +116,14 @@ int main(int argc, char **argv)
         case 's': steps_arg = optarg; break;
         case 'l': layers_arg = optarg; break;
         case 'o': out_path = optarg; break;
-        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        case 'V': mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'h':
+            usage(stdout);
+            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
+            return MZ_EXIT_OK;
+        case 'V':
+            mz_print_version(prog);
+            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
+            return MZ_EXIT_OK;
         default: usage_error();
         }
     }

@@ -149,6 +149,8 @@ mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
     g->seq_stick = p->seq_stick;
     g->layer_stick = p->layer_stick;
     g->r = gsl_rng_alloc(gsl_rng_mt19937);
+    /* mt19937 uses the low 32 bits, and seed 0 means its default 4357:
+     * callers should pass seeds in 1..2^32-1 (mz-trace enforces it) */
     gsl_rng_set(g->r, (unsigned long)seed);
     g->L = mz_calloc(g->nl, sizeof *g->L);
     for (int i = 0; i < g->nl; i++) {
@@ -213,30 +215,45 @@ static void draw_groups(mz_gen *g, const layer_tab *t, int z)
     }
 }
 
-/* Draw the remaining experts exactly from explicit weights. */
+/* Draw the remaining experts exactly from explicit weights. tmp[e] is -1
+ * for experts that cannot be drawn (already drawn, or outside the allowed
+ * groups). When every weight left has underflowed to 0 (extreme logits or
+ * --skew), the rest is drawn uniformly, so ids always stay in range. */
 static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int have)
 {
-    double left = 0;
-    int E = g->E;
+    double left;
+    int E = g->E, n = 0;
     for (int e = 0; e < E; e++) {
-        double w = 0;
-        if (g->stamp[e] != g->cur && (g->G == 1 || g->gallow[e / g->gsize]))
-            w = t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0));
-        left += g->tmp[e] = w;
-    }
-    while (have < g->k) {
-        double u = gsl_rng_uniform(g->r) * left;
-        int e, last = -1;
-        for (e = 0; e < E; e++) {
-            if (g->tmp[e] <= 0) continue;
-            last = e;
-            if ((u -= g->tmp[e]) < 0) break;
+        if (g->stamp[e] != g->cur && (g->G == 1 || g->gallow[e / g->gsize])) {
+            g->tmp[e] = t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0));
+            n++;
+        } else {
+            g->tmp[e] = -1;
         }
-        if (e == E) e = last;
+    }
+    while (have < g->k && n > 0) {
+        int e, last = -1;
+        /* summed afresh: subtracting drawn weights leaves rounding residue */
+        left = 0;
+        for (e = 0; e < E; e++)
+            if (g->tmp[e] > 0) left += g->tmp[e];
+        if (left > 0) {
+            double u = gsl_rng_uniform(g->r) * left;
+            for (e = 0; e < E; e++) {
+                if (g->tmp[e] <= 0) continue;
+                last = e;
+                if ((u -= g->tmp[e]) < 0) break;
+            }
+            if (e == E) e = last; /* rounding */
+        } else {
+            long j = (long)gsl_rng_uniform_int(g->r, (unsigned long)n);
+            for (e = 0; e < E; e++)
+                if (g->tmp[e] >= 0 && j-- == 0) break;
+        }
         ids[have++] = (uint16_t)e;
         g->stamp[e] = g->cur;
-        left -= g->tmp[e];
-        g->tmp[e] = 0;
+        g->tmp[e] = -1;
+        n--;
     }
     return have;
 }

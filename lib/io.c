@@ -29,20 +29,26 @@ struct mz_in {
     uint64_t offset;
 };
 
-/* Record a read error, naming zlib's diagnosis when there is one. */
+/* Record a read error, naming zlib's diagnosis when there is one. Offsets
+ * count uncompressed bytes; zlib drops the output of a failing read, so a
+ * corruption lies somewhere after the offset given. */
 static void in_fail(mz_in *in, const char *why)
 {
     int zerr = Z_OK;
-    const char *zmsg = gzerror(in->gz, &zerr);
+    const char *zmsg = gzerror(in->gz, &zerr), *p;
+    unsigned long long at = in->offset + (in->end - in->pos);
     in->failed = 1;
+    /* zlib prefixes its message with the descriptor: "<fd:3>: " */
+    if (zmsg[0] == '<' && (p = strstr(zmsg, ">: ")) != NULL) zmsg = p + 3;
     if (zerr == Z_BUF_ERROR)
-        mz_error("%s: truncated gzip input (no gzip trailer after %llu bytes)", in->name,
-                 (unsigned long long)(in->offset + (in->end - in->pos)));
+        mz_error("%s: truncated gzip input (unexpected end of file after %llu bytes of data)",
+                 in->name, at);
     else if (zerr == Z_ERRNO)
         mz_error("%s: %s", in->name, strerror(errno));
+    else if (zerr != Z_OK && at == 0)
+        mz_error("%s: corrupt gzip input: %s", in->name, zmsg);
     else if (zerr != Z_OK)
-        mz_error("%s: corrupt gzip input near byte %llu: %s", in->name,
-                 (unsigned long long)(in->offset + (in->end - in->pos)), zmsg);
+        mz_error("%s: corrupt gzip input: %s (after byte %llu of the data)", in->name, zmsg, at);
     else
         mz_error("%s: %s", in->name, why);
 }
@@ -132,8 +138,8 @@ long mz_in_read(mz_in *in, void *buf, size_t n)
     if (in->end - in->pos < n) {
         if (in->end == in->pos) return 0;
         in->failed = 1;
-        mz_error("%s: truncated: input ends in the middle of a record at byte %llu",
-                 in->name, (unsigned long long)(in->offset + (in->end - in->pos)));
+        mz_error("%s: truncated: input ends at byte %llu", in->name,
+                 (unsigned long long)(in->offset + (in->end - in->pos)));
         return -1;
     }
     memcpy(buf, in->buf + in->pos, n);
@@ -190,9 +196,16 @@ int mz_in_close(mz_in *in)
 {
     int ret = 0;
     if (!in) return 0;
-    if (in->gz && gzclose(in->gz) != Z_OK && !in->failed) {
-        mz_error("%s: error closing input", in->name);
-        ret = -1;
+    if (in->gz) {
+        int z = gzclose(in->gz);
+        if (z != Z_OK && !in->failed) {
+            /* zlib met the end of a cut gzip file while filling its buffer */
+            if (z == Z_BUF_ERROR)
+                mz_error("%s: truncated gzip input (unexpected end of file)", in->name);
+            else
+                mz_error("%s: error closing input", in->name);
+            ret = -1;
+        }
     }
     free(in->buf);
     free(in->name);
@@ -359,10 +372,18 @@ int mz_out_close(mz_out *out)
 void mz_out_abort(mz_out *out)
 {
     if (!out) return;
-    if (out->gz)
+    if (out->gz) {
+        /* gzclose finishes the gzip stream: aim its last bytes at /dev/null,
+         * not at the terminal or pipe we are abandoning */
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) {
+            dup2(nul, out->fd);
+            close(nul);
+        }
         gzclose(out->gz);
-    else
+    } else {
         close(out->fd);
+    }
     if (out->tmp) unlink(out->tmp);
     out_free(out);
 }

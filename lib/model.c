@@ -296,6 +296,12 @@ int mz_model_from_header(const mz_header *h, mz_model *m)
         mz_error("header @MD topk: %d exceeds experts %d", m->topk, m->experts);
         return -1;
     }
+    if (m->experts % m->groups || m->topk_groups > m->groups ||
+        m->topk > m->topk_groups * (m->experts / m->groups)) {
+        mz_error("header @MD groups: %d groups of the %d experts, %d per token, cannot hold top-%d",
+                 m->groups, m->experts, m->topk_groups, m->topk);
+        return -1;
+    }
     if (!mz_header_value(h, i, "moe", buf, sizeof buf)) {
         mz_error("header @MD moe: missing");
         return -1;

@@ -134,7 +134,8 @@ void mz_header_text(const mz_header *h, mz_buf *b); /* all lines, '\n' after eac
 /* ---------------------------------------------------------------- streams
  * The container every mz tool reads and writes. Two encodings of one model
  * (like SAM/BAM):
- *   binary: "MZ" kind major, u32 header length, header text, then records
+ *   binary: "MZ" kind major, u32 header length, header text, u32 CRC-32 of
+ *           the header text, then records
  *           (u32 length > 0, payload, u32 CRC-32 of payload), then the end
  *           marker (u32 0, u64 record count); gzip unless level 0.
  *   text:   the header lines, one line per record, then "@EOF\t<count>".

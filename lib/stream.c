@@ -88,6 +88,23 @@ static int check_hd(const mz_header *h, const char *name, char *kind)
     return 0;
 }
 
+/* Read exactly n bytes of the part 'what' of a binary stream. A read that
+ * stops short says so and names the part; an input error (gzip) keeps its
+ * message and adds the part. Returns 0 or -1. */
+static int read_part(mz_in *in, void *buf, size_t n, const char *what)
+{
+    char msg[1024];
+    long got = mz_in_read(in, buf, n);
+    if (got == (long)n) return 0;
+    if (got == 0) {
+        mz_error("%s: truncated: input ends inside %s", mz_in_name(in), what);
+        return -1;
+    }
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
+    mz_error("%s (in %s)", msg, what);
+    return -1;
+}
+
 struct mz_reader {
     mz_in *in;
     mz_header h;
@@ -116,10 +133,7 @@ mz_reader *mz_reader_open(const char *path, char kind)
     if (n >= 3 && magic[0] == 'M' && magic[1] == 'Z') {
         uint32_t hlen;
         char *text;
-        if (mz_in_read(r->in, magic, 8) != 8) {
-            if (!mz_in_failed(r->in)) mz_error("%s: truncated before the header", path);
-            goto fail;
-        }
+        if (read_part(r->in, magic, 8, "the magic and header length") < 0) goto fail;
         if (magic[3] != MZ_MAJOR) {
             mz_error("%s: format version %d is not supported (this is mozart-tools %s, format %d.%d)",
                      path, magic[3], MZ_VERSION, MZ_MAJOR, MZ_MINOR);
@@ -132,8 +146,13 @@ mz_reader *mz_reader_open(const char *path, char kind)
             goto fail;
         }
         text = mz_malloc(hlen + 1);
-        if (mz_in_read(r->in, text, hlen) != (long)hlen) {
-            if (!mz_in_failed(r->in)) mz_error("%s: truncated inside the header", path);
+        if (read_part(r->in, text, hlen, "the header") < 0 ||
+            read_part(r->in, magic, 4, "the header checksum") < 0) {
+            free(text);
+            goto fail;
+        }
+        if (get_u32(magic) != (uint32_t)crc32(0, (const Bytef *)text, hlen)) {
+            mz_error("%s: corrupt header (checksum mismatch)", path);
             free(text);
             goto fail;
         }
@@ -149,17 +168,21 @@ mz_reader *mz_reader_open(const char *path, char kind)
         long len;
         r->text = 1;
         for (;;) {
-            if (mz_in_peek(r->in, magic, 1) != 1 || magic[0] != '@') break;
+            n = mz_in_peek(r->in, magic, 5);
+            if (n < 1 || magic[0] != '@') break;
+            /* a stream with no records: @EOF right after the header */
+            if (n == 5 && memcmp(magic, "@EOF\t", 5) == 0) break;
             if ((len = mz_in_getline(r->in, &line)) < 0) break;
-            if (strncmp(line, "@EOF", 4) == 0 && (line[4] == '\t' || !line[4])) {
-                mz_error("%s: line %ld: @EOF inside the header", path, mz_in_lineno(r->in));
-                mz_buf_free(&text);
-                goto fail;
-            }
             mz_buf_put(&text, line, len);
             mz_buf_put(&text, "\n", 1);
         }
         if (mz_in_failed(r->in)) {
+            mz_buf_free(&text);
+            goto fail;
+        }
+        if (mz_in_peek(r->in, magic, 1) == 0) {
+            /* the header may itself be cut short: say so before checking it */
+            mz_error("%s: truncated: input ends after the header (no records, no @EOF line)", path);
             mz_buf_free(&text);
             goto fail;
         }
@@ -185,9 +208,14 @@ mz_reader *mz_reader_open(const char *path, char kind)
         goto fail;
     }
     return r;
-fail:
+fail: {
+    /* closing may fail too (a truncated gzip): report the first error */
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
     mz_reader_close(r);
+    mz_error("%s", msg);
     return NULL;
+}
 }
 
 const mz_header *mz_reader_header(const mz_reader *r) { return &r->h; }
@@ -222,6 +250,7 @@ static int end_of_input(mz_reader *r)
 
 static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
 {
+    char what[64];
     uint8_t b[8];
     uint32_t n, crc;
     long got;
@@ -232,15 +261,16 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
                  (unsigned long long)r->count);
         return -1;
     }
-    if (got < 0) return -1;
+    if (got < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_error("%s (in record %llu)", msg, (unsigned long long)r->count + 1);
+        return -1;
+    }
     n = get_u32(b);
     if (n == 0) {
         uint64_t count;
-        if (mz_in_read(r->in, b, 8) != 8) {
-            if (!mz_in_failed(r->in))
-                mz_error("%s: truncated inside the end marker", mz_in_name(r->in));
-            return -1;
-        }
+        if (read_part(r->in, b, 8, "the end marker") < 0) return -1;
         count = (uint64_t)get_u32(b) | (uint64_t)get_u32(b + 4) << 32;
         if (count != r->count) {
             mz_error("%s: end marker counts %llu records but %llu were read", mz_in_name(r->in),
@@ -255,15 +285,8 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
     }
     r->rec.n = 0;
     mz_buf_reserve(&r->rec, n + 4);
-    if (mz_in_read(r->in, r->rec.s, n + 4) != (long)n + 4) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        if (!mz_in_failed(r->in))
-            mz_error("%s: truncated inside a record", mz_reader_where(r));
-        else /* the input's message names the file and the byte */
-            mz_error("%s (in record %llu)", msg, (unsigned long long)r->count + 1);
-        return -1;
-    }
+    snprintf(what, sizeof what, "record %llu", (unsigned long long)r->count + 1);
+    if (read_part(r->in, r->rec.s, n + 4, what) < 0) return -1;
     crc = get_u32((uint8_t *)r->rec.s + n);
     if (crc != (uint32_t)crc32(0, (const Bytef *)r->rec.s, n)) {
         mz_error("%s: corrupt (checksum mismatch)", mz_reader_where(r));
@@ -369,9 +392,12 @@ mz_writer *mz_writer_open(const char *path, char kind, const mz_header *src, int
     if (text) {
         if (mz_out_write(w->out, b.s, b.n) < 0) goto fail;
     } else {
-        uint8_t m[8] = {'M', 'Z', (uint8_t)kind, MZ_MAJOR};
+        uint8_t m[8] = {'M', 'Z', (uint8_t)kind, MZ_MAJOR}, crc[4];
         put_u32(m + 4, (uint32_t)b.n);
-        if (mz_out_write(w->out, m, 8) < 0 || mz_out_write(w->out, b.s, b.n) < 0) goto fail;
+        put_u32(crc, (uint32_t)crc32(0, (const Bytef *)b.s, (uInt)b.n));
+        if (mz_out_write(w->out, m, 8) < 0 || mz_out_write(w->out, b.s, b.n) < 0 ||
+            mz_out_write(w->out, crc, 4) < 0)
+            goto fail;
     }
     mz_buf_free(&b);
     mz_header_free(&h);

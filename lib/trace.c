@@ -302,8 +302,8 @@ int mz_trace_open(mz_trace_reader *tr, const char *path)
     if (mz_trace_info_from_header(mz_reader_header(tr->r), &tr->info) < 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_reader_close(tr->r); /* may fail too: report the first error */
         mz_error("%s: %s", path, msg);
-        mz_reader_close(tr->r);
         tr->r = NULL;
         return -1;
     }

@@ -1,4 +1,5 @@
 /* util.c: errors, allocation, strict number parsing and small buffers. */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
@@ -86,7 +87,8 @@ int mz_parse_long(const char *s, long lo, long hi, const char *what, long *out)
     }
     errno = 0;
     v = strtol(s, &end, 10);
-    if (*end || end == s) {
+    /* strtol skips leading blanks: " 5" is not the number 5 */
+    if (*end || end == s || isspace((unsigned char)*s)) {
         mz_error("%s: '%s' is not an integer", what, s);
         return -1;
     }
@@ -108,7 +110,7 @@ int mz_parse_double(const char *s, double lo, double hi, const char *what, doubl
     }
     errno = 0;
     v = strtod(s, &end);
-    if (*end || end == s || isnan(v)) {
+    if (*end || end == s || isnan(v) || isspace((unsigned char)*s)) {
         mz_error("%s: '%s' is not a number", what, s);
         return -1;
     }

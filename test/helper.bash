@@ -15,3 +15,24 @@ setup() {
 man_examples() {
     sed -n '/^\.SH EXAMPLES/,/^\.SH /p' "$TOP/bin/$1.1" | sed -n 's/^\\\$ //p; s/^\$ //p'
 }
+
+# Flip bit BIT (0-7, default 0) of byte OFFSET of FILE, in place.
+flip_bit() {
+    local file=$1 off=$2 bit=${3:-0} byte
+    byte=$(od -A n -t u1 -j "$off" -N 1 "$file" | tr -d ' ')
+    printf "\\$(printf %03o $((byte ^ (1 << bit))))" |
+        dd of="$file" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# Size of FILE in bytes.
+file_size() {
+    wc -c < "$1" | tr -d ' '
+}
+
+# Run a command with a terminal as its standard output (script(1)), so
+# that tools see isatty(1); prints what reached the terminal, then the
+# line "rc=N". Skips the test when script(1) is missing.
+on_tty() {
+    command -v script > /dev/null || skip "script(1) is not installed"
+    script -qec "$*; echo rc=\$?" /dev/null
+}

@@ -260,12 +260,22 @@ int mz_fit_targets(const mz_loads *d, const mz_model *src, const mz_model *m, un
             for (int k = 0; k < E; k++)
                 row[perm[k]] = exp((1 - t) * sh[(size_t)a * E + k] + t * sh[(size_t)b * E + k]);
         }
-        /* floor unseen experts, cap at one selection per token, renormalise */
+        /* floor unseen experts, then cap at one selection per token, giving
+         * the excess to the uncapped experts in proportion (water-filling) */
         for (int e = 0; e < E; e++) sum += row[e];
-        for (int e = 0; e < E; e++) row[e] = fmin(fmax(row[e] / sum, MZ_FIT_FLOOR / E), cap);
-        sum = 0;
-        for (int e = 0; e < E; e++) sum += row[e];
-        for (int e = 0; e < E; e++) p->share[(size_t)slot * E + e] = row[e] / sum;
+        for (int e = 0; e < E; e++) row[e] = fmax(row[e] / sum, MZ_FIT_FLOOR / E);
+        for (int pass = 0; pass < E; pass++) {
+            double capped = 0, free_mass = 0;
+            for (int e = 0; e < E; e++) {
+                if (row[e] >= cap)
+                    capped += cap;
+                else
+                    free_mass += row[e];
+            }
+            if (fabs(capped + free_mass - 1) < 1e-12) break;
+            for (int e = 0; e < E; e++) row[e] = row[e] >= cap ? cap : row[e] * (1 - capped) / free_mass;
+        }
+        for (int e = 0; e < E; e++) p->share[(size_t)slot * E + e] = row[e];
         if (note) {
             if (exact >= 0)
                 mz_buf_printf(note, "#   layer %d: measured layer %d\n", l, d->layer[exact]);

@@ -11,7 +11,7 @@ tiny() {
            "moe_intermediate_size": 8, "num_attention_heads": 1, "vocab_size": 16}' > tiny/config.json
     printf '# made by hand\nsrc\tlayer\texpert\tcount\n' > tiny.tsv
     printf 'a\t0\t0\t40\na\t0\t1\t30\na\t0\t2\t20\na\t0\t3\t10\n' >> tiny.tsv
-    printf 'a\t2\t0\t10\na\t2\t1\t10\na\t2\t2\t10\na\t2\t3\t70\n' >> tiny.tsv
+    printf 'a\t2\t0\t15\na\t2\t1\t15\na\t2\t2\t25\na\t2\t3\t45\n' >> tiny.tsv
     printf 'b\t0\t0\t1\nb\t0\t1\t1\nb\t0\t2\t1\nb\t0\t3\t97\n' >> tiny.tsv
 }
 
@@ -61,15 +61,12 @@ tiny() {
     # every share row sums to 1
     run awk -F'\t' '$1 == "share" {s = 0; for (i = 3; i <= NF; i++) s += $i; printf "%.4f\n", s}' tiny.prior
     assert_output "$(printf '1.0000\n1.0000\n1.0000')"
-    # layer 1: geometric mean of the two sorted shapes, (0.4*0.7)^.5 etc., renormalised
+    # layer 1: geometric mean of the two sorted shapes, (0.4*0.45)^.5 etc., renormalised
     run sh -c "awk -F'\t' '\$1 == \"share\" && \$2 == 1 {for (i = 3; i <= NF; i++) printf \"%.4f\\n\", \$i}' tiny.prior |
         sort -gr | paste -sd ' '"
 
-    # ... and the top one capped at one selection per token (0.999 / k), its
-    # excess given to the others in proportion
-    want=$(awk 'BEGIN {x[1] = sqrt(.4*.7); x[2] = sqrt(.3*.1); x[3] = sqrt(.2*.1); x[4] = sqrt(.1*.1)
-        s = x[1] + x[2] + x[3] + x[4]; c = 0.4995; f = (1 - c) / (1 - x[1] / s)
-        printf "%.4f %.4f %.4f %.4f\n", c, f * x[2]/s, f * x[3]/s, f * x[4]/s}')
+    want=$(awk 'BEGIN {x[1] = sqrt(.4*.45); x[2] = sqrt(.3*.25); x[3] = sqrt(.2*.15); x[4] = sqrt(.1*.15)
+        s = x[1] + x[2] + x[3] + x[4]; printf "%.4f %.4f %.4f %.4f\n", x[1]/s, x[2]/s, x[3]/s, x[4]/s}')
     assert_output "$want"
     # the fit reproduces the targets' skew within a few percent
     run awk -F'\t' 'NR > 1 {for (i = 2; i <= 6; i += 2) {r = $(i + 1) / $i - 1; if (r < 0) r = -r; if (r > m) m = r}}

@@ -73,7 +73,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5
 	rm -rf $(DESTDIR)$(DATADIR)
 
+include plots/figures.mk
+
 clean:
 	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) .flags
+	rm -rf $(BUILD)
 
 .PHONY: all check test bench demo calibrate priors install uninstall clean FORCE

@@ -6,9 +6,10 @@
 #include "mz.h"
 
 extern const mz_codec mz_trace_codec;
+extern const mz_codec mz_sched_codec;
 
 /* Every record kind the container knows; a new stage adds its codec here. */
-static const mz_codec *const codecs[] = {&mz_trace_codec, NULL};
+static const mz_codec *const codecs[] = {&mz_trace_codec, &mz_sched_codec, NULL};
 
 const mz_codec *mz_codec_for(char kind)
 {

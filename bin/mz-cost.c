@@ -200,7 +200,14 @@ int main(int argc, char **argv)
             mz_error("%s: %s", mz_reader_where(rd), msg);
             die_out(out, 4);
         }
-        if ((ret == 0 || op.id == 0) && mz_cost_pending(cost)) {
+        if (ret > 0 && op.id > 0 && mz_cost_add(cost, &op) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mz_errmsg());
+            mz_error("%s: %s", mz_reader_where(rd), msg);
+            die_out(out, 4);
+        }
+        /* a step ends with its stat op (or, failing that, where the next begins) */
+        if ((ret == 0 || op.id == 0 || op.kind == MZ_OP_STAT) && mz_cost_pending(cost)) {
             mz_cost_row row;
             mz_cost_run(cost, &row);
             if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\n", row.step, row.latency_s, row.ct,
@@ -219,7 +226,7 @@ int main(int argc, char **argv)
             steps++;
         }
         if (ret == 0) break;
-        if (mz_cost_add(cost, &op) < 0) {
+        if (op.id == 0 && mz_cost_add(cost, &op) < 0) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mz_errmsg());
             mz_error("%s: %s", mz_reader_where(rd), msg);

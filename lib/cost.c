@@ -299,7 +299,9 @@ static int bisect_right(const double *a, int n, double x)
 
 double mz_calendar_earliest(const mz_calendar *c, double t, double d, int *blocker)
 {
-    int k = bisect_right(c->e, c->n, t);
+    int k;
+    if (c->n == 0 || c->e[c->n - 1] <= t) return t; /* free after the last interval */
+    k = bisect_right(c->e, c->n, t);
     while (k < c->n && c->s[k] < t + d - EPS) {
         t = c->e[k];
         *blocker = c->own[k];
@@ -313,7 +315,8 @@ void mz_calendar_add(mz_calendar *c, double t, double d, int op)
     double e = t + d;
     int k;
     if (d <= 0) return;
-    k = bisect_right(c->s, c->n, t);
+    /* most ops land after the last interval: no search */
+    k = c->n == 0 || t >= c->s[c->n - 1] ? c->n : bisect_right(c->s, c->n, t);
     if (k > 0 && fabs(c->e[k - 1] - t) < EPS) { /* touches the previous interval */
         c->e[k - 1] = e;
         c->own[k - 1] = op;
@@ -680,13 +683,21 @@ void mz_cost_free(mz_cost *c)
     free(c);
 }
 
-int mz_cost_pending(const mz_cost *c) { return c->st.n_ops; }
+int mz_cost_pending(const mz_cost *c) { return c->ran ? 0 : c->st.n_ops; }
 
 int mz_cost_add(mz_cost *c, const mz_op *op)
 {
     if (op->layer >= c->L) {
         mz_error("op %u: layer %d out of range", op->id, op->layer);
         return -1;
+    }
+    if (op->id == 0 && c->st.n_ops) {
+        if (!c->ran) {
+            mz_error("op 0 of step %u before step %u was costed", op->step, c->st.step);
+            return -1;
+        }
+        mz_step_clear(&c->st);
+        c->ran = 0;
     }
     if (c->st.n_ops && op->step != c->st.step) {
         mz_error("op %u of step %u inside step %u", op->id, op->step, c->st.step);
@@ -1213,6 +1224,17 @@ int mz_fit_solve(mz_fit *f, char *const *keys, int n_free, FILE *logf)
         fit_obj o = {f, which, n_free, 8, 0, 0, 0};
         double val = nelder_mead(&o, x, 0.1, 0.003, 150);
         if (logf) fprintf(logf, "fit: minimax stage: 8-norm of the residuals %.4f\n", val);
+        /* the calendar model is piecewise: restart from the best point, with a
+         * smaller simplex, while that still helps */
+        for (int k = 0; k < 4; k++) {
+            double x2[16], v2;
+            memcpy(x2, x, n_free * sizeof *x);
+            v2 = nelder_mead(&o, x2, 0.05, 0.001, 100);
+            if (logf) fprintf(logf, "fit: minimax restart %d: %.4f\n", k + 1, v2);
+            if (!(v2 < val - 1e-4)) break;
+            val = v2;
+            memcpy(x, x2, n_free * sizeof *x);
+        }
     }
     fit_apply(f, x, which, n_free);
     mz_fit_evaluate(f);

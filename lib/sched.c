@@ -33,7 +33,9 @@ static int lookup(const char *const *names, int n, const char *s)
 /* ------------------------------------------------------------------ binary records
  * varint step, varint id, u8 kind, u8 cat, u8 dir, varint layer, varint mb,
  * varint slice+1 (0: whole), varint phase, varint nterms, terms (u8 type,
- * varint index, f64 quantity), varint ndeps, deps (varint id - dep >= 1). */
+ * varint index, quantity), varint ndeps, deps (varint id - dep >= 1). A
+ * quantity is a varint when it is a whole number below 2^53 (type | 0x80),
+ * else the 8 bytes of an IEEE-754 double, little-endian. */
 static void put_varint(mz_buf *b, uint64_t v)
 {
     uint8_t tmp[10];
@@ -72,11 +74,19 @@ void mz_op_encode(const mz_op *op, mz_buf *b)
     put_varint(b, op->phase);
     put_varint(b, (uint64_t)op->nterms);
     for (int i = 0; i < op->nterms; i++) {
+        double x = op->term[i].q;
         uint8_t t = (uint8_t)op->term[i].type, q[8];
         uint64_t u;
+        /* whole numbers below 2^53 (most counts of bytes and FLOPs) as varints */
+        int whole = x >= 0 && x < 9007199254740992.0 && x == floor(x);
+        t |= whole ? 0x80 : 0;
         mz_buf_put(b, &t, 1);
         put_varint(b, (uint64_t)op->term[i].index);
-        memcpy(&u, &op->term[i].q, 8);
+        if (whole) {
+            put_varint(b, (uint64_t)x);
+            continue;
+        }
+        memcpy(&u, &x, 8);
         for (int j = 0; j < 8; j++) q[j] = (uint8_t)(u >> (8 * j));
         mz_buf_put(b, q, 8);
     }
@@ -156,10 +166,18 @@ int mz_op_decode(const uint8_t *rec, size_t len, mz_op *op)
     op_reserve(op, op->nterms, 0);
     for (int i = 0; i < op->nterms; i++) {
         uint64_t idx, u = 0;
+        int whole;
         if (p >= end) goto corrupt;
-        op->term[i].type = *p++;
-        if (get_varint(&p, end, &idx) < 0 || idx > 0xffff || end - p < 8) goto corrupt;
+        whole = *p & 0x80;
+        op->term[i].type = *p++ & 0x7f;
+        if (get_varint(&p, end, &idx) < 0 || idx > 0xffff) goto corrupt;
         op->term[i].index = (int)idx;
+        if (whole) {
+            if (get_varint(&p, end, &u) < 0 || u >= 9007199254740992ull) goto corrupt;
+            op->term[i].q = (double)u;
+            continue;
+        }
+        if (end - p < 8) goto corrupt;
         for (int j = 0; j < 8; j++) u |= (uint64_t)p[j] << (8 * j);
         memcpy(&op->term[i].q, &u, 8);
         p += 8;
@@ -439,8 +457,10 @@ struct mz_sched {
     int *nsh;          /* [C] shared experts per chiplet */
     int *first_seq;    /* [M + 1] first sequence of each micro-batch */
     /* counts of the current step */
-    uint32_t *pairs, *tokc; /* [M][nL][S][C] */
-    uint32_t *tokg;         /* [M][nL][S][G] */
+    uint32_t *ecount;       /* [M][S][nL][E] selections per expert */
+    uint32_t *pairs, *tokc; /* [M][S][nL][C] (a slice's layers together: the hot set) */
+    uint64_t sh_cmask, sh_gmask; /* chiplets and groups of the shared experts */
+    uint32_t *tokg;         /* [M][S][nL][G] */
     uint32_t *ntok;         /* [M][S] */
     double *causal;         /* [M][S]: sum over tokens of 4 pos + 2 */
     double copies, gcopies, tok_layers;
@@ -528,11 +548,16 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
         for (int k = 0; k < s->ns; k++) {
             s->sh_chip[k] = (int)((long)k * s->C / s->ns);
             s->nsh[s->sh_chip[k]]++;
+            if (s->C <= 64 && s->G <= 64) {
+                s->sh_cmask |= 1ull << s->sh_chip[k];
+                s->sh_gmask |= 1ull << s->gof[s->sh_chip[k]];
+            }
         }
     s->first_seq = mz_malloc((s->M + 1) * sizeof *s->first_seq);
     for (int mb = 0; mb <= s->M; mb++) s->first_seq[mb] = (int)(((long)mb * s->seqs + s->M - 1) / s->M);
     {
         size_t n = (size_t)s->M * s->nL * s->S;
+        s->ecount = mz_calloc(n * s->E, sizeof *s->ecount);
         s->pairs = mz_calloc(n * s->C, sizeof *s->pairs);
         s->tokc = mz_calloc(n * s->C, sizeof *s->tokc);
         s->tokg = mz_calloc(n * s->G, sizeof *s->tokg);
@@ -595,7 +620,7 @@ void mz_sched_free(mz_sched *s)
 {
     if (!s) return;
     free(s->li_of), free(s->chip), free(s->nexp), free(s->gof), free(s->nsh), free(s->sh_chip);
-    free(s->first_seq), free(s->pairs), free(s->tokc), free(s->tokg), free(s->ntok), free(s->causal);
+    free(s->first_seq), free(s->ecount), free(s->pairs), free(s->tokc), free(s->tokg), free(s->ntok), free(s->causal);
     free(s->stamp), free(s->gstamp);
     free(s->vis_dir), free(s->vis_layer), free(s->vis_mb0), free(s->vis_nmb);
     free(s->xlast), free(s->rootlast), free(s->wblast), free(s->prev), free(s->nprev), free(s->tmp);
@@ -611,46 +636,75 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
     int seq = (int)tok->seq, mb = (int)((long)seq * s->M / s->seqs);
     int local = seq - s->first_seq[mb], nloc = s->first_seq[mb + 1] - s->first_seq[mb];
     int j = (int)(((int64_t)local * s->seq_len + tok->tok) * s->S / ((int64_t)nloc * s->seq_len));
-    int C = s->C, G = s->G, K = s->K;
+    int C = s->C, G = s->G, K = s->K, E = s->E;
+    int sh = !s->o.shared_on_root && s->ns > 0;
     s->ntok[mb * s->S + j]++;
     s->causal[mb * s->S + j] += 4.0 * tok->tok + 2.0;
     for (int li = 0; li < s->nL; li++) {
-        size_t base = ((size_t)mb * s->nL + li) * s->S + j;
-        uint32_t *pc = s->pairs + base * C, *tc = s->tokc + base * C, *tg = s->tokg + base * G;
+        size_t base = ((size_t)mb * s->S + j) * s->nL + li;
+        /* selections per expert (the k experts of a token are distinct, so
+         * these increments never wait on each other); per-chiplet pairs are
+         * summed from them when the step is emitted */
+        uint32_t *ec = s->ecount + base * E, *tc = s->tokc + base * C, *tg = s->tokg + base * G;
         const uint16_t *ids = tok->ids + (size_t)li * K;
-        const int *chip = s->chip + (size_t)li * s->E;
+        const int *chip = s->chip + (size_t)li * E;
         int nd = 0, ng = 0;
-        if (++s->serial == 0) {
-            memset(s->stamp, 0, C * sizeof *s->stamp);
-            memset(s->gstamp, 0, G * sizeof *s->gstamp);
-            s->serial = 1;
-        }
-        for (int a = 0; a < K; a++) {
-            int c = chip[ids[a]];
-            pc[c]++;
-            if (s->stamp[c] != s->serial) {
-                int g = s->gof[c];
-                s->stamp[c] = s->serial;
-                tc[c]++;
-                nd++;
-                if (s->gstamp[g] != s->serial) s->gstamp[g] = s->serial, tg[g]++, ng++;
+        if (C <= 64 && G <= 64) {
+            /* the common case: distinct chiplets and groups as bit masks */
+            uint64_t cm = 0, gm = 0;
+            for (int a = 0; a < K; a++) {
+                ec[ids[a]]++;
+                cm |= 1ull << chip[ids[a]];
             }
-        }
-        s->copies += s->o.dedup ? nd : K;
-        s->gcopies += ng;
-        if (!s->o.shared_on_root)
-            for (int k = 0; k < s->ns; k++) {
-                int c = s->sh_chip[k];
-                pc[c]++;
+            for (uint64_t m = cm; m; m &= m - 1) {
+                int c = __builtin_ctzll(m);
+                nd++;
+                gm |= 1ull << s->gof[c];
+            }
+            for (uint64_t m = gm; m; m &= m - 1) ng++;
+            if (sh) cm |= s->sh_cmask, gm |= s->sh_gmask;
+            for (uint64_t m = cm; m; m &= m - 1) tc[__builtin_ctzll(m)]++;
+            for (uint64_t m = gm; m; m &= m - 1) tg[__builtin_ctzll(m)]++;
+        } else {
+            if (++s->serial == 0) {
+                memset(s->stamp, 0, C * sizeof *s->stamp);
+                memset(s->gstamp, 0, G * sizeof *s->gstamp);
+                s->serial = 1;
+            }
+            for (int a = 0; a < K + (sh ? s->ns : 0); a++) {
+                int c = a < K ? chip[ids[a]] : s->sh_chip[a - K];
+                if (a < K) ec[ids[a]]++;
                 if (s->stamp[c] != s->serial) {
                     int g = s->gof[c];
                     s->stamp[c] = s->serial;
                     tc[c]++;
-                    if (s->gstamp[g] != s->serial) s->gstamp[g] = s->serial, tg[g]++;
+                    nd += a < K;
+                    if (s->gstamp[g] != s->serial) s->gstamp[g] = s->serial, tg[g]++, ng += a < K;
                 }
             }
+        }
+        s->copies += s->o.dedup ? nd : K;
+        s->gcopies += ng;
     }
     s->tok_layers += s->nL;
+}
+
+/* Pairs per chiplet of every (micro-batch, layer, slice): the selections of
+ * its experts, plus one per token for each shared expert it hosts. */
+static void sum_pairs(mz_sched *s)
+{
+    size_t n = (size_t)s->M * s->nL * s->S;
+    memset(s->pairs, 0, n * s->C * sizeof *s->pairs);
+    for (int mb = 0; mb < s->M; mb++)
+        for (int li = 0; li < s->nL; li++)
+            for (int j = 0; j < s->S; j++) {
+                size_t base = ((size_t)mb * s->S + j) * s->nL + li;
+                const uint32_t *ec = s->ecount + base * s->E;
+                const int *chip = s->chip + (size_t)li * s->E;
+                uint32_t *pc = s->pairs + base * s->C;
+                for (int e = 0; e < s->E; e++) pc[chip[e]] += ec[e];
+                for (int c = 0; c < s->C; c++) pc[c] += s->ntok[mb * s->S + j] * s->nsh[c];
+            }
 }
 
 /* ---- emission helpers: an op is built in s->op, then handed to put */
@@ -694,10 +748,9 @@ static int32_t op_end(mz_sched *s)
 /* Counts of micro-batch mb, MoE slot li, slice j (j < 0: whole micro-batch). */
 static double cnt(const mz_sched *s, const uint32_t *a, int width, int mb, int li, int j, int i)
 {
-    size_t base = ((size_t)mb * s->nL + li) * s->S;
-    if (j >= 0) return a[(base + j) * width + i];
+    if (j >= 0) return a[(((size_t)mb * s->S + j) * s->nL + li) * width + i];
     double x = 0;
-    for (int k = 0; k < s->S; k++) x += a[(base + k) * width + i];
+    for (int k = 0; k < s->S; k++) x += a[(((size_t)mb * s->S + k) * s->nL + li) * width + i];
     return x;
 }
 
@@ -1048,7 +1101,9 @@ static void emit_streaming(mz_sched *s)
                         term(s, MZ_Q_CHIP_FLOP, c, fl);
                         if (fl > 0) term(s, MZ_Q_CHIP_SRAM, c, s->Wc[c] * mult / S);
                         dep(s, s->dsp[s->gof[c]]);
-                        for (int q = 0; q < s->nloads[c]; q++) dep(s, s->loads[(size_t)c * s->o.load_chunks + q]);
+                        /* the chunks of a load complete in stream order (same resources and
+                         * deps, calendars only fill up), so the last one stands for all */
+                        dep(s, s->loads[(size_t)c * s->o.load_chunks + s->nloads[c] - 1]);
                         if (bw) dep(s, s->actl[c]);
                         if (bw && j == 0 && s->o.grad_buffers == 1) dep(s, s->wblast[c]);
                         s->xs[c] = op_end(s);
@@ -1133,17 +1188,19 @@ int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *),
     s->put = put;
     s->arg = arg;
     s->err = 0;
-    /* the step's token and copy counts, for C_T */
+    sum_pairs(s);
+    if (s->o.overlap)
+        emit_streaming(s);
+    else
+        emit_baseline(s);
+    /* last: the step's token and copy counts (for C_T); it also tells a
+     * reader that the step is complete */
     op_begin(s, MZ_OP_STAT, 0, 0, -1, 0, 0);
     term(s, MZ_Q_TOKENS, 0, s->tok_layers);
     term(s, MZ_Q_COPIES, 0, s->copies);
     term(s, MZ_Q_GROUP_COPIES, 0, s->gcopies);
     op_end(s);
-    if (s->o.overlap)
-        emit_streaming(s);
-    else
-        emit_baseline(s);
-    memset(s->pairs, 0, n * s->C * sizeof *s->pairs);
+    memset(s->ecount, 0, n * s->E * sizeof *s->ecount);
     memset(s->tokc, 0, n * s->C * sizeof *s->tokc);
     memset(s->tokg, 0, n * s->G * sizeof *s->tokg);
     memset(s->ntok, 0, (size_t)s->M * s->S * sizeof *s->ntok);

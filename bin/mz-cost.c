@@ -127,8 +127,14 @@ int main(int argc, char **argv)
         case OPT_FREE: free_list = optarg; break;
         case 'o': out_path = optarg; break;
         case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        case OPT_VERSION: mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'h':
+        case OPT_VERSION:
+            if (c == 'h')
+                usage(stdout);
+            else
+                mz_print_version(prog);
+            free(wafers), free(sets);
+            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
         default: usage_error();
         }
     }
@@ -138,7 +144,9 @@ int main(int argc, char **argv)
                     prog);
             usage_error();
         }
-        return fit_main(fit_path, free_list, sets, n_sets, out_path, quiet);
+        ret = fit_main(fit_path, free_list, sets, n_sets, out_path, quiet);
+        free(wafers), free(sets);
+        return ret;
     }
     if (argc - optind > 1) {
         fprintf(stderr, "%s: one schedule at most\n", prog);

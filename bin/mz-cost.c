@@ -168,6 +168,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_sets; i++)
         if (mz_wafer_set(&w, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
     if (mz_wafer_finish(&w) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (strcmp(in_path, "-") == 0) mz_pipe_widen(0); /* overlap with mz-sched upstream */
     if (!(rd = mz_reader_open(in_path, MZ_KIND_SCHED))) mz_die(prog, "%s", mz_errmsg());
     h = mz_reader_header(rd);
     if (!(cost = mz_cost_new(&w, h))) mz_die(prog, "%s: %s", in_path, mz_errmsg());

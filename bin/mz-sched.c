@@ -214,6 +214,7 @@ int main(int argc, char **argv)
     mz_header_copy(&h, mz_reader_header(tr.r));
     mz_sched_opts_to_header(&o, &h);
     mz_header_add_pg(&h, prog, argc, argv);
+    if (strcmp(out_path, "-") == 0) mz_pipe_widen(1); /* overlap with mz-cost downstream */
     if (!(em.w = mz_writer_open(out_path, MZ_KIND_SCHED, &h, text, (int)level))) mz_die(prog, "%s", mz_errmsg());
     if (!text && mz_writer_is_tty(em.w)) {
         mz_writer_abort(em.w);

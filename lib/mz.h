@@ -710,6 +710,10 @@ void mz_sched_add(mz_sched *s, const mz_token *tok);
  * and clear the counts. Returns 0, or the first nonzero value of put. */
 int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *arg, const mz_op *op), void *arg);
 void mz_sched_free(mz_sched *s);
+/* Widen the pipe on fd, if it is one, to 1 MiB (Linux F_SETPIPE_SZ), so that
+ * a writer of 1 MiB chunks and its reader run at the same time instead of in
+ * turns; a no-op elsewhere. (Generic: its place is io.c.) */
+void mz_pipe_widen(int fd);
 
 
 /* ---------------------------------------------------------------- wafers and timing (wafer.c, cost.c; mz-cost)

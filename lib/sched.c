@@ -1,5 +1,8 @@
 /* sched.c: schedule records (kind 'S'), their codec, and the builder that turns a placed trace into ops. */
+#define _GNU_SOURCE
+#include <fcntl.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1207,4 +1210,14 @@ int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *),
     memset(s->causal, 0, (size_t)s->M * s->S * sizeof *s->causal);
     s->copies = s->gcopies = s->tok_layers = 0;
     return s->err;
+}
+
+void mz_pipe_widen(int fd)
+{
+#ifdef F_SETPIPE_SZ
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#else
+    (void)fd;
+#endif
 }

@@ -691,6 +691,10 @@ int mz_cost_add(mz_cost *c, const mz_op *op)
         mz_error("op %u: layer %d out of range", op->id, op->layer);
         return -1;
     }
+    if (op->id != 0 && c->ran) {
+        mz_error("op %u of step %u comes after the step's stat op (the last op of a step)", op->id, op->step);
+        return -1;
+    }
     if (op->id == 0 && c->st.n_ops) {
         if (!c->ran) {
             mz_error("op 0 of step %u before step %u was costed", op->step, c->st.step);

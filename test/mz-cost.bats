@@ -264,6 +264,12 @@ print(max(e["ts"] + e["dur"] for e in d["traceEvents"] if e["ph"] == "X"))'
     run mz-cost -w "$WAFER" bad.txt
     assert_failure 1
     assert_output --partial "line"
+    # an op after the step's stat op
+    awk -F'\t' 'BEGIN { OFS = "\t" } /^@EOF/ { print 0, n, "att", "att_compute", 0, 0, "fwd", "-", 0, "-", "-"; print "@EOF", n + 1; next }
+        !/^@/ { n++ } { print }' s.txt > late.txt
+    run mz-cost -w "$WAFER" late.txt
+    assert_failure 1
+    assert_output --partial "comes after the step's stat op"
     run mz-cost -w "$WAFER" "$TINY"
     assert_failure 1
     assert_output --partial "is a trace stream, expected a schedule stream"

@@ -64,13 +64,13 @@ priors: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 644 $(wildcard models/*.json models/*.prior) $(DESTDIR)$(DATADIR)/models
+	install -m 644 $(wildcard models/*.json models/*.prior models/*.wafer) $(DESTDIR)$(DATADIR)/models
 	install -m 644 $(addsuffix .1,$(BINS)) $(DESTDIR)$(MANDIR)/man1
-	install -m 644 lib/mzt.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 lib/mzt.5 lib/mzs.5 $(DESTDIR)$(MANDIR)/man5
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5 $(DESTDIR)$(MANDIR)/man5/mzs.5
 	rm -rf $(DESTDIR)$(DATADIR)
 
 include plots/figures.mk

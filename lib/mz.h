@@ -611,11 +611,272 @@ void mz_spool_close(mz_spool *s);
 
 
 /* ---------------------------------------------------------------- schedules (sched.c; mz-sched)
- */
+ * A schedule stream (kind 'S') holds, per training step, the operations of
+ * the step in stream order: what each op does (kind, category, layer,
+ * micro-batch, direction, token slice), how much (terms: a logical endpoint
+ * and a quantity in FLOPs or bytes), what it waits for (dependency ids of
+ * earlier ops of the same step) and, for Baseline, its barrier phase.
+ * Endpoints are logical (root, chiplet c, group g, their DRAM); mz-cost maps
+ * them onto a wafer's links. Record format: lib/mzs.5. */
+enum {
+    MZ_OP_STAT,          /* per-step token and copy counts; not a task */
+    MZ_OP_ROOT_LOAD,     /* root weights (and Baseline bwd activations) from root DRAM */
+    MZ_OP_ROOT_ACT_LOAD, /* bwd: saved root activations from root DRAM */
+    MZ_OP_ATT,           /* attention + router on the root */
+    MZ_OP_DENSE_FFN,     /* dense FFN block on the root */
+    MZ_OP_SHARED,        /* shared experts on the root (--shared-on root) */
+    MZ_OP_ATT_SAVE,      /* fwd: root activations to root DRAM */
+    MZ_OP_ATT_WB,        /* bwd: root gradients to root DRAM */
+    MZ_OP_LOAD,          /* expert weights, group DRAM -> chiplet */
+    MZ_OP_ACT_LOAD,      /* bwd: saved expert activations, group DRAM -> chiplet */
+    MZ_OP_DISPATCH,      /* all-to-all, root -> chiplets of one group */
+    MZ_OP_EXPERT,        /* expert compute on one chiplet */
+    MZ_OP_COMBINE,       /* all-to-all, chiplets of one group -> root */
+    MZ_OP_SAVE,          /* fwd: expert activations, chiplet -> group DRAM */
+    MZ_OP_GRAD_WB,       /* bwd: expert gradients, chiplet -> group DRAM */
+    MZ_OP_NKINDS
+};
+enum {
+    MZ_CAT_NONE, MZ_CAT_ATT, MZ_CAT_EXPERT, MZ_CAT_DRAM, MZ_CAT_ACT, MZ_CAT_DISPATCH, MZ_CAT_COMBINE,
+    MZ_NCATS
+};
+/* Term types: the logical endpoint of a quantity. index is a chiplet
+ * (placement numbering) or a group, else 0. */
+enum {
+    MZ_Q_ROOT_FLOP,    /* FLOPs on the attention chiplet */
+    MZ_Q_CHIP_FLOP,    /* FLOPs on expert chiplet index */
+    MZ_Q_CHIP_SRAM,    /* SRAM bytes the chiplet's compute streams (roofline) */
+    MZ_Q_ROOT_READ,    /* bytes root DRAM -> root */
+    MZ_Q_ROOT_WRITE,   /* bytes root -> root DRAM */
+    MZ_Q_MEM_READ,     /* bytes DRAM of the chiplet's group -> chiplet index */
+    MZ_Q_MEM_WRITE,    /* bytes chiplet index -> DRAM of its group */
+    MZ_Q_A2A_CHIP,     /* bytes root <-> chiplet index (direction from the op kind) */
+    MZ_Q_A2A_GROUP,    /* bytes at the root for group index when its switch aggregates */
+    MZ_Q_TOKENS,       /* stat: tokens x MoE layers of the step */
+    MZ_Q_COPIES,       /* stat: routed copies the variant dispatches (C_T numerator) */
+    MZ_Q_GROUP_COPIES, /* stat: distinct groups per token, summed */
+    MZ_Q_NTYPES
+};
+typedef struct {
+    int type, index;
+    double q;
+} mz_term;
+typedef struct {
+    uint32_t step, id;     /* id: 0, 1, ... within the step, in stream order */
+    int layer, mb, slice;  /* slice -1: the whole micro-batch (or visit) */
+    int dir;               /* 0 forward, 1 backward */
+    int kind, cat;
+    uint32_t phase;        /* Baseline barrier phase; 0: no barrier */
+    int nterms, ndeps;
+    mz_term *term;         /* buffers owned by the op, grown by mz_op_decode */
+    uint32_t *dep;
+    int term_cap, dep_cap;
+} mz_op;
+const char *mz_op_kind_name(int kind);
+const char *mz_op_cat_name(int cat);   /* att_compute, expert_compute, ... */
+const char *mz_term_name(int type);
+int mz_op_cat_of(int kind);
+/* Decode a binary schedule record into op (buffers reused). -1 if corrupt. */
+int mz_op_decode(const uint8_t *rec, size_t len, mz_op *op);
+/* Append the binary record of op to out. */
+void mz_op_encode(const mz_op *op, mz_buf *out);
+void mz_op_free(mz_op *op);
+
+typedef struct {
+    char variant[16];    /* baseline, A, B, C, or custom */
+    int overlap, dedup;  /* streaming; efficient all-to-all */
+    int micro_batches;   /* per step; sequence s is in micro-batch s * N / seqs */
+    int slices;          /* token slices per micro-batch when streaming */
+    int prefetch;        /* blocks of expert weights a chiplet holds; 0: from SRAM */
+    double sram_bytes;   /* per chiplet, for prefetch 0 */
+    int load_chunks;     /* a chiplet's block weights stream in at most this many chunks */
+    int grad_buffers;    /* 1: bwd compute of a block waits for the previous write-back; 0: not */
+    int shared_on_root;  /* shared experts on the root instead of on chiplets */
+    int order_layer;     /* visits layer-major (weights once for all micro-batches) */
+    int bytes;           /* bytes per element (FP16: 2) */
+} mz_sched_opts;
+void mz_sched_opts_default(mz_sched_opts *o);
+/* The @SC header line of a schedule, and back. */
+void mz_sched_opts_to_header(const mz_sched_opts *o, mz_header *h);
+int mz_sched_opts_from_header(const mz_header *h, mz_sched_opts *o);
+
+typedef struct mz_sched mz_sched;
+/* A schedule builder for trace t under placement p (both must outlive it).
+ * Refuses traces that do not cover every MoE layer. */
+mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_sched_opts *o);
+/* Count one token of the current step. */
+void mz_sched_add(mz_sched *s, const mz_token *tok);
+/* Emit the ops of the step counted so far (calling put for each, in order)
+ * and clear the counts. Returns 0, or the first nonzero value of put. */
+int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *arg, const mz_op *op), void *arg);
+void mz_sched_free(mz_sched *s);
+/* Widen the pipe on fd, if it is one, to 1 MiB (Linux F_SETPIPE_SZ), so that
+ * a writer of 1 MiB chunks and its reader run at the same time instead of in
+ * turns; a no-op elsewhere. (Generic: its place is io.c.) */
+void mz_pipe_widen(int fd);
 
 
 /* ---------------------------------------------------------------- wafers and timing (wafer.c, cost.c; mz-cost)
- */
+ * A wafer description: key = value fields in [sections], layered from files
+ * (models/NAME.wafer; 'include FILE' inside a file) and -s overrides, later
+ * layers overriding earlier ones. Format and fields: bin/mz-cost.1 and
+ * lib/mzs.5. Counts are parameters; what depends on them is derived. */
+enum { MZ_TOPO_TREE, MZ_TOPO_MESH };
+enum { MZ_ROOT_SHARED, MZ_ROOT_PER_SWITCH };
+typedef struct {
+    int topology;              /* MZ_TOPO_* */
+    int attention_chiplets, switches, expert_chiplets;
+    int tiles, arrays_per_tile, pes_per_array, precision_bytes;
+    double clock_GHz, flops_per_pe_cycle, utilisation;
+    double sram_tile_MB, sram_tile_GBps;
+    double mem_bandwidth_GBps, mem_capacity_GB;
+    int root_stacks, stacks_per_group;
+    double wire_GBps, pitch_um, hop_latency_ns;
+    double root_port_wires, chiplet_wires, memory_wires;
+    int root_port;             /* MZ_ROOT_* */
+    int multicast, reduce_forward, reduce_backward; /* switch capabilities (tree) */
+    int mesh_root_links;       /* mesh: links from the root into the mesh (1 or 2) */
+    /* derived by mz_wafer_finish */
+    double peak_flops;         /* per chiplet, FLOP/s */
+    double sram_bytes, sram_Bps; /* per chiplet */
+    int per_group;             /* expert chiplets per group */
+    int mesh_cols, mesh_rows, block_cols, block_rows; /* mesh geometry */
+    /* provenance */
+    int n_layers;              /* files and -s overrides, in order */
+    char **layer;              /* "models/x.wafer" or "-s key=value" */
+    void *priv;
+} mz_wafer;
+
+void mz_wafer_init(mz_wafer *w);
+/* Layer a file on top: a catalogue name (NAME finds models/NAME.wafer) or
+ * a path. Errors name the file, the line and the field. */
+int mz_wafer_load(mz_wafer *w, const char *name_or_path);
+/* Layer one "section.key=value" override on top. */
+int mz_wafer_set(mz_wafer *w, const char *assignment);
+/* Check that every field the topology needs is set and consistent, and
+ * derive the rest. Call after the last load/set (and again after changes). */
+int mz_wafer_finish(mz_wafer *w);
+/* Set a real-valued field directly (a fit varying constants); the value is
+ * attributed to a layer named "(fit)". Call mz_wafer_finish after. */
+int mz_wafer_put(mz_wafer *w, const char *key, double v);
+/* Numeric value of a field by its "section.key" name: 0, or -1 if unknown
+ * or not set. */
+int mz_wafer_get(const mz_wafer *w, const char *key, double *v);
+void mz_wafer_free(mz_wafer *w);
+/* Grid position of expert chiplet c on a mesh (after mz_wafer_finish). */
+void mz_wafer_mesh_xy(const mz_wafer *w, int c, int *x, int *y);
+
+/* The wafer's physical resources (compute, links, DRAM) and the routes of
+ * logical transfers over them, for a schedule whose placement has 'chiplets'
+ * expert chiplets in 'groups' groups. Refuses (naming the wafer field) a
+ * placement that needs more chiplets, groups or chiplets per group than the
+ * wafer has; a smaller one is mapped group by group onto the first chiplets. */
+enum { MZ_RES_COMPUTE, MZ_RES_LINK, MZ_RES_DRAM };
+typedef struct mz_fabric mz_fabric;
+mz_fabric *mz_fabric_new(const mz_wafer *w, int chiplets, int groups);
+/* Refresh the rates after the wafer's values changed (same counts). */
+void mz_fabric_rates(mz_fabric *f, const mz_wafer *w);
+int mz_fabric_size(const mz_fabric *f);
+const char *mz_fabric_name(const mz_fabric *f, int r);
+int mz_fabric_type(const mz_fabric *f, int r);      /* MZ_RES_* */
+double mz_fabric_rate(const mz_fabric *f, int r);   /* FLOP/s or bytes/s */
+void mz_fabric_free(mz_fabric *f);
+
+/* Busy intervals of one resource: sorted, disjoint, touching ones merged;
+ * own[i] is the op whose occupancy ends interval i. */
+typedef struct {
+    double *s, *e;
+    int *own;
+    int n, cap;
+} mz_calendar;
+/* Earliest t' >= t at which [t', t' + d) is free; *blocker is set to the op
+ * owning the last interval that pushed t' later (left alone if none). */
+double mz_calendar_earliest(const mz_calendar *c, double t, double d, int *blocker);
+/* Mark [t, t + d) busy for op (d <= 0: nothing). */
+void mz_calendar_add(mz_calendar *c, double t, double d, int op);
+void mz_calendar_free(mz_calendar *c);
+
+/* One step of a schedule, compiled onto a fabric: per op its resource uses
+ * (resource, quantity, SRAM bytes for compute, hops for links), its
+ * dependencies (op indices = ids) and what the breakdown needs. */
+typedef struct {
+    uint32_t step;
+    int n_ops, n_uses, n_deps;
+    int *use_ptr, *use_res, *use_hops;  /* use_ptr[n_ops + 1] */
+    double *use_q, *use_sram;
+    int *dep_ptr, *dep;                 /* dep_ptr[n_ops + 1] */
+    uint32_t *phase;
+    int *layer, *mb, *slice;
+    uint8_t *kind, *cat, *dir;
+    double tokens, copies, group_copies; /* from the stat op */
+    int cap_ops, cap_uses, cap_deps;
+    int *slot;                          /* scratch [resources] */
+} mz_step;
+void mz_step_clear(mz_step *st);
+/* Append op (the next id of the step, or id 0 of a new step after a clear). */
+int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op);
+void mz_step_free(mz_step *st);
+
+/* The placement of one step's ops in time (list scheduling over calendars)
+ * and its critical path. */
+typedef struct {
+    double latency;        /* seconds: the largest end */
+    int last;              /* op that ends last, -1 if none */
+    double *start, *end;   /* [n_ops] seconds */
+    double *occ;           /* [n_uses] seconds each use holds its resource */
+    int *pred;             /* [n_ops] binding predecessor, -1 none */
+    int path_ops;          /* ops on the critical path */
+    double exposed_idle;   /* critical path time before its first op (0) */
+    mz_calendar *cal;      /* [resources] */
+    int n_cal, cap;
+} mz_timing;
+/* Place st on f: returns the latency in seconds (tm filled). */
+double mz_step_time(const mz_step *st, const mz_fabric *f, mz_timing *tm);
+/* Per-op seconds on the critical path (exposed) into exposed[n_ops];
+ * they sum to tm->latency - tm->exposed_idle. */
+void mz_timing_exposed(const mz_step *st, mz_timing *tm, double *exposed);
+void mz_timing_free(mz_timing *tm);
+
+/* mz-cost's accumulator: costs a schedule step by step and writes the
+ * tables. The header is the schedule's (@MD, @PT, @SC). */
+typedef struct mz_cost mz_cost;
+mz_cost *mz_cost_new(const mz_wafer *w, const mz_header *h);
+/* Add the next op; a new step starts at id 0 (call mz_cost_run first). */
+int mz_cost_add(mz_cost *c, const mz_op *op);
+int mz_cost_pending(const mz_cost *c);   /* ops of the current step */
+/* Cost the current step; fills the step row and accumulates the resource
+ * totals. Returns 0 or -1. */
+typedef struct {
+    uint32_t step;
+    double latency_s, ct, ct_group, tokens;
+    int ops, path_ops;
+} mz_cost_row;
+int mz_cost_run(mz_cost *c, mz_cost_row *row);
+/* Breakdown rows of the step just run: "step layer category total_s
+ * exposed_s", per layer and category, then the step's "all" rows. */
+int mz_cost_write_breakdown(mz_cost *c, mz_out *out, int header);
+/* Chrome trace events of the step just run, offset by t0 seconds; first:
+ * 1 before the first event of the file. */
+int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first);
+/* Track names ("M" events) for the timeline. */
+int mz_cost_write_tracks(mz_cost *c, mz_out *out, int *first);
+/* Per resource, over every step run: quantity, busy time, utilisation. */
+int mz_cost_write_resources(mz_cost *c, mz_out *out);
+void mz_cost_free(mz_cost *c);
+
+/* Fit wafer constants to target latencies (mz-cost --fit): TARGETS is a TSV
+ * "name schedule wafer reference target tolerance" (see mz-cost.1); each
+ * schedule is compiled once and held in memory while the constants vary. */
+typedef struct mz_fit mz_fit;
+mz_fit *mz_fit_load(const char *targets, char *const *sets, int n_sets);
+/* Fit the 'free' fields (the first one is the scale field, held during the
+ * shape stage). log: progress lines, or NULL. Returns 0 or -1. */
+int mz_fit_solve(mz_fit *f, char *const *free_keys, int n_free, FILE *log);
+/* Evaluate without fitting. */
+int mz_fit_evaluate(mz_fit *f);
+/* "#fitted" lines and the residual table. */
+int mz_fit_write(mz_fit *f, mz_out *out);
+void mz_fit_free(mz_fit *f);
 
 
 #endif

@@ -6,9 +6,10 @@
 #include "mz.h"
 
 extern const mz_codec mz_trace_codec;
+extern const mz_codec mz_sched_codec;
 
 /* Every record kind the container knows; a new stage adds its codec here. */
-static const mz_codec *const codecs[] = {&mz_trace_codec, NULL};
+static const mz_codec *const codecs[] = {&mz_trace_codec, &mz_sched_codec, NULL};
 
 const mz_codec *mz_codec_for(char kind)
 {
@@ -285,8 +286,20 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
     }
     r->rec.n = 0;
     mz_buf_reserve(&r->rec, n + 4);
-    snprintf(what, sizeof what, "record %llu", (unsigned long long)r->count + 1);
-    if (read_part(r->in, r->rec.s, n + 4, what) < 0) return -1;
+    /* name the record only when the read fails: formatting it for every
+     * record costs more than the read itself */
+    got = mz_in_read(r->in, r->rec.s, n + 4);
+    if (got != (long)(n + 4)) {
+        snprintf(what, sizeof what, "record %llu", (unsigned long long)r->count + 1);
+        if (got == 0) {
+            mz_error("%s: truncated: input ends inside %s", mz_in_name(r->in), what);
+        } else {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mz_errmsg());
+            mz_error("%s (in %s)", msg, what);
+        }
+        return -1;
+    }
     crc = get_u32((uint8_t *)r->rec.s + n);
     if (crc != (uint32_t)crc32(0, (const Bytef *)r->rec.s, n)) {
         mz_error("%s: corrupt (checksum mismatch)", mz_reader_where(r));

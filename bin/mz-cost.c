@@ -1,0 +1,268 @@
+/* mz-cost: time a schedule on a wafer: step latency, breakdown, resource use, timeline; or fit wafer constants. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/mz.h"
+
+static const char *prog = "mz-cost";
+
+#define USAGE_LINE                                                                                          \
+    "Usage: mz-cost -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-b FILE] [-r FILE] [-T FILE\n"                \
+    "               [--timeline-steps RANGE]] [-o FILE] [SCHEDULE]\n"                                       \
+    "       mz-cost --fit TARGETS [--free KEY,...] [-s KEY=VALUE]... [-o FILE]\n"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            USAGE_LINE
+            "Time a schedule (mz-sched) on a wafer description, step by step: each op's duration from\n"
+            "its quantities and the rates of the resources it uses, list scheduling over per-resource\n"
+            "calendars, Baseline barriers, the critical path. SCHEDULE is binary or text, gzip or\n"
+            "plain; '-' or nothing reads stdin. Writes one TSV row per step and a mean row.\n"
+            "\n"
+            "  -w, --wafer NAME|FILE    wafer description (NAME finds models/NAME.wafer); repeat to\n"
+            "                           layer files, later ones overriding earlier ones\n"
+            "  -s, --set KEY=VALUE      override one field, e.g. memory.bandwidth_GBps=512\n"
+            "  -b, --breakdown FILE     per step, layer and category: total and exposed seconds\n"
+            "  -r, --resources FILE     per resource: FLOPs or bytes, busy seconds, utilisation\n"
+            "  -T, --timeline FILE      Chrome trace event JSON (Perfetto), one track per resource\n"
+            "      --timeline-steps RANGE  steps in the timeline, e.g. 0-2 [0]\n"
+            "      --fit TARGETS        fit wafer constants to the targets of a TSV (see mz-cost(1))\n"
+            "      --free KEY,...       fields the fit varies, the first one setting the scale\n"
+            "                           [links.root_port_wires,links.chiplet_wires,compute.utilisation]\n"
+            "  -o, --output FILE        output TSV [-]\n"
+            "  -q, --quiet              no fit progress on stderr\n"
+            "  -h, --help               show this help\n"
+            "      --version            show the version\n");
+}
+
+static void usage_error(void)
+{
+    fprintf(stderr, USAGE_LINE "Try 'mz-cost --help' for more information.\n");
+    exit(MZ_EXIT_USAGE);
+}
+
+enum { OPT_STEPS = 256, OPT_FIT, OPT_FREE, OPT_VERSION };
+
+static void die_out(mz_out **outs, int n)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mz_errmsg());
+    for (int i = 0; i < n; i++)
+        if (outs[i]) mz_out_abort(outs[i]);
+    mz_die(prog, "%s", msg);
+}
+
+static int fit_main(const char *targets, const char *free_list, char **sets, int n_sets, const char *out_path, int quiet)
+{
+    char *copy = mz_strdup(free_list), *p = copy, *item, *keys[16];
+    int n = 0;
+    mz_fit *f;
+    mz_out *out;
+    while ((item = strsep(&p, ",")) != NULL) {
+        if (n == 16) mz_die(prog, "--free: too many fields");
+        keys[n++] = item;
+    }
+    if (!(f = mz_fit_load(targets, sets, n_sets))) mz_die(prog, "%s", mz_errmsg());
+    if (mz_fit_solve(f, keys, n, quiet ? NULL : stderr) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (!(out = mz_out_open(out_path, 0))) mz_die(prog, "%s", mz_errmsg());
+    if (mz_fit_write(f, out) < 0) die_out(&out, 1);
+    if (mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
+    mz_fit_free(f);
+    free(copy);
+    return MZ_EXIT_OK;
+}
+
+static int in_list(const int *v, int n, int x)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == x) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"wafer", required_argument, NULL, 'w'},
+        {"set", required_argument, NULL, 's'},
+        {"breakdown", required_argument, NULL, 'b'},
+        {"resources", required_argument, NULL, 'r'},
+        {"timeline", required_argument, NULL, 'T'},
+        {"timeline-steps", required_argument, NULL, OPT_STEPS},
+        {"fit", required_argument, NULL, OPT_FIT},
+        {"free", required_argument, NULL, OPT_FREE},
+        {"output", required_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0}};
+    const char *in_path = "-", *out_path = "-", *bd_path = NULL, *res_path = NULL, *tl_path = NULL;
+    const char *fit_path = NULL, *free_list = "links.root_port_wires,links.chiplet_wires,compute.utilisation";
+    const char *tl_range = "0";
+    char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
+    int n_wafers = 0, n_sets = 0, quiet = 0, c, ret, *tl_steps = NULL, n_tl = 0, first_event = 1;
+    mz_wafer w;
+    mz_reader *rd;
+    const mz_header *h;
+    mz_cost *cost;
+    mz_op op = {0};
+    mz_out *out[4] = {NULL, NULL, NULL, NULL}; /* main, breakdown, resources, timeline */
+    const uint8_t *rec;
+    size_t len;
+    double sum_lat = 0, sum_tok = 0, sum_cp = 0, sum_gcp = 0, sum_ops = 0, sum_path = 0, t0 = 0;
+    long steps = 0;
+
+    mz_tool_init();
+    while ((c = getopt_long(argc, argv, "w:s:b:r:T:o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wafers[n_wafers++] = optarg; break;
+        case 's': sets[n_sets++] = optarg; break;
+        case 'b': bd_path = optarg; break;
+        case 'r': res_path = optarg; break;
+        case 'T': tl_path = optarg; break;
+        case OPT_STEPS: tl_range = optarg; break;
+        case OPT_FIT: fit_path = optarg; break;
+        case OPT_FREE: free_list = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h':
+        case OPT_VERSION:
+            if (c == 'h')
+                usage(stdout);
+            else
+                mz_print_version(prog);
+            free(wafers), free(sets);
+            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        default: usage_error();
+        }
+    }
+    if (fit_path) {
+        if (n_wafers || bd_path || res_path || tl_path || optind < argc) {
+            fprintf(stderr, "%s: --fit takes the schedules and wafers from TARGETS: no -w, -b, -r, -T or SCHEDULE\n",
+                    prog);
+            usage_error();
+        }
+        ret = fit_main(fit_path, free_list, sets, n_sets, out_path, quiet);
+        free(wafers), free(sets);
+        return ret;
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "%s: one schedule at most\n", prog);
+        usage_error();
+    }
+    if (optind < argc) in_path = argv[optind];
+    if (!n_wafers) {
+        fprintf(stderr, "%s: give a wafer description with -w (e.g. -w wafer-qwen3-30b-a3b)\n", prog);
+        usage_error();
+    }
+    if ((n_tl = mz_parse_ranges(tl_range, 0, 0x7fffffff, "--timeline-steps", &tl_steps)) < 0) {
+        mz_perror(prog);
+        usage_error();
+    }
+
+    mz_wafer_init(&w);
+    for (int i = 0; i < n_wafers; i++)
+        if (mz_wafer_load(&w, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+    for (int i = 0; i < n_sets; i++)
+        if (mz_wafer_set(&w, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (mz_wafer_finish(&w) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (strcmp(in_path, "-") == 0) mz_pipe_widen(0); /* overlap with mz-sched upstream */
+    if (!(rd = mz_reader_open(in_path, MZ_KIND_SCHED))) mz_die(prog, "%s", mz_errmsg());
+    h = mz_reader_header(rd);
+    if (!(cost = mz_cost_new(&w, h))) mz_die(prog, "%s: %s", in_path, mz_errmsg());
+
+    if (!(out[0] = mz_out_open(out_path, 0))) die_out(out, 4);
+    if (bd_path && !(out[1] = mz_out_open(bd_path, 0))) die_out(out, 4);
+    if (res_path && !(out[2] = mz_out_open(res_path, 0))) die_out(out, 4);
+    if (tl_path && !(out[3] = mz_out_open(tl_path, 0))) die_out(out, 4);
+    {
+        char model[MZ_NAME_MAX] = "?", variant[32] = "?", algo[32] = "?";
+        int i;
+        mz_buf b = {0};
+        if ((i = mz_header_find(h, "@MD", 0)) >= 0) mz_header_value(h, i, "name", model, sizeof model);
+        if ((i = mz_header_find(h, "@SC", 0)) >= 0) mz_header_value(h, i, "variant", variant, sizeof variant);
+        if ((i = mz_header_find(h, "@PT", 0)) >= 0) mz_header_value(h, i, "algorithm", algo, sizeof algo);
+        mz_buf_printf(&b, "#mz-cost\tmodel:%s\tvariant:%s\tplacement:%s\tschedule:%s\n", model, variant, algo, in_path);
+        mz_buf_puts(&b, "#wafer");
+        for (int k = 0; k < w.n_layers; k++) mz_buf_printf(&b, "\t%s", w.layer[k]);
+        mz_buf_puts(&b, "\n");
+        if (mz_out_puts(out[0], b.s) < 0 ||
+            mz_out_puts(out[0], "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\n") < 0)
+            die_out(out, 4);
+        if (out[1] && (mz_out_puts(out[1], b.s) < 0 || mz_out_puts(out[1], "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0))
+            die_out(out, 4);
+        if (out[2] && mz_out_puts(out[2], b.s) < 0) die_out(out, 4);
+        if (out[3] && (mz_out_puts(out[3], "{\"traceEvents\":[\n") < 0 ||
+                       mz_cost_write_tracks(cost, out[3], &first_event) < 0))
+            die_out(out, 4);
+        mz_buf_free(&b);
+    }
+
+    for (;;) {
+        ret = mz_reader_next(rd, &rec, &len);
+        if (ret < 0) die_out(out, 4);
+        if (ret > 0 && mz_op_decode(rec, len, &op) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mz_errmsg());
+            mz_error("%s: %s", mz_reader_where(rd), msg);
+            die_out(out, 4);
+        }
+        if (ret > 0 && op.id > 0 && mz_cost_add(cost, &op) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mz_errmsg());
+            mz_error("%s: %s", mz_reader_where(rd), msg);
+            die_out(out, 4);
+        }
+        /* a step ends with its stat op (or, failing that, where the next begins) */
+        if ((ret == 0 || op.id == 0 || op.kind == MZ_OP_STAT) && mz_cost_pending(cost)) {
+            mz_cost_row row;
+            mz_cost_run(cost, &row);
+            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\n", row.step, row.latency_s, row.ct,
+                              row.ct_group, row.tokens, row.ops, row.path_ops) < 0)
+                die_out(out, 4);
+            if (out[1] && mz_cost_write_breakdown(cost, out[1], 0) < 0) die_out(out, 4);
+            if (out[3] && in_list(tl_steps, n_tl, (int)row.step)) {
+                if (mz_cost_write_timeline(cost, out[3], t0, &first_event) < 0) die_out(out, 4);
+                t0 += row.latency_s;
+            }
+            sum_lat += row.latency_s;
+            sum_tok += row.tokens;
+            if (row.tokens > 0) sum_cp += row.ct * row.tokens, sum_gcp += row.ct_group * row.tokens;
+            sum_ops += row.ops;
+            sum_path += row.path_ops;
+            steps++;
+        }
+        if (ret == 0) break;
+        if (op.id == 0 && mz_cost_add(cost, &op) < 0) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mz_errmsg());
+            mz_error("%s: %s", mz_reader_where(rd), msg);
+            die_out(out, 4);
+        }
+    }
+    if (!steps) {
+        mz_error("%s: the schedule has no steps", in_path);
+        die_out(out, 4);
+    }
+    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\n", sum_lat / steps,
+                      sum_tok > 0 ? sum_cp / sum_tok : NAN, sum_tok > 0 ? sum_gcp / sum_tok : NAN, sum_tok / steps,
+                      sum_ops / steps, sum_path / steps) < 0)
+        die_out(out, 4);
+    if (out[2] && mz_cost_write_resources(cost, out[2]) < 0) die_out(out, 4);
+    if (out[3] && mz_out_puts(out[3], "\n],\"displayTimeUnit\":\"ms\"}\n") < 0) die_out(out, 4);
+    if (mz_reader_close(rd) < 0) die_out(out, 4);
+    for (int i = 3; i >= 0; i--)
+        if (out[i] && mz_out_close(out[i]) < 0) {
+            out[i] = NULL;
+            die_out(out, i);
+        }
+    mz_cost_free(cost);
+    mz_op_free(&op);
+    mz_wafer_free(&w);
+    free(wafers);
+    free(sets);
+    free(tl_steps);
+    return MZ_EXIT_OK;
+}

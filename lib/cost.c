@@ -833,6 +833,8 @@ int mz_cost_write_resources(mz_cost *c, mz_out *out)
 typedef struct {
     char *name, *path, *wafer_spec;
     int ref;            /* row of the reference, -1: absolute */
+    int speedup;        /* the value is the reference's latency over this one's */
+    int relative;       /* the tolerance is a fraction of the target */
     double target, tol; /* NAN: no target */
     mz_wafer w;
     mz_fabric *fab;
@@ -982,10 +984,27 @@ mz_fit *mz_fit_load(const char *targets, char *const *sets, int n_sets)
         }
         r->target = r->tol = NAN;
         if (strcmp(fld[4], "-") != 0) {
+            char *target = fld[4], *tol = fld[5];
+            size_t tl = strlen(tol);
+            /* "speedup=X": the reference's latency over this row's, against X */
+            if (strncmp(target, "speedup=", 8) == 0) {
+                if (r->ref < 0) {
+                    mz_error("%s: line %ld: a speedup target needs a reference row", targets, ln);
+                    goto fail;
+                }
+                r->speedup = 1;
+                target += 8;
+            }
+            /* "7%": a tolerance relative to the target */
+            if (tl > 1 && tol[tl - 1] == '%') {
+                r->relative = 1;
+                tol[tl - 1] = '\0';
+            }
             snprintf(what, sizeof what, "%s: line %ld: target", targets, ln);
-            if (mz_parse_double(fld[4], 0, 1e300, what, &r->target) < 0) goto fail;
+            if (mz_parse_double(target, 0, 1e300, what, &r->target) < 0) goto fail;
             snprintf(what, sizeof what, "%s: line %ld: tolerance", targets, ln);
-            if (mz_parse_double(fld[5], 1e-300, 1e300, what, &r->tol) < 0) goto fail;
+            if (mz_parse_double(tol, 1e-300, 1e300, what, &r->tol) < 0) goto fail;
+            if (r->relative) r->tol /= 100;
         }
         {
             char *spec = mz_strdup(fld[2]), *p = spec, *item;
@@ -1041,13 +1060,18 @@ int mz_fit_evaluate(mz_fit *f)
     }
     for (int i = 0; i < f->n; i++) {
         fit_row *r = &f->row[i];
-        r->value = r->ref >= 0 ? r->latency / f->row[r->ref].latency : r->latency;
+        r->value = r->ref < 0 ? r->latency
+                   : r->speedup ? f->row[r->ref].latency / r->latency
+                                : r->latency / f->row[r->ref].latency;
     }
     f->evals++;
     return 0;
 }
 
-static double residual(const fit_row *r) { return (r->value - r->target) / r->tol; }
+static double residual(const fit_row *r)
+{
+    return r->relative ? (r->value / r->target - 1) / r->tol : (r->value - r->target) / r->tol;
+}
 
 /* Put the constants exp(x) (clipped to their bounds) into every row's wafer. */
 static int fit_apply(mz_fit *f, const double *x, const int *which, int nx)

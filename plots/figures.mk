@@ -10,8 +10,12 @@ FIG_SEED  ?= 1
 BUILD     ?= build
 PAPER_MODELS := qwen3-30b-a3b olmoe-1b-7b-0924 deepseek-moe-16b-base
 PLACE_ALGOS  := contiguous round-robin random balanced mozart ctswap
+SEQS         := 128 256 512
+VARIANTS     := baseline A B C
+CHIPLET_GEOMS := c16g4 c32g4 c32g8 c64g4 c64g8 c64g16
+BANDWIDTHS   := 64 128 256 512 1024
 
-FIGURES := priors placement
+FIGURES := main seqmem breakdown priors placement chiplets topology bandwidth newmodel
 FIG_FILES := $(foreach f,$(FIGURES),plots/$(f).svg plots/$(f).png)
 
 figures: $(FIG_FILES)
@@ -40,7 +44,106 @@ endef
 PLACE_MODELS := $(PAPER_MODELS) qwen1.5-real deepseek-v3
 $(foreach m,$(PLACE_MODELS),$(foreach a,$(PLACE_ALGOS),$(eval $(call place_rule,$(m),$(a)))))
 
+# ---- the timing pipeline: placed traces, schedules, cost tables.
+# Design point names: MODEL-sSEQ[-cCgG] (a trace and its chiplet geometry),
+# then -VARIANT for schedules, then -WAFER for costs (hbm2, ssd, mesh, bwN).
+# Baseline, A and B use the contiguous layout, C Mozart's clustering.
+$(BUILD)/placed/%-contiguous.mzt: $(BUILD)/trace/%.mzt bin/mz-place
+	@mkdir -p $(@D)
+	bin/mz-place -a contiguous -u -o $@ $<
+$(BUILD)/placed/%-mozart.mzt: $(BUILD)/trace/%.mzt bin/mz-place
+	@mkdir -p $(@D)
+	bin/mz-place -a mozart -u -o $@ $<
+# other chiplet counts and groups (the trace is the 16-chiplet one's)
+define geom_rule
+$(BUILD)/placed/$(1)-s256-$(2)-$(3).mzt: $(BUILD)/trace/$(1)-s256.mzt bin/mz-place
+	@mkdir -p $$(@D)
+	bin/mz-place -a $(3) -c $(patsubst c%,%,$(firstword $(subst g, ,$(2)))) -g $(lastword $(subst g, ,$(2))) -u -o $$@ $$<
+endef
+$(foreach g,$(CHIPLET_GEOMS),$(foreach a,contiguous mozart,$(eval $(call geom_rule,qwen3-30b-a3b,$(g),$(a)))))
+
+define sched_rule
+$(BUILD)/sched/%-$(1).mzs: $(BUILD)/placed/%-$(2).mzt bin/mz-sched
+	@mkdir -p $$(@D)
+	bin/mz-sched -V $(1) -u -o $$@ $$<
+endef
+$(eval $(call sched_rule,baseline,contiguous))
+$(eval $(call sched_rule,A,contiguous))
+$(eval $(call sched_rule,B,contiguous))
+$(eval $(call sched_rule,C,mozart))
+
+# a DRAM bandwidth sweep scales the stack's interface wires with it (0.125 GB/s each)
+# the model's own wafer design, else Qwen3's (the largest)
+wafer_of = $(if $(wildcard models/wafer-$(1).wafer),wafer-$(1),wafer-qwen3-30b-a3b)
+wafer_args = $(if $(filter ssd,$(2)),-w ssd,$(if $(filter mesh,$(2)),-w mesh,$(if $(filter bw%,$(2)),-s memory.bandwidth_GBps=$(patsubst bw%,%,$(2)) -s links.memory_wires=$$$$(($(patsubst bw%,%,$(2)) * 8)))))
+geom_args = $(if $(1),-s topology.expert_chiplets=$(patsubst c%,%,$(firstword $(subst g, ,$(1)))) -s topology.switches=$(lastword $(subst g, ,$(1))))
+# cost_rule MODEL SEQ GEOM(or empty) VARIANT WAFER
+define cost_rule
+$(BUILD)/cost/$(1)-s$(2)$(if $(3),-$(3))-$(4)-$(5).tsv: $(BUILD)/sched/$(1)-s$(2)$(if $(3),-$(3))-$(4).mzs bin/mz-cost \
+    models/calibrated.wafer models/$(call wafer_of,$(1)).wafer $(if $(filter ssd mesh,$(5)),models/$(5).wafer)
+	@mkdir -p $$(@D)
+	bin/mz-cost -w $(call wafer_of,$(1)) $(call wafer_args,$(1),$(5)) $(call geom_args,$(3)) -b $$(@:.tsv=.breakdown) -o $$@ $$<
+endef
+cost_file = $(BUILD)/cost/$(1)-s$(2)$(if $(3),-$(3))-$(4)-$(5).tsv
+COSTS_SEQMEM := $(foreach m,$(PAPER_MODELS),$(foreach s,$(SEQS),$(foreach w,hbm2 ssd,$(foreach v,$(VARIANTS),$(call cost_file,$(m),$(s),,$(v),$(w))))))
+COSTS_MESH   := $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(call cost_file,$(m),256,,$(v),mesh)))
+COSTS_GEOM   := $(foreach g,$(CHIPLET_GEOMS),$(foreach v,$(VARIANTS),$(call cost_file,qwen3-30b-a3b,256,$(g),$(v),hbm2)))
+COSTS_BW     := $(foreach b,$(BANDWIDTHS),$(foreach v,$(VARIANTS),$(call cost_file,qwen3-30b-a3b,256,,$(v),bw$(b))))
+COSTS_NEW    := $(foreach v,$(VARIANTS),$(call cost_file,deepseek-v3,256,,$(v),hbm2))
+$(foreach m,$(PAPER_MODELS),$(foreach s,$(SEQS),$(foreach w,hbm2 ssd,$(foreach v,$(VARIANTS),$(eval $(call cost_rule,$(m),$(s),,$(v),$(w)))))))
+$(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(eval $(call cost_rule,$(m),256,,$(v),mesh))))
+$(foreach g,$(CHIPLET_GEOMS),$(foreach v,$(VARIANTS),$(eval $(call cost_rule,qwen3-30b-a3b,256,$(g),$(v),hbm2))))
+$(foreach b,$(BANDWIDTHS),$(foreach v,$(VARIANTS),$(eval $(call cost_rule,qwen3-30b-a3b,256,,$(v),bw$(b)))))
+$(foreach v,$(VARIANTS),$(eval $(call cost_rule,deepseek-v3,256,,$(v),hbm2)))
+
+# costs.tsv: one row per design point (KEYS... variant latency_s ct), then
+# normalized and speedup against the Baseline of the same point
+# summarise KEYS-HEADER, then lines "FILE KEY..." on stdin
+summarise = awk -f plots/costs.awk
+
 # ---- figure data
+# design points -> one table: lines "COST-FILE KEY..." into costs.awk
+COSTS_AWK = awk -v keys="$(1)" -f plots/costs.awk > $@.tmp && mv $@.tmp $@
+plots/seqmem.tsv: $(COSTS_SEQMEM) plots/costs.awk
+	@for m in $(PAPER_MODELS); do for s in $(SEQS); do for w in hbm2 ssd; do for v in $(VARIANTS); do \
+	    printf '%s\t%s\t%s\t%s\n' $(BUILD)/cost/$$m-s$$s-$$v-$$w.tsv $$m $$s $$w; done; done; done; done | \
+	    $(call COSTS_AWK,model	seq_len	memory)
+plots/topology.tsv: $(COSTS_MESH) $(filter %-s256-baseline-hbm2.tsv %-s256-A-hbm2.tsv %-s256-B-hbm2.tsv %-s256-C-hbm2.tsv,$(COSTS_SEQMEM)) plots/costs.awk
+	@for m in $(PAPER_MODELS); do for w in hbm2:tree mesh:mesh; do for v in $(VARIANTS); do \
+	    printf '%s\t%s\t%s\n' $(BUILD)/cost/$$m-s256-$$v-$${w%:*}.tsv $$m $${w#*:}; done; done; done | \
+	    $(call COSTS_AWK,model	topology)
+plots/chiplets.tsv: $(COSTS_GEOM) plots/costs.awk
+	@for g in $(CHIPLET_GEOMS); do for v in $(VARIANTS); do \
+	    c=$${g#c}; printf '%s\t%s\t%s\n' $(BUILD)/cost/qwen3-30b-a3b-s256-$$g-$$v-hbm2.tsv $${c%g*} $${g#*g}; done; done | \
+	    $(call COSTS_AWK,chiplets	groups)
+plots/bandwidth.tsv: $(COSTS_BW) plots/costs.awk
+	@for b in $(BANDWIDTHS); do for v in $(VARIANTS); do \
+	    printf '%s\t%s\n' $(BUILD)/cost/qwen3-30b-a3b-s256-$$v-bw$$b.tsv $$b; done; done | \
+	    $(call COSTS_AWK,bandwidth_GBps)
+plots/newmodel.tsv: $(COSTS_NEW) plots/costs.awk
+	@for v in $(VARIANTS); do printf '%s\t%s\n' $(BUILD)/cost/deepseek-v3-s256-$$v-hbm2.tsv deepseek-v3; done | \
+	    $(call COSTS_AWK,model)
+# main: sequence 256 on HBM2, beside the paper's Table 4 (models/paper.tsv)
+plots/main.tsv: plots/seqmem.tsv models/paper.tsv
+	@awk -F'\t' -v OFS='\t' '/^#/ {next} !(FILENAME in hdr) {hdr[FILENAME] = 1; for (i = 1; i <= NF; i++) c[FILENAME, $$i] = i; next} \
+	    FILENAME ~ /paper/ {p[$$1, $$2] = $$c[FILENAME, "normalized"] OFS $$c[FILENAME, "ct"] OFS $$c[FILENAME, "speedup"] OFS $$c[FILENAME, "latency_s"]; next} \
+	    !h {print "model", "variant", "latency_s", "normalized", "speedup", "ct", "paper_normalized", "paper_ct", "paper_speedup", "paper_latency_s"; h = 1} \
+	    $$c[FILENAME, "seq_len"] == 256 && $$c[FILENAME, "memory"] == "hbm2" {k = $$1 SUBSEP $$c[FILENAME, "variant"]; \
+	        print $$1, $$c[FILENAME, "variant"], $$c[FILENAME, "latency_s"], $$c[FILENAME, "normalized"], $$c[FILENAME, "speedup"], $$c[FILENAME, "ct"], (k in p ? p[k] : "NA\tNA\tNA\tNA")}' \
+	    models/paper.tsv plots/seqmem.tsv > $@.tmp && mv $@.tmp $@
+# breakdown: per model and variant, each category's exposed and total seconds
+# per step (the mean over steps of mz-cost -b's "all" rows), and the running sum
+# of exposed time in category order (the top of each stacked bar)
+BREAKDOWNS := $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(BUILD)/cost/$(m)-s256-$(v)-hbm2.breakdown))
+plots/breakdown.tsv: $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(call cost_file,$(m),256,,$(v),hbm2)))
+	@printf 'model\tvariant\tcategory\texposed_s\ttotal_s\tstacked_s\n' > $@.tmp
+	@for m in $(PAPER_MODELS); do for v in $(VARIANTS); do \
+	    awk -F'\t' -v OFS='\t' -v m=$$m -v v=$$v '/^#/ || $$1 == "step" {next} \
+	        $$2 == "all" {if (!($$3 in e)) o[++n] = $$3; e[$$3] += $$5; t[$$3] += $$4; s[$$1] = 1} \
+	        END {ns = length(s); for (i = 1; i <= n; i++) {c += e[o[i]] / ns; printf "%s\t%s\t%s\t%.4f\t%.4f\t%.4f\n", m, (v == "baseline" ? "Baseline" : "Mozart-" v), o[i], e[o[i]] / ns, t[o[i]] / ns, c}}' \
+	        $(BUILD)/cost/$$m-s256-$$v-hbm2.breakdown; done; done >> $@.tmp
+	@mv $@.tmp $@
+
 # placement: the all row of every report (no timing columns: reproducible)
 plots/placement.tsv: $(foreach m,$(PLACE_MODELS),$(foreach a,$(PLACE_ALGOS),$(BUILD)/place/$(m)-$(a).tsv))
 	@printf 'model\talgorithm\tct_dedup\tmax_group_share_dev\tmax_chiplet_load_over_mean\n' > $@.tmp
@@ -51,13 +154,13 @@ plots/placement.tsv: $(foreach m,$(PLACE_MODELS),$(foreach a,$(PLACE_ALGOS),$(BU
 	@mv $@.tmp $@
 
 # priors: OLMoE layer 7 (measured in the real data) with its Mozart placement
-$(BUILD)/priors/olmoe.loads $(BUILD)/priors/olmoe.coact: $(BUILD)/trace/olmoe-1b-7b-0924-s256.mzt bin/mz-stat
+$(BUILD)/priors/olmoe.loads $(BUILD)/priors/olmoe.coact &: $(BUILD)/trace/olmoe-1b-7b-0924-s256.mzt bin/mz-stat
 	@mkdir -p $(@D)
 	bin/mz-stat --loads $(BUILD)/priors/olmoe.loads --coact $(BUILD)/priors/olmoe.coact -o /dev/null $<
 $(BUILD)/priors/olmoe.placement: $(BUILD)/trace/olmoe-1b-7b-0924-s256.mzt bin/mz-place
 	@mkdir -p $(@D)
 	bin/mz-place -a mozart -W $@ -o /dev/null $<
-plots/priors-freq.tsv plots/priors-coact.tsv plots/priors-mozart.tsv: plots/priors.awk \
+plots/priors-freq.tsv plots/priors-coact.tsv plots/priors-mozart.tsv &: plots/priors.awk \
     $(BUILD)/priors/olmoe.loads $(BUILD)/priors/olmoe.coact $(BUILD)/priors/olmoe.placement
 	awk -v layer=7 -v freq=plots/priors-freq.tsv -v coact=plots/priors-coact.tsv -v mozart=plots/priors-mozart.tsv \
 	    -f plots/priors.awk $(BUILD)/priors/olmoe.loads $(BUILD)/priors/olmoe.coact $(BUILD)/priors/olmoe.placement
@@ -65,10 +168,19 @@ plots/priors-freq.tsv plots/priors-coact.tsv plots/priors-mozart.tsv: plots/prio
 # ---- drawing
 plots/priors.svg plots/priors.png: plots/priors-freq.tsv plots/priors-coact.tsv plots/priors-mozart.tsv
 plots/placement.svg plots/placement.png: plots/placement.tsv
+plots/main.svg plots/main.png: plots/main.tsv
+plots/seqmem.svg plots/seqmem.png: plots/seqmem.tsv
+plots/breakdown.svg plots/breakdown.png: plots/breakdown.tsv
+plots/chiplets.svg plots/chiplets.png: plots/chiplets.tsv
+plots/topology.svg plots/topology.png: plots/topology.tsv
+plots/bandwidth.svg plots/bandwidth.png: plots/bandwidth.tsv
+plots/newmodel.svg plots/newmodel.png: plots/newmodel.tsv
 
 plots/%.svg: plots/%.gp plots/style.gp
 	gnuplot -e "fmt='svg'; out='$@'" $<
 plots/%.png: plots/%.gp plots/style.gp
 	gnuplot -e "fmt='png'; out='$@'" $<
 
+# every intermediate is kept: a second make does nothing
+.SECONDARY:
 .PHONY: figures

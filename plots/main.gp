@@ -15,7 +15,7 @@ set ytics 0.2
 set ylabel 'step latency / Baseline latency'
 set xtics () nomirror scale 0
 do for [m = 1:3] { set xtics add (labels[m] m - 1) }
-set key top right horizontal
+set key top right horizontal reverse Left width 1
 mi(s) = s eq models[1] ? 0 : s eq models[2] ? 1 : s eq models[3] ? 2 : NaN
 vi(s) = s eq variants[1] ? 0 : s eq variants[2] ? 1 : s eq variants[3] ? 2 : s eq variants[4] ? 3 : NaN
 x(m, v) = mi(m) + (vi(v) - 1.5) * bw

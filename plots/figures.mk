@@ -184,3 +184,9 @@ plots/%.png: plots/%.gp plots/style.gp
 # every intermediate is kept: a second make does nothing
 .SECONDARY:
 .PHONY: figures
+
+# ---- make validate: the paper's numbers beside the model's; fails outside tolerance
+validate: plots/main.tsv plots/validate.awk
+	@echo "The paper's Table 4 and headline numbers (sequence 256, HBM2) beside the model's ($(FIG_STEPS) steps, seed $(FIG_SEED)):"
+	@awk -f plots/validate.awk plots/main.tsv
+.PHONY: validate

@@ -17,9 +17,11 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 # One C file per tool in bin/, one unit-test program per library concern in test/.
-CTOOLS = $(notdir $(basename $(wildcard bin/mz-*.c)))
-TOOLS  = $(CTOOLS)
-BINS   = $(addprefix bin/,$(CTOOLS))
+# Tools written as shell scripts over the others are listed in SCRIPTS.
+CTOOLS  = $(notdir $(basename $(wildcard bin/mz-*.c)))
+SCRIPTS = mz-speedup
+TOOLS   = $(CTOOLS) $(SCRIPTS)
+BINS    = $(addprefix bin/,$(CTOOLS))
 UNITS  = $(basename $(wildcard test/unit-*.c))
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:.c=.o)
@@ -50,8 +52,9 @@ check test: all $(UNITS)
 bench: all
 	@test/bench
 
+# The main job: Baseline and Mozart-A/B/C for the default model on its wafer.
 demo: all
-	bin/mz-trace -m qwen3-30b-a3b --steps 2 --seed 1 | bin/mz-view
+	bin/mz-speedup -m qwen3-30b-a3b
 
 # Real routing statistics beside those of generated traces; fails outside tolerance.
 calibrate: all
@@ -63,9 +66,9 @@ priors: all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(BINS) $(addprefix bin/,$(SCRIPTS)) $(DESTDIR)$(BINDIR)
 	install -m 644 $(wildcard models/*.json models/*.prior models/*.wafer) $(DESTDIR)$(DATADIR)/models
-	install -m 644 $(addsuffix .1,$(BINS)) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(addprefix bin/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 lib/mzt.5 lib/mzs.5 $(DESTDIR)$(MANDIR)/man5
 
 uninstall:
@@ -79,4 +82,8 @@ clean:
 	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) .flags
 	rm -rf $(BUILD)
 
-.PHONY: all check test bench demo calibrate priors install uninstall clean FORCE
+# Refit the wafer's timing constants to the paper's Table 4 (about 4 minutes).
+fit-wafer: all
+	models/fit-wafer
+
+.PHONY: all check test bench demo calibrate priors fit-wafer install uninstall clean FORCE

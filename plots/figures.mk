@@ -19,6 +19,8 @@ FIGURES := main seqmem breakdown priors placement chiplets topology bandwidth ne
 FIG_FILES := $(foreach f,$(FIGURES),plots/$(f).svg plots/$(f).png)
 
 figures: $(FIG_FILES)
+# one target per figure: make fig-main, make fig-seqmem, ...
+$(addprefix fig-,$(FIGURES)): fig-%: plots/%.svg plots/%.png
 
 # ---- traces: $(BUILD)/trace/MODEL-sSEQ.mzt
 define trace_rule
@@ -183,7 +185,7 @@ plots/%.png: plots/%.gp plots/style.gp
 
 # every intermediate is kept: a second make does nothing
 .SECONDARY:
-.PHONY: figures
+.PHONY: figures $(addprefix fig-,$(FIGURES))
 
 # ---- make validate: the paper's numbers beside the model's; fails outside tolerance
 validate: plots/main.tsv plots/validate.awk

@@ -795,7 +795,8 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
     const mz_timing *tm = &c->tm;
     for (int i = 0; i < st->n_ops; i++)
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
-            long long a = ps_of(t0 + tm->start[i]), b = ps_of(t0 + tm->start[i] + tm->occ[u]);
+            /* round within the step, then offset: events that touch keep touching */
+            long long a = ps_of(t0) + ps_of(tm->start[i]), b = ps_of(t0) + ps_of(tm->start[i] + tm->occ[u]);
             char slice[16];
             if (st->slice[i] < 0)
                 snprintf(slice, sizeof slice, "null");

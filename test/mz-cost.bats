@@ -116,19 +116,20 @@ a2a_combine 3"
 
 @test "mz-cost: the timeline is valid Chrome trace JSON, events never overlap on a track" {
     mz-sched -V A -M 1 --slices 1 -u "$TINY" | mz-cost -w "$WAFER" -T tiny.json > /dev/null
-    olmoe_schedules
-    mz-cost -w wafer-olmoe-1b-7b-0924 -T C.json C.mzs > /dev/null
+    olmoe_schedules "-n 2"
+    # two steps: events of step 1, offset by step 0's latency, still only touch
+    mz-cost -w wafer-olmoe-1b-7b-0924 -T C.json --timeline-steps 0-1 C.mzs > /dev/null
     for f in tiny.json C.json; do
         run python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
+import decimal, json, sys
+d = json.load(open(sys.argv[1]), parse_float=decimal.Decimal)
 ev = [e for e in d["traceEvents"] if e["ph"] == "X"]
 names = {e["tid"] for e in d["traceEvents"] if e["ph"] == "M" and e["name"] == "thread_name"}
 tracks = {}
 for e in ev:
     assert e["dur"] > 0 and e["ts"] >= 0 and e["tid"] in names
     tracks.setdefault(e["tid"], []).append((e["ts"], e["ts"] + e["dur"]))
-bad = sum(1 for t in tracks.values() for a, b in zip(sorted(t), sorted(t)[1:]) if b[0] < a[1] - 1e-6)
+bad = sum(1 for t in tracks.values() for a, b in zip(sorted(t), sorted(t)[1:]) if b[0] < a[1])
 print(len(ev) > 0, bad)' "$f"
         assert_output "True 0"
     done

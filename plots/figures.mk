@@ -5,6 +5,9 @@
 # runs independent points in parallel and rebuilds only what an edit touches.
 # A figure is plots/NAME.gp over plots/NAME*.tsv, drawn as SVG and PNG.
 
+# C locale for every tool, awk and gnuplot: the same bytes everywhere
+export LC_ALL = C.UTF-8
+
 FIG_STEPS ?= 2
 FIG_SEED  ?= 1
 BUILD     ?= build
@@ -15,7 +18,7 @@ VARIANTS     := baseline A B C
 CHIPLET_GEOMS := c16g4 c32g4 c32g8 c64g4 c64g8 c64g16
 BANDWIDTHS   := 64 128 256 512 1024
 
-FIGURES := main seqmem breakdown priors placement chiplets topology bandwidth newmodel
+FIGURES := main seqmem breakdown gantt gantt-bwd priors placement chiplets topology bandwidth newmodel
 FIG_FILES := $(foreach f,$(FIGURES),plots/$(f).svg plots/$(f).png)
 
 figures: $(FIG_FILES)
@@ -167,6 +170,19 @@ plots/priors-freq.tsv plots/priors-coact.tsv plots/priors-mozart.tsv &: plots/pr
 	awk -v layer=7 -v freq=plots/priors-freq.tsv -v coact=plots/priors-coact.tsv -v mozart=plots/priors-mozart.tsv \
 	    -f plots/priors.awk $(BUILD)/priors/olmoe.loads $(BUILD)/priors/olmoe.coact $(BUILD)/priors/olmoe.placement
 
+# ---- gantt: one Qwen3 MoE layer of one micro-batch (step 0), Baseline beside Mozart-C,
+# from the timelines of the sequence-256 HBM2 schedules above
+GANTT_LAYER ?= 24
+$(BUILD)/gantt/baseline.json: $(BUILD)/sched/qwen3-30b-a3b-s256-baseline.mzs
+$(BUILD)/gantt/c.json: $(BUILD)/sched/qwen3-30b-a3b-s256-C.mzs
+$(BUILD)/gantt/baseline.json $(BUILD)/gantt/c.json: bin/mz-cost models/wafer-qwen3-30b-a3b.wafer models/calibrated.wafer
+	@mkdir -p $(@D)
+	bin/mz-cost -w wafer-qwen3-30b-a3b -T $@ --timeline-steps 0 -o /dev/null $(filter %.mzs,$^)
+plots/gantt-baseline.tsv plots/gantt-c.tsv: plots/gantt-%.tsv: $(BUILD)/gantt/%.json plots/gantt.awk
+	awk -v layer=$(GANTT_LAYER) -v dir=fwd -f plots/gantt.awk $< $< > $@.tmp && mv $@.tmp $@
+plots/gantt-bwd-baseline.tsv plots/gantt-bwd-c.tsv: plots/gantt-bwd-%.tsv: $(BUILD)/gantt/%.json plots/gantt.awk
+	awk -v layer=$(GANTT_LAYER) -v dir=bwd -f plots/gantt.awk $< $< > $@.tmp && mv $@.tmp $@
+
 # ---- drawing
 plots/priors.svg plots/priors.png: plots/priors-freq.tsv plots/priors-coact.tsv plots/priors-mozart.tsv
 plots/placement.svg plots/placement.png: plots/placement.tsv
@@ -177,6 +193,8 @@ plots/chiplets.svg plots/chiplets.png: plots/chiplets.tsv
 plots/topology.svg plots/topology.png: plots/topology.tsv
 plots/bandwidth.svg plots/bandwidth.png: plots/bandwidth.tsv
 plots/newmodel.svg plots/newmodel.png: plots/newmodel.tsv
+plots/gantt.svg plots/gantt.png: plots/gantt-baseline.tsv plots/gantt-c.tsv
+plots/gantt-bwd.svg plots/gantt-bwd.png: plots/gantt-bwd-baseline.tsv plots/gantt-bwd-c.tsv plots/gantt.gp
 
 plots/%.svg: plots/%.gp plots/style.gp
 	gnuplot -e "fmt='svg'; out='$@'" $<

@@ -1,0 +1,200 @@
+#!/usr/bin/env bats
+# mz-speedup.bats: tests of mz-speedup, the Baseline/Mozart-A/B/C pipeline, run as a user runs it (small OLMoE traces).
+load helper
+bats_require_minimum_version 1.5.0
+
+USAGE="Usage: mz-speedup -m MODEL [-L SEQ_LEN] [-b SEQS] [--memory hbm2|ssd] [-n STEPS] [-s SEED] [-w WAFER]... [-S KEY=VALUE]... [-c CHIPLETS] [-g GROUPS] [-a ALGO] [-k DIR]"
+OLMOE="-m olmoe-1b-7b-0924 -n 1 -b 8"
+
+# Column $1 (a header name) of the row of variant $2 of the table in file $3.
+col() { awk -F'\t' -v c="$1" -v v="$2" 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next} $2 == v {print $k}' "$3"; }
+
+# The model's top-k, from its config in the catalogue.
+topk() { sed -n 's/.*"num_experts_per_tok": *\([0-9]*\).*/\1/p' "$TOP/models/$1.json"; }
+
+@test "mz-speedup --help prints the usage and every option on stdout, exit 0" {
+    run --separate-stderr mz-speedup --help
+    assert_success
+    assert_line --index 0 "$USAGE"
+    for opt in --model --seq-len --seqs --steps --seed --memory --wafer --set --chiplets --groups \
+        --algorithm --keep --help --version; do
+        assert_output --partial -- "$opt"
+    done
+    assert_output --partial "latency_s"
+    [ -z "$stderr" ]
+    run -0 mz-speedup -h
+    assert_line --index 0 "$USAGE"
+}
+
+@test "mz-speedup --version" {
+    run -0 mz-speedup --version
+    assert_output "mz-speedup (mozart-tools) 0.1.0"
+}
+
+@test "mz-speedup: the usage line is the man page's SYNOPSIS" {
+    run -0 sh -c "MANWIDTH=250 man -l '$TOP/bin/mz-speedup.1' 2>/dev/null | sed -n '/^SYNOPSIS/{n;p;}'"
+    [ "$(echo "$output" | sed 's/^ *//')" = "${USAGE#Usage: }" ]
+}
+
+@test "mz-speedup: bad options exit 2 with the usage on stderr and nothing on stdout" {
+    while IFS='|' read -r args msg; do
+        run -2 --separate-stderr mz-speedup $args
+        [ -z "$output" ] || { echo "stdout for '$args': $output"; return 1; }
+        [[ "$stderr" == *"mz-speedup: $msg"* ]] || { echo "'$args': $stderr"; return 1; }
+        [[ "$stderr" == *"$USAGE"* ]]
+        [[ "$stderr" == *"Try 'mz-speedup --help' for more information."* ]]
+    done <<'EOF'
+--bogus|unknown option '--bogus'
+-n 1|no model given (-m)
+-m|option '-m' needs a value
+-m olmoe-1b-7b-0924 extra|unexpected argument 'extra'
+-m olmoe-1b-7b-0924 -n x|--steps: 'x' is not a positive integer
+-m olmoe-1b-7b-0924 -n 0|--steps: '0' is not a positive integer
+-m olmoe-1b-7b-0924 -n 1.5|--steps: '1.5' is not a positive integer
+-m olmoe-1b-7b-0924 -L -3|--seq-len: '-3' is not a positive integer
+-m olmoe-1b-7b-0924 --seed=|--seed: '' is not a positive integer
+-m olmoe-1b-7b-0924 --memory dram|--memory: 'dram' is not hbm2 or ssd
+-m olmoe-1b-7b-0924 --memory=HBM2|--memory: 'HBM2' is not hbm2 or ssd
+-m olmoe-1b-7b-0924 -b 2|--seqs: 2 sequences cannot fill 4 micro-batches
+-m olmoe-1b-7b-0924 -c 16 -g 5|16 chiplets cannot form 5 equal groups
+-m olmoe-1b-7b-0924 -a bogus|--algorithm: unknown algorithm 'bogus'
+EOF
+}
+
+@test "mz-speedup: an unknown model exits 1 naming it, nothing on stdout" {
+    run -1 --separate-stderr mz-speedup -m no-such-model -n 1 -b 4
+    [ -z "$output" ]
+    [[ "$stderr" == *"no-such-model"* ]]
+    [[ "$stderr" == *"unknown model"* ]]
+}
+
+@test "mz-speedup: a small OLMoE run: Baseline > A > B > C, normalized, speedup and C_T consistent" {
+    mz-speedup $OLMOE > t.tsv
+    [ "$(head -n 1 t.tsv)" = "$(printf 'model\tvariant\tlatency_s\tnormalized\tspeedup\tct')" ]
+    [ "$(wc -l < t.tsv)" -eq 5 ]
+    [ "$(cut -f 2 t.tsv | tail -n +2 | tr '\n' ' ')" = "Baseline Mozart-A Mozart-B Mozart-C " ]
+    [ "$(cut -f 1 t.tsv | tail -n +2 | sort -u)" = olmoe-1b-7b-0924 ]
+    [ "$(col normalized Baseline t.tsv)" = 1.0000 ]
+    [ "$(col speedup Baseline t.tsv)" = 1.0000 ]
+    # strictly falling latencies, all positive
+    run awk -F'\t' 'NR > 1 { if ($3 <= 0 || (NR > 2 && $3 >= prev)) bad = bad " " $2; prev = $3 }
+        END { print bad == "" ? "ordered" : "not ordered at" bad }' t.tsv
+    assert_output ordered
+    # normalized = latency / Baseline's, speedup = 1 / normalized, to the printed rounding
+    run awk -F'\t' 'NR == 2 { b = $3 } NR > 1 {
+            d1 = $4 - $3 / b; d2 = $5 * $4 - 1; if (d1 < 0) d1 = -d1; if (d2 < 0) d2 = -d2
+            if (d1 > 5e-4 || d2 > 5e-4) print "off:", $0 }' t.tsv
+    assert_output ""
+    # C_T: top-k without de-duplication, at most top-k with, and the clustering lowers it
+    k=$(topk olmoe-1b-7b-0924)
+    [ "$k" -eq 8 ]
+    [ "$(col ct Baseline t.tsv)" = "$k.0000" ]
+    [ "$(col ct Mozart-A t.tsv)" = "$k.0000" ]
+    awk -v b="$(col ct Mozart-B t.tsv)" -v c="$(col ct Mozart-C t.tsv)" -v k="$k" \
+        'BEGIN { exit !(b >= 1 && b <= k && c >= 1 && c < b) }'
+}
+
+@test "mz-speedup: the same seed gives the same table, another seed another; --opt=value works" {
+    mz-speedup $OLMOE -s 3 > a.tsv
+    mz-speedup -m olmoe-1b-7b-0924 --steps=1 --seqs=8 --seed=3 > b.tsv
+    cmp a.tsv b.tsv
+    mz-speedup $OLMOE -s 4 > c.tsv
+    ! cmp -s a.tsv c.tsv
+}
+
+@test "mz-speedup: --memory ssd raises every latency and lowers Mozart-C's speedup" {
+    mz-speedup $OLMOE > hbm.tsv
+    mz-speedup $OLMOE --memory ssd > ssd.tsv
+    for v in Baseline Mozart-A Mozart-B Mozart-C; do
+        awk -v h="$(col latency_s $v hbm.tsv)" -v s="$(col latency_s $v ssd.tsv)" 'BEGIN { exit !(s > h) }' ||
+            { echo "$v: ssd $(col latency_s $v ssd.tsv) <= hbm2 $(col latency_s $v hbm.tsv)"; return 1; }
+    done
+    awk -v h="$(col speedup Mozart-C hbm.tsv)" -v s="$(col speedup Mozart-C ssd.tsv)" 'BEGIN { exit !(s < h && s >= 1) }'
+    # the same trace: C_T does not depend on the memory
+    [ "$(cut -f 6 hbm.tsv)" = "$(cut -f 6 ssd.tsv)" ]
+}
+
+@test "mz-speedup: a longer sequence raises every latency" {
+    mz-speedup $OLMOE -L 128 > short.tsv
+    mz-speedup $OLMOE -L 512 > long.tsv
+    for v in Baseline Mozart-A Mozart-B Mozart-C; do
+        awk -v s="$(col latency_s $v short.tsv)" -v l="$(col latency_s $v long.tsv)" 'BEGIN { exit !(l > s) }' ||
+            { echo "$v: -L 512 $(col latency_s $v long.tsv) <= -L 128 $(col latency_s $v short.tsv)"; return 1; }
+    done
+}
+
+@test "mz-speedup: -k keeps the intermediates, which agree with the table; without it nothing is left" {
+    mkdir tmp
+    TMPDIR=$PWD/tmp mz-speedup $OLMOE -k kept > t.tsv
+    for f in trace.mzt contiguous.mzt clustered.mzt contiguous.tsv clustered.tsv \
+        baseline.cost A.cost B.cost C.cost; do
+        [ -s "kept/$f" ] || { echo "missing kept/$f"; return 1; }
+    done
+    # one step of 8 sequences of 256 tokens
+    [ "$(mz-view -c kept/trace.mzt)" = 2048 ]
+    [ "$(mz-view -c kept/clustered.mzt)" = 2048 ]
+    c=$(awk -F'\t' '$1 == "mean" { printf "%.4f", $2 }' kept/C.cost)
+    [ "$c" = "$(col latency_s Mozart-C t.tsv)" ]
+    [ -z "$(ls -A tmp)" ]
+    TMPDIR=$PWD/tmp mz-speedup $OLMOE > u.tsv
+    cmp t.tsv u.tsv
+    [ -z "$(ls -A tmp)" ]
+}
+
+@test "mz-speedup: -c and -g set the wafer's counts; -S still wins, and the error names the field" {
+    run -0 mz-speedup $OLMOE -c 32 -g 8
+    [ "${#lines[@]}" -eq 5 ]
+    run -1 --separate-stderr mz-speedup $OLMOE -c 32 -g 8 -S topology.expert_chiplets=16
+    [ -z "$output" ]
+    [[ "$stderr" == *"topology.expert_chiplets"* ]]
+}
+
+@test "mz-speedup: a failing stage exits 1 naming the field, once, and prints no table" {
+    run -1 --separate-stderr mz-speedup $OLMOE -S memory.bandwidth_GBps=-1
+    [ -z "$output" ]
+    [[ "$stderr" == *"memory.bandwidth_GBps"* ]]
+    # four mz-cost runs refuse the wafer; the message appears once
+    [ "$(printf '%s\n' "$stderr" | grep -c memory.bandwidth_GBps)" -eq 1 ]
+    run -1 --separate-stderr mz-speedup $OLMOE -S 'links.wire_GBps=fast'
+    [ -z "$output" ]
+    [[ "$stderr" == *"links.wire_GBps"* ]]
+    # a layer alone is not a wafer
+    run -1 --separate-stderr mz-speedup $OLMOE -w mesh
+    [ -z "$output" ]
+    [[ "$stderr" == *"missing field"* ]]
+    # a model with fewer experts than chiplets
+    run -1 --separate-stderr mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 16
+    [ -z "$output" ]
+    [[ "$stderr" == *"16 chiplets for 8 experts"* ]]
+}
+
+@test "mz-speedup: writing to /dev/full exits 1; a closed pipe is a quiet exit" {
+    run -1 --separate-stderr sh -c "mz-speedup $OLMOE > /dev/full"
+    [[ "$stderr" == *"mz-speedup: standard output: write error"* ]]
+    run --separate-stderr sh -c "mz-speedup $OLMOE | head -n 1"
+    assert_output "$(printf 'model\tvariant\tlatency_s\tnormalized\tspeedup\tct')"
+    [ -z "$stderr" ]
+}
+
+@test "mz-speedup: a config.json by path; the model is named after its directory" {
+    mkdir mine
+    cp "$TOP/models/olmoe-1b-7b-0924.json" mine/config.json
+    run -0 mz-speedup -m mine/config.json -n 1 -b 4 -L 64
+    [ "${#lines[@]}" -eq 5 ]
+    [ "$(printf '%s\n' "${lines[@]:1}" | cut -f 1 | sort -u)" = mine ]
+}
+
+@test "mz-speedup: the man page examples run, and the first prints the man page's table" {
+    run -0 man_examples mz-speedup
+    [ "${#lines[@]}" -ge 6 ]
+    while IFS= read -r cmd; do
+        run bash -c "$cmd"
+        [ "$status" -eq 0 ] || { echo "example failed ($status): $cmd"; echo "$output"; return 1; }
+        [ "$cmd" != "mz-speedup -m qwen3-30b-a3b" ] || printf '%s\n' "$output" > got.tsv
+    done < <(man_examples mz-speedup)
+    [ -s ds/C.cost ]
+    # the table shown under the first example (columns aligned by spaces there)
+    sed -n '/^\$ mz-speedup -m qwen3-30b-a3b$/,/^\.fi/p' "$TOP/bin/mz-speedup.1" | sed '1d;$d' | tr -s ' ' '\t' > shown.tsv
+    [ "$(wc -l < shown.tsv)" -eq 5 ]
+    diff shown.tsv got.tsv
+}

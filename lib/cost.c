@@ -111,12 +111,30 @@ static void xy_route(mz_fabric *f, const int *link, int cols, int x0, int y0, in
     }
 }
 
+/* The memories every topology has: per group a stack (D) behind its link pair
+ * (M), and the attention chiplet's own stacks (DA, MA) with the root's read and
+ * write routes. Tree and mesh add them in this order, after their NoP links. */
+static void add_memory(mz_fabric *f, int *md, int *mu, int *dg)
+{
+    for (int g = 0; g < f->G; g++) {
+        md[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "d");
+        mu[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "u");
+        dg[g] = add_res(f, MZ_RES_DRAM, R_D, "D%d%.0d%s", g, 0, "");
+    }
+    int mad = add_res(f, MZ_RES_LINK, R_MA, "MAd%.0d%.0d%s", 0, 0, "");
+    int mau = add_res(f, MZ_RES_LINK, R_MA, "MAu%.0d%.0d%s", 0, 0, "");
+    int da = add_res(f, MZ_RES_DRAM, R_DA, "DA%.0d%.0d%s", 0, 0, "");
+    f->r_root_read = route_begin(f);
+    route_use(f, mad, 2), route_use(f, da, 0);
+    f->r_root_write = route_begin(f);
+    route_use(f, mau, 2), route_use(f, da, 0);
+}
+
 static void build_tree(mz_fabric *f, const mz_wafer *w)
 {
     int C = f->C, G = f->G;
     int *sd = mz_malloc(C * sizeof *sd), *su = mz_malloc(C * sizeof *su);
     int *md = mz_malloc(G * sizeof *md), *mu = mz_malloc(G * sizeof *mu), *dg = mz_malloc(G * sizeof *dg);
-    int mad, mau, da;
     if (w->root_port == MZ_ROOT_SHARED) {
         int rp = add_res(f, MZ_RES_LINK, R_RP, "RP%.0d%.0d%s", 0, 0, "");
         for (int g = 0; g < G; g++) f->rp[g] = rp;
@@ -127,19 +145,8 @@ static void build_tree(mz_fabric *f, const mz_wafer *w)
         sd[c] = add_res(f, MZ_RES_LINK, R_S, "S%d%.0d%s", c, 0, "d");
         su[c] = add_res(f, MZ_RES_LINK, R_S, "S%d%.0d%s", c, 0, "u");
     }
-    for (int g = 0; g < G; g++) {
-        md[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "d");
-        mu[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "u");
-        dg[g] = add_res(f, MZ_RES_DRAM, R_D, "D%d%.0d%s", g, 0, "");
-    }
-    mad = add_res(f, MZ_RES_LINK, R_MA, "MAd%.0d%.0d%s", 0, 0, "");
-    mau = add_res(f, MZ_RES_LINK, R_MA, "MAu%.0d%.0d%s", 0, 0, "");
-    da = add_res(f, MZ_RES_DRAM, R_DA, "DA%.0d%.0d%s", 0, 0, "");
     /* every transfer on the tree crosses two hops (stack or root, switch, chiplet) */
-    f->r_root_read = route_begin(f);
-    route_use(f, mad, 2), route_use(f, da, 0);
-    f->r_root_write = route_begin(f);
-    route_use(f, mau, 2), route_use(f, da, 0);
+    add_memory(f, md, mu, dg);
     for (int c = 0; c < C; c++) {
         int g = c / f->per;
         f->r_mem_down[c] = route_begin(f);
@@ -161,7 +168,7 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
     int *link = mz_malloc((size_t)cols * rows * 4 * sizeof *link);
     int ax[2], rld[2], rlu[2], *mx = mz_malloc(G * sizeof *mx), *my = mz_malloc(G * sizeof *my);
     int *md = mz_malloc(G * sizeof *md), *mu = mz_malloc(G * sizeof *mu), *dg = mz_malloc(G * sizeof *dg);
-    int mad, mau, da, rp;
+    int rp;
     static const char dname[4] = {'E', 'W', 'S', 'N'};
     rp = add_res(f, MZ_RES_LINK, R_RP, "RP%.0d%.0d%s", 0, 0, "");
     for (int g = 0; g < G; g++) f->rp[g] = rp;
@@ -188,17 +195,8 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
         /* the group's stack sits at its block's outer corner */
         mx[g] = 2 * bx < gx ? bx * w->block_cols : bx * w->block_cols + w->block_cols - 1;
         my[g] = 2 * by < gy ? by * w->block_rows : by * w->block_rows + w->block_rows - 1;
-        md[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "d");
-        mu[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "u");
-        dg[g] = add_res(f, MZ_RES_DRAM, R_D, "D%d%.0d%s", g, 0, "");
     }
-    mad = add_res(f, MZ_RES_LINK, R_MA, "MAd%.0d%.0d%s", 0, 0, "");
-    mau = add_res(f, MZ_RES_LINK, R_MA, "MAu%.0d%.0d%s", 0, 0, "");
-    da = add_res(f, MZ_RES_DRAM, R_DA, "DA%.0d%.0d%s", 0, 0, "");
-    f->r_root_read = route_begin(f);
-    route_use(f, mad, 2), route_use(f, da, 0);
-    f->r_root_write = route_begin(f);
-    route_use(f, mau, 2), route_use(f, da, 0);
+    add_memory(f, md, mu, dg);
     for (int c = 0; c < C; c++) {
         int x, y, g = c / f->per, k = 0, hops;
         mz_wafer_mesh_xy(w, c, &x, &y);

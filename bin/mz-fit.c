@@ -119,8 +119,15 @@ int main(int argc, char **argv)
                 usage_error();
             }
             break;
-        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        case OPT_VERSION: mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'h':
+        case OPT_VERSION:
+            if (c == 'h')
+                usage(stdout);
+            else
+                mz_print_version(prog);
+            free(select);
+            free(notes);
+            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
         default: usage_error();
         }
     }
@@ -153,6 +160,7 @@ int main(int argc, char **argv)
     if (tseed >= 0) p.topic_seed = (unsigned long)tseed;
     if (seq_stick >= 0) p.seq_stick = seq_stick;
     if (layer_stick >= 0) p.layer_stick = layer_stick;
+    free(p.share); /* NaN placeholders of mz_prior_for_model */
     p.share = mz_malloc((size_t)p.n_layers * m.experts * sizeof *p.share);
 
     mz_buf_printf(&note, "# routing prior for %s, fitted by mz-fit %s\n", m.name, MZ_VERSION);

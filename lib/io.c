@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,66 @@ int mz_in_close(mz_in *in)
     return ret;
 }
 
+/* Temporary files of the outputs still open. They are removed when the
+ * tool exits without closing them (mz_die) or is killed by SIGINT, SIGTERM
+ * or SIGHUP, so an interrupted run leaves neither half a file under the
+ * real name nor a stray temporary beside it. Only SIGKILL can leave a
+ * temporary behind. */
+#define MAX_TMP 16
+static char *volatile tmp_open[MAX_TMP];
+static int tmp_hooked;
+
+static void tmp_unlink_all(void)
+{
+    for (int i = 0; i < MAX_TMP; i++)
+        if (tmp_open[i]) unlink(tmp_open[i]);
+}
+
+static void tmp_on_signal(int sig)
+{
+    tmp_unlink_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Register (on = 1) or forget (on = 0) a temporary file; signals are held
+ * meanwhile so that the handler never sees a half-updated table. */
+static int tmp_track(char *path, int on)
+{
+    sigset_t all, old;
+    int i, ret = -1;
+    if (!tmp_hooked) {
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+        tmp_hooked = 1;
+        atexit(tmp_unlink_all);
+        for (i = 0; i < (int)(sizeof sigs / sizeof *sigs); i++) {
+            struct sigaction sa, cur;
+            /* keep a signal ignored (nohup) ignored */
+            if (sigaction(sigs[i], NULL, &cur) == 0 && cur.sa_handler == SIG_IGN) continue;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = tmp_on_signal;
+            sigfillset(&sa.sa_mask);
+            sigaction(sigs[i], &sa, NULL);
+        }
+    }
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    for (i = 0; i < MAX_TMP; i++) {
+        if (on && !tmp_open[i]) {
+            tmp_open[i] = path;
+            ret = 0;
+            break;
+        }
+        if (!on && tmp_open[i] == path) {
+            tmp_open[i] = NULL;
+            ret = 0;
+            break;
+        }
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
+
 struct mz_out {
     int fd;
     gzFile gz;
@@ -239,7 +300,14 @@ mz_out *mz_out_open(const char *path, int level)
             out->tmp = mz_malloc(n);
             snprintf(out->tmp, n, "%s.tmp.XXXXXX", path);
             out->fd = mkstemp(out->tmp);
-            if (out->fd >= 0) fchmod(out->fd, 0644 & ~umask(umask(0)));
+            if (out->fd >= 0) {
+                fchmod(out->fd, 0644 & ~umask(umask(0)));
+                if (tmp_track(out->tmp, 1) < 0) {
+                    mz_error("%s: too many output files open at once", path);
+                    close(out->fd);
+                    goto fail;
+                }
+            }
         }
     }
     if (out->fd < 0) {
@@ -260,7 +328,10 @@ mz_out *mz_out_open(const char *path, int level)
     out->buf = mz_malloc(OUT_CHUNK);
     return out;
 fail:
-    if (out->tmp) unlink(out->tmp);
+    if (out->tmp) {
+        tmp_track(out->tmp, 0);
+        unlink(out->tmp);
+    }
     free(out->tmp);
     free(out->path);
     free(out);
@@ -337,6 +408,7 @@ int mz_out_is_tty(const mz_out *out) { return out->tty; }
 
 static void out_free(mz_out *out)
 {
+    if (out->tmp) tmp_track(out->tmp, 0);
     free(out->buf);
     free(out->tmp);
     free(out->path);

@@ -169,8 +169,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_select; i++) mz_buf_printf(&note, " %s", select[i]);
     if (from_arg) mz_buf_printf(&note, ", measured on %s", src.name);
     mz_buf_printf(&note, "\n# layers:\n");
+    /* its errors are the loads' disagreements with the model: name their file */
     if (mz_fit_targets(&loads, from_arg ? &src : &m, &m, (unsigned long)seed, &p, &note) < 0)
-        mz_die(prog, "%s", mz_errmsg());
+        mz_die(prog, "%s: %s", table ? table : trace, mz_errmsg());
     fitted = mz_malloc((size_t)p.n_layers * m.experts * sizeof *fitted);
     if (mz_fit_logits(&p, &m, (int)iters, (int)tokens, (uint64_t)seed, fitted) < 0)
         mz_die(prog, "%s", mz_errmsg());

@@ -64,6 +64,29 @@ static void summary_print(mz_out *out, const mz_trace_info *t, const summary *s)
                   (unsigned long long)sel * t->n_layers, mean, mean * E);
 }
 
+/* Trace records come ordered by (step, sequence, token), each token once,
+ * as mz_trace_next requires of every other reader. Returns 0 or -1. */
+static int check_order(uint32_t last[3], int *have_last, const mz_token *tok)
+{
+    uint32_t cur[3] = {tok->step, tok->seq, tok->tok};
+    if (*have_last) {
+        int i = 0;
+        while (i < 3 && cur[i] == last[i]) i++;
+        if (i == 3) {
+            mz_error("token %u/%u/%u appears twice", cur[0], cur[1], cur[2]);
+            return -1;
+        }
+        if (cur[i] < last[i]) {
+            mz_error("token %u/%u/%u comes after %u/%u/%u (records must be ordered by step, sequence, token)",
+                     cur[0], cur[1], cur[2], last[0], last[1], last[2]);
+            return -1;
+        }
+    }
+    memcpy(last, cur, sizeof cur);
+    *have_last = 1;
+    return 0;
+}
+
 /* Is v in the sorted list? */
 static int in_list(const int *list, int n, int v)
 {
@@ -104,6 +127,11 @@ int main(int argc, char **argv)
     size_t len;
     uint64_t kept = 0;
     int ret;
+    const mz_codec *codec = NULL; /* other kinds: records checked through their codec */
+    void *cctx = NULL;
+    mz_buf scratch = {0};
+    uint32_t last[3] = {0};
+    int have_last = 0;
 
     mz_tool_init();
     while ((c = getopt_long(argc, argv, "Hctbus:l:o:h", longopts, NULL)) != -1) {
@@ -171,6 +199,11 @@ int main(int argc, char **argv)
         mz_token_alloc(&out_t, &otok);
         orec = mz_malloc(mz_trace_record_size(&out_t));
         sum.count = mz_calloc((size_t)out_t.n_layers * out_t.model.experts, sizeof *sum.count);
+    } else {
+        /* a count or a copy vouches for the records too: check each against
+         * the header, as mz_token_decode checks a trace's */
+        codec = mz_codec_for(mz_reader_kind(r));
+        if (!(cctx = codec->init(&h))) mz_die(prog, "%s: %s", in_path, mz_errmsg());
     }
 
     if (text || binary) {
@@ -195,7 +228,8 @@ int main(int argc, char **argv)
 
     while ((ret = mz_reader_next(r, &rec, &len)) > 0) {
         if (is_trace) {
-            if (mz_token_decode(&in_t, rec, len, &tok) < 0) goto bad_record;
+            if (mz_token_decode(&in_t, rec, len, &tok) < 0 || check_order(last, &have_last, &tok) < 0)
+                goto bad_record;
             if (steps && !in_list(steps, n_steps, (int)tok.step)) continue;
             if (keep) {
                 int k = in_t.model.topk;
@@ -215,6 +249,9 @@ int main(int argc, char **argv)
             for (int i = 0; i < out_t.n_layers; i++)
                 for (int j = 0; j < out_t.model.topk; j++)
                     sum.count[(size_t)i * out_t.model.experts + otok.ids[(size_t)i * out_t.model.topk + j]]++;
+        } else {
+            scratch.n = 0;
+            if (codec->to_text(cctx, rec, len, &scratch) < 0) goto bad_record;
         }
         kept++;
         if (w && mz_writer_put(w, rec, len) < 0) {
@@ -245,6 +282,8 @@ done:
     mz_trace_info_free(&in_t);
     mz_trace_info_free(&out_t);
     mz_header_free(&h);
+    if (cctx) codec->done(cctx);
+    mz_buf_free(&scratch);
     return MZ_EXIT_OK;
 bad_record: {
     char msg[1024];

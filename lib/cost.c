@@ -220,23 +220,35 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
     free(link), free(mx), free(my), free(md), free(mu), free(dg);
 }
 
+/* The files (and -s overrides) of a wafer, for errors about a wafer that
+ * does not fit a schedule. Returns buf. */
+static const char *wafer_files(const mz_wafer *w, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < w->n_layers && n < size; i++)
+        n += snprintf(buf + n, size - n, "%s%s", i ? ", " : "", w->layer[i]);
+    return buf;
+}
+
 mz_fabric *mz_fabric_new(const mz_wafer *w, int chiplets, int groups)
 {
     mz_fabric *f;
+    char files[512];
     if (chiplets > w->expert_chiplets) {
-        mz_error("the schedule's placement uses %d expert chiplets, the wafer has %d (topology.expert_chiplets)",
-                 chiplets, w->expert_chiplets);
+        mz_error("the schedule's placement uses %d expert chiplets, the wafer has %d (topology.expert_chiplets); "
+                 "wafer: %s", chiplets, w->expert_chiplets, wafer_files(w, files, sizeof files));
         return NULL;
     }
     if (groups > w->switches) {
-        mz_error("the schedule's placement uses %d groups, the wafer has %d (topology.switches)", groups,
-                 w->switches);
+        mz_error("the schedule's placement uses %d groups, the wafer has %d (topology.switches); wafer: %s", groups,
+                 w->switches, wafer_files(w, files, sizeof files));
         return NULL;
     }
     if (chiplets % groups || chiplets / groups > w->per_group) {
         mz_error("the schedule's placement puts %d chiplets in a group, the wafer's groups hold %d "
-                 "(topology.expert_chiplets / topology.switches)",
-                 chiplets / groups, w->per_group);
+                 "(topology.expert_chiplets / topology.switches); wafer: %s",
+                 chiplets / groups, w->per_group, wafer_files(w, files, sizeof files));
         return NULL;
     }
     f = mz_calloc(1, sizeof *f);
@@ -648,8 +660,9 @@ mz_cost *mz_cost_new(const mz_wafer *w, const mz_header *h)
         return NULL;
     if (mz_sched_opts_from_header(h, &o) < 0) return NULL;
     if (o.bytes != w->precision_bytes) {
-        mz_error("the schedule counts %d bytes per element, the wafer computes with %d (compute.precision_bytes)",
-                 o.bytes, w->precision_bytes);
+        char files[512];
+        mz_error("the schedule counts %d bytes per element, the wafer computes with %d (compute.precision_bytes); "
+                 "wafer: %s", o.bytes, w->precision_bytes, wafer_files(w, files, sizeof files));
         return NULL;
     }
     if (mz_model_from_header(h, &m) < 0) return NULL;

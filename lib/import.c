@@ -235,7 +235,9 @@ static int parse_meta(mz_import *im, json_t *o)
     im->c.meta_lines++;
     if (im->meta || im->c.rows) return 0; /* only a leading meta line describes the log */
     im->meta = json_incref(o);
-    if ((v = json_object_get(o, "top_k")) && json_is_integer(v) && json_integer_value(v) != im->k)
+    if ((v = json_object_get(o, "top_k")) && !json_is_null(v) && !json_is_integer(v))
+        return fail_line(im, "meta: field 'top_k' is not an integer");
+    if (v && json_is_integer(v) && json_integer_value(v) != im->k)
         return fail_line(im, "meta: top_k %lld, but %s routes each token to %d experts (wrong -m?)",
                          (long long)json_integer_value(v), im->m->name, im->k);
     if ((v = json_object_get(o, "layers_logged")) && !json_is_null(v) && !im->layers_known) {
@@ -265,7 +267,8 @@ static int parse_json(mz_import *im, const char *line, size_t len)
     int ret = -1;
     size_t i;
     if (strspn(line, " \t") == len) return 0;
-    if (!(o = json_loadb(line, len, 0, &err)))
+    /* a key twice would let the later value win unseen, as in config.json */
+    if (!(o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err)))
         return fail_line(im, "invalid JSON at column %d: %s", err.column, err.text);
     if (!json_is_object(o)) {
         fail_line(im, "expected a JSON object");

@@ -1054,10 +1054,13 @@ int mz_place_tsv_topology(const char *path, int *chiplets, int *groups)
             if (strncmp(f[i], "groups:", 7) == 0 && mz_parse_long(f[i] + 7, 1, 65536, "#placement groups", &g) < 0)
                 goto fail;
         }
-        if (c && g) {
-            *chiplets = (int)c, *groups = (int)g;
-            found = 1;
+        if (!c || !g) {
+            /* a topology line that says half of it would leave the other half to the defaults */
+            mz_error("#placement: missing field '%s'", !c ? "chiplets" : "groups");
+            goto fail;
         }
+        *chiplets = (int)c, *groups = (int)g;
+        found = 1;
         break;
     }
     if (mz_in_failed(in)) goto fail;

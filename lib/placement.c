@@ -172,19 +172,12 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
     char *line, *f[5];
     long len, v[4];
     int header_seen = 0;
+    memset(p, 0, sizeof *p);
     if (!in) return -1;
-    if (mz_placement_init(p, t, chiplets, groups) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s: %s", path, msg);
-        mz_in_close(in);
-        return -1;
-    }
-    snprintf(p->algorithm, sizeof p->algorithm, "file");
     while ((len = mz_in_getline(in, &line)) >= 0) {
         long ln = mz_in_lineno(in);
         const char *names[4] = {"layer", "expert", "chiplet", "group"};
-        long hi[4] = {t->model.layers - 1, p->experts - 1, 65535, 65535};
+        long hi[4] = {t->model.layers - 1, t->model.experts - 1, 65535, 65535};
         int slot;
         if (line[0] == '#' || len == 0) continue;
         if (!header_seen) {
@@ -192,6 +185,15 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
                 mz_error("%s: line %ld: expected the header 'layer expert chiplet group'", path, ln);
                 goto fail;
             }
+            /* the topology is checked once the file has shown it is one
+             * (an empty file is reported as such, not as a topology) */
+            if (mz_placement_init(p, t, chiplets, groups) < 0) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", mz_errmsg());
+                mz_error("%s: %s", path, msg);
+                goto fail;
+            }
+            snprintf(p->algorithm, sizeof p->algorithm, "file");
             header_seen = 1;
             continue;
         }

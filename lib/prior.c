@@ -17,6 +17,10 @@
 
 static const char *layout_names[] = {"random", "strided", "blocked"};
 
+/* The keys that take one value: each may be given once. */
+static const char *const scalar_keys[] = {"model",       "experts", "topk", "topic_size", "topic_seed", "coact",
+                                          "seq_stick", "layer_stick", "skew", "topic_layout", NULL};
+
 const char *mz_layout_name(int layout) { return layout_names[layout]; }
 
 int mz_layout_parse(const char *s)
@@ -65,7 +69,8 @@ int mz_prior_read(const char *path, mz_prior *p)
     char *line, **f = mz_malloc(MAX_FIELDS * sizeof *f);
     long len;
     mz_buf src = {0};
-    int have_logits = 0;
+    int have_logits = 0, entries = 0;
+    long first[sizeof scalar_keys / sizeof *scalar_keys] = {0}; /* line of each scalar key */
     prior_init(p);
     if (!(in = mz_in_open(path))) return -1;
     while ((len = mz_in_getline(in, &line)) >= 0) {
@@ -85,6 +90,7 @@ int mz_prior_read(const char *path, mz_prior *p)
             goto fail;
         }
         snprintf(what, sizeof what, "%s: line %ld: %s", path, ln, f[0]);
+        entries++;
 #define NEED(k)                                                                  \
     if (n != (k)) {                                                             \
         mz_error("%s: expected %d value%s", what, (k) - 1, (k) == 2 ? "" : "s"); \
@@ -132,8 +138,8 @@ int mz_prior_read(const char *path, mz_prior *p)
                 goto fail;
             }
             if (n != p->experts + 2) {
-                mz_error("%s: expected a layer number and %d values, found %d fields", what,
-                         p->experts, n - 1);
+                mz_error("%s: expected a layer number and %d values (%d fields), found %d fields", what,
+                         p->experts, p->experts + 1, n - 1);
                 goto fail;
             }
             if (mz_parse_long(f[1], 0, 4095, what, &v) < 0) goto fail;
@@ -154,8 +160,21 @@ int mz_prior_read(const char *path, mz_prior *p)
             mz_error("%s: unknown key", what);
             goto fail;
         }
+        /* (after the key's own checks, which say more: 'experts' after a layer line) */
+        for (int k = 0; scalar_keys[k]; k++)
+            if (strcmp(f[0], scalar_keys[k]) == 0) {
+                if (first[k]) {
+                    mz_error("%s: given twice (first on line %ld)", what, first[k]);
+                    goto fail;
+                }
+                first[k] = ln;
+            }
     }
     if (mz_in_failed(in)) goto fail;
+    if (!entries) {
+        mz_error("%s: empty prior file (no key lines, only comments or nothing)", path);
+        goto fail;
+    }
     if (!p->experts || !p->topk || !p->topic_size) {
         mz_error("%s: missing %s", path, !p->experts ? "'experts'" : !p->topk ? "'topk'" : "'topic_size'");
         goto fail;

@@ -205,6 +205,8 @@ corrupt:
 typedef struct {
     int chiplets, groups, layers;
     mz_op op;
+    int have_last;             /* the previous record's step and id */
+    uint32_t last_step, last_id;
 } sched_ctx;
 
 static void *sched_init(const mz_header *h)
@@ -261,6 +263,27 @@ static int check_ranges(const sched_ctx *c, const mz_op *op)
     return 0;
 }
 
+/* The stream order of mzs(5): steps ascending, op ids 0, 1, ... within a step. */
+static int check_order(sched_ctx *c, const mz_op *op)
+{
+    if (c->have_last && op->step < c->last_step) {
+        mz_error("op %u of step %u comes after step %u (records are ordered by step)", op->id, op->step,
+                 c->last_step);
+        return -1;
+    }
+    {
+        uint32_t want = c->have_last && op->step == c->last_step ? c->last_id + 1 : 0;
+        if (op->id != want) {
+            mz_error("op %u of step %u: expected op %u (ids count 0, 1, ... within a step)", op->id, op->step, want);
+            return -1;
+        }
+    }
+    c->have_last = 1;
+    c->last_step = op->step;
+    c->last_id = op->id;
+    return 0;
+}
+
 /* Shortest text that reads back as exactly v. */
 static int fmt_double(char *buf, size_t size, double v)
 {
@@ -277,7 +300,7 @@ static int sched_to_text(void *ctx, const uint8_t *rec, size_t len, mz_buf *line
     sched_ctx *c = ctx;
     mz_op *op = &c->op;
     char num[40];
-    if (mz_op_decode(rec, len, op) < 0 || check_ranges(c, op) < 0) return -1;
+    if (mz_op_decode(rec, len, op) < 0 || check_ranges(c, op) < 0 || check_order(c, op) < 0) return -1;
     mz_buf_printf(line, "%u\t%u\t%s\t%s\t%d\t%d\t%s\t", op->step, op->id, kind_names[op->kind],
                   cat_names[op->cat], op->layer, op->mb, op->dir ? "bwd" : "fwd");
     if (op->slice < 0)
@@ -372,7 +395,7 @@ static int sched_from_text(void *ctx, char *line, mz_buf *out)
             op->dep[op->ndeps++] = (uint32_t)v;
         }
     }
-    if (op_check(op) < 0 || check_ranges(c, op) < 0) return -1;
+    if (op_check(op) < 0 || check_ranges(c, op) < 0 || check_order(c, op) < 0) return -1;
     out->n = 0;
     mz_op_encode(op, out);
     return 0;

@@ -186,7 +186,7 @@ static int load_file(mz_wafer *w, const char *path, int depth, const char **stac
     mz_in *in;
     char *line, where[600], section[64] = "";
     long len;
-    int layer, serial;
+    int layer, serial, content = 0;
     if (depth >= 16) {
         mz_error("%s: includes nested too deeply (more than 16 levels)", path);
         return -1;
@@ -207,6 +207,7 @@ static int load_file(mz_wafer *w, const char *path, int depth, const char **stac
         if (hash) *hash = '\0';
         s = trim(line);
         if (!*s) continue;
+        content = 1;
         if (*s == '[') {
             char *close = strchr(s, ']');
             if (!close || close[1]) {
@@ -265,6 +266,10 @@ static int load_file(mz_wafer *w, const char *path, int depth, const char **stac
         }
     }
     if (mz_in_failed(in)) goto fail;
+    if (!content) {
+        mz_error("%s: empty wafer description (no [section], field or include)", path);
+        goto fail;
+    }
     return mz_in_close(in);
 fail:
     mz_in_close(in);
@@ -370,27 +375,28 @@ static int low_divisor(int n)
     return best;
 }
 
+/* A required field that no layer set: the error names it and the layers read. */
+static int missing(const mz_wafer *w, const char *key)
+{
+    mz_buf b = {0};
+    for (int i = 0; i < w->n_layers; i++) mz_buf_printf(&b, "%s%s", i ? ", " : "", w->layer[i]);
+    mz_error("wafer (%s): missing field '%s'", b.n ? b.s : "no files", key);
+    mz_buf_free(&b);
+    return -1;
+}
+
 int mz_wafer_finish(mz_wafer *w)
 {
     wafer_priv *pv = w->priv;
     int topo;
-    for (int f = 0; f < NF; f++)
-        if (strcmp(fields[f].key, "topology.kind") == 0 && !pv->set[f]) {
-            mz_error("wafer: missing field 'topology.kind'");
-            return -1;
-        }
+    if (!pv->set[field_index("topology.kind")]) return missing(w, "topology.kind");
     topo = (int)pv->val[field_index("topology.kind")];
     for (int f = 0; f < NF; f++) {
         const struct field *fd = &fields[f];
         if (!pv->set[f]) {
             if (fd->need == NEED_ALL || (fd->need == NEED_TREE && topo == MZ_TOPO_TREE) ||
-                (fd->need == NEED_MESH && topo == MZ_TOPO_MESH)) {
-                mz_buf b = {0};
-                for (int i = 0; i < w->n_layers; i++) mz_buf_printf(&b, "%s%s", i ? ", " : "", w->layer[i]);
-                mz_error("wafer (%s): missing field '%s'", b.n ? b.s : "no files", fd->key);
-                mz_buf_free(&b);
-                return -1;
-            }
+                (fd->need == NEED_MESH && topo == MZ_TOPO_MESH))
+                return missing(w, fd->key);
             continue;
         }
         if (fd->type == F_NUM)

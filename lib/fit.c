@@ -147,7 +147,11 @@ int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads 
             d->share = s2;
             d->experts = E2;
         }
-        d->share[(size_t)loads_slot(d, (int)layer) * d->experts + expert] += v;
+        {
+            /* loads_slot may move d->share: take the slot first */
+            size_t slot = (size_t)loads_slot(d, (int)layer);
+            d->share[slot * d->experts + expert] += v;
+        }
         rows++;
     }
     if (mz_in_failed(in)) goto fail;

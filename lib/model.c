@@ -197,6 +197,12 @@ int mz_model_load(const char *arg, mz_model *m)
         mz_error("%s: kv_lora_rank given but missing field 'qk_rope_head_dim' or 'v_head_dim'", path);
         goto fail;
     }
+    if (m->head_dim < 1) {
+        /* derived: hidden_size / num_attention_heads rounds down to 0 */
+        mz_error("%s: missing field 'head_dim' (hidden_size %d over %d attention heads leaves none per head)",
+                 path, m->hidden, m->heads);
+        goto fail;
+    }
     m->gated = 1; /* every supported family uses SwiGLU experts */
     if (moe_layers(root, path, m) < 0) goto fail;
     {

@@ -89,12 +89,18 @@ static inline void fuzz_reset(void) { mz_error("%s", ""); }
         }                                                                    \
     } while (0)
 
-/* gzip of data (level 1) into out. */
+/* gzip of data (level 1) into out; one deflate state for the process
+ * (a fresh one per input costs more than the parsing). */
 static inline void fuzz_gzip(const uint8_t *data, size_t size, mz_buf *out)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) abort();
+    static z_stream z;
+    static int ready;
+    if (!ready) {
+        if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) abort();
+        ready = 1;
+    } else if (deflateReset(&z) != Z_OK) {
+        abort();
+    }
     out->n = 0;
     mz_buf_reserve(out, deflateBound(&z, size) + 16);
     z.next_in = (Bytef *)data;
@@ -103,7 +109,6 @@ static inline void fuzz_gzip(const uint8_t *data, size_t size, mz_buf *out)
     z.avail_out = (uInt)(out->m - 1);
     if (deflate(&z, Z_FINISH) != Z_STREAM_END) abort();
     out->n = z.total_out;
-    deflateEnd(&z);
 }
 
 static inline uint32_t fuzz_u32(const uint8_t *p)
@@ -176,65 +181,48 @@ static inline int fuzz_same_op(const mz_op *a, const mz_op *b)
     return 1;
 }
 
-/* Read the stream at path record by record (any kind) and check the codec:
- * a record the codec accepts has a text line that converts back to the
- * same record (the same token or op when the bytes may differ). */
-static inline void fuzz_stream_roundtrip(const char *path)
-{
-    mz_reader *r;
-    const mz_codec *c;
-    void *ctx;
-    mz_buf line = {0}, copy = {0}, back = {0};
-    const uint8_t *rec;
-    size_t len;
-    mz_trace_info t;
+/* The codec round trip of one record: a record the codec accepts has a
+ * text line that converts back to the same record (the same token or op
+ * when the bytes may differ). t: the trace geometry (kind trace), else
+ * NULL. The scratch buffers and tokens are the caller's, reused. */
+typedef struct {
+    mz_buf line, copy, back;
     mz_token ta, tb;
     mz_op oa, ob;
-    int ret;
-    fuzz_reset();
-    if (!(r = mz_reader_open(path, 0))) return;
-    c = mz_codec_for(mz_reader_kind(r));
-    FUZZ_CHECK(c != NULL, "no codec for kind %d", mz_reader_kind(r));
-    ctx = c->init(mz_reader_header(r));
-    FUZZ_CHECK(ctx != NULL, "the codec refuses a header the reader accepted");
-    memset(&t, 0, sizeof t), memset(&ta, 0, sizeof ta), memset(&tb, 0, sizeof tb);
-    memset(&oa, 0, sizeof oa), memset(&ob, 0, sizeof ob);
-    if (c->kind == MZ_KIND_TRACE) {
-        FUZZ_CHECK(mz_trace_info_from_header(mz_reader_header(r), &t) == 0, "trace header");
-        mz_token_alloc(&t, &ta);
-        mz_token_alloc(&t, &tb);
+} fuzz_scratch;
+
+static inline void fuzz_record_roundtrip(const mz_codec *c, void *ctx, const mz_trace_info *t, const uint8_t *rec,
+                                         size_t len, fuzz_scratch *x)
+{
+    x->line.n = 0;
+    if (c->to_text(ctx, rec, len, &x->line) < 0) return; /* a record the codec refuses */
+    x->copy.n = 0;
+    mz_buf_put(&x->copy, x->line.s, x->line.n);
+    x->back.n = 0;
+    FUZZ_CHECK(c->from_text(ctx, x->copy.s, &x->back) == 0, "text line '%.200s' does not read back", x->line.s);
+    if (x->back.n == len && memcmp(x->back.s, rec, len) == 0) return;
+    if (t) {
+        if (!x->ta.ids) mz_token_alloc(t, &x->ta), mz_token_alloc(t, &x->tb);
+        FUZZ_CHECK(mz_token_decode(t, rec, len, &x->ta) == 0 &&
+                       mz_token_decode(t, (const uint8_t *)x->back.s, x->back.n, &x->tb) == 0 &&
+                       fuzz_same_token(t, &x->ta, &x->tb),
+                   "trace record changes through its text form '%.200s'", x->line.s);
+    } else {
+        FUZZ_CHECK(mz_op_decode(rec, len, &x->oa) == 0 &&
+                       mz_op_decode((const uint8_t *)x->back.s, x->back.n, &x->ob) == 0 && fuzz_same_op(&x->oa, &x->ob),
+                   "schedule record changes through its text form '%.200s'", x->line.s);
     }
-    while ((ret = mz_reader_next(r, &rec, &len)) > 0) {
-        line.n = 0;
-        if (c->to_text(ctx, rec, len, &line) < 0) continue; /* a record the codec refuses */
-        copy.n = 0;
-        mz_buf_put(&copy, line.s, line.n);
-        back.n = 0;
-        FUZZ_CHECK(c->from_text(ctx, copy.s, &back) == 0, "text line '%.200s' does not read back", line.s);
-        if (back.n == len && memcmp(back.s, rec, len) == 0) continue;
-        if (c->kind == MZ_KIND_TRACE) {
-            FUZZ_CHECK(mz_token_decode(&t, rec, len, &ta) == 0 &&
-                           mz_token_decode(&t, (const uint8_t *)back.s, back.n, &tb) == 0 &&
-                           fuzz_same_token(&t, &ta, &tb),
-                       "trace record changes through its text form '%.200s'", line.s);
-        } else {
-            FUZZ_CHECK(mz_op_decode(rec, len, &oa) == 0 &&
-                           mz_op_decode((const uint8_t *)back.s, back.n, &ob) == 0 && fuzz_same_op(&oa, &ob),
-                       "schedule record changes through its text form '%.200s'", line.s);
-        }
-    }
-    if (c->kind == MZ_KIND_TRACE) {
-        mz_token_free(&ta);
-        mz_token_free(&tb);
-        mz_trace_info_free(&t);
-    }
-    mz_op_free(&oa);
-    mz_op_free(&ob);
-    c->done(ctx);
-    mz_buf_free(&line);
-    mz_buf_free(&copy);
-    mz_buf_free(&back);
-    mz_reader_close(r);
+}
+
+static inline void fuzz_scratch_free(fuzz_scratch *x)
+{
+    mz_buf_free(&x->line);
+    mz_buf_free(&x->copy);
+    mz_buf_free(&x->back);
+    mz_token_free(&x->ta);
+    mz_token_free(&x->tb);
+    mz_op_free(&x->oa);
+    mz_op_free(&x->ob);
 }
 
 /* Run check(path) on the input as given, then (binary streams) with its

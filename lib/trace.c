@@ -43,6 +43,12 @@ int mz_trace_info_from_header(const mz_header *h, mz_trace_info *t)
             goto fail;
         }
     t->id_bytes = t->model.experts <= 256 ? 1 : 2;
+    if (mz_trace_record_size(t) > MZ_MAX_RECORD) {
+        /* no reader takes such a record: refuse before allocating tokens */
+        mz_error("header @TR: a token of %d layers x top-%d takes %zu bytes, more than a record may (%u)",
+                 t->n_layers, t->model.topk, mz_trace_record_size(t), MZ_MAX_RECORD);
+        goto fail;
+    }
     return 0;
 fail:
     mz_trace_info_free(t);

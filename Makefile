@@ -87,3 +87,4 @@ fit-wafer: all
 	models/fit-wafer
 
 .PHONY: all check test bench demo calibrate priors fit-wafer install uninstall clean FORCE
+include test/fuzz/fuzz.mk

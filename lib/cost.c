@@ -804,6 +804,11 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
 {
     const mz_step *st = &c->st;
     const mz_timing *tm = &c->tm;
+    /* picoseconds in a long long: refuse times they cannot hold (no real step is near) */
+    if (!(t0 >= 0 && t0 + tm->latency < 1e6)) {
+        mz_error("timeline: step %u ends at %g s, past the 1e6 s a timeline can show", st->step, t0 + tm->latency);
+        return -1;
+    }
     for (int i = 0; i < st->n_ops; i++)
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
             /* round within the step, then offset: events that touch keep touching */

@@ -69,12 +69,49 @@ static int loads_normalise(mz_loads *d, const char *path)
     return 0;
 }
 
+/* The rows of a loads table as read; summed into the table at the end, so
+ * that its size is known once (growing it row by row cost time quadratic in
+ * the layers and experts named). */
+#define LOADS_LAYERS 4096
+#define LOADS_MAX_VALUES (1 << 24)
+typedef struct {
+    int layer, expert;
+    double v;
+} loads_row;
+
+/* Fill d (empty) from the rows: layers in order of first appearance
+ * (loads_normalise sorts them), experts 0 to the largest id named. A table
+ * of more than LOADS_MAX_VALUES values (128 MB) is refused. */
+static int loads_fill(mz_loads *d, const loads_row *rv, size_t nr, const char *path)
+{
+    int slot_of[LOADS_LAYERS], L = 0, E = 0;
+    for (int i = 0; i < LOADS_LAYERS; i++) slot_of[i] = -1;
+    for (size_t r = 0; r < nr; r++) {
+        if (rv[r].expert >= E) E = rv[r].expert + 1;
+        if (slot_of[rv[r].layer] < 0) slot_of[rv[r].layer] = L++;
+    }
+    if ((size_t)L * E > LOADS_MAX_VALUES) {
+        mz_error("%s: %d layers of %d experts: too large a table (at most %d values)", path, L, E,
+                 LOADS_MAX_VALUES);
+        return -1;
+    }
+    d->experts = E, d->n_layers = L;
+    d->layer = mz_malloc(L * sizeof *d->layer);
+    d->share = mz_calloc((size_t)L * E, sizeof *d->share);
+    for (int i = 0; i < LOADS_LAYERS; i++)
+        if (slot_of[i] >= 0) d->layer[slot_of[i]] = i;
+    for (size_t r = 0; r < nr; r++) d->share[(size_t)slot_of[rv[r].layer] * E + rv[r].expert] += rv[r].v;
+    return 0;
+}
+
 int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads *d)
 {
     mz_in *in = mz_in_open(path);
     char *line, **f = NULL, **col = NULL, *hdr = NULL;
     int ncol = 0, c_layer = -1, c_expert = -1, c_value = -1, *c_sel = NULL, rows = 0;
     long len;
+    loads_row *rv = NULL;
+    size_t nr = 0, cr = 0;
     memset(d, 0, sizeof *d);
     if (!in) return -1;
     c_sel = mz_calloc(n_select + 1, sizeof *c_sel);
@@ -132,26 +169,14 @@ int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads 
             if (!keep) continue;
         }
         snprintf(what, sizeof what, "%s: line %ld: layer", path, ln);
-        if (mz_parse_long(f[c_layer], 0, 4095, what, &layer) < 0) goto fail;
+        if (mz_parse_long(f[c_layer], 0, LOADS_LAYERS - 1, what, &layer) < 0) goto fail;
         snprintf(what, sizeof what, "%s: line %ld: expert", path, ln);
         if (mz_parse_long(f[c_expert], 0, 65535, what, &expert) < 0) goto fail;
         snprintf(what, sizeof what, "%s: line %ld: %s", path, ln, col[c_value]);
         if (mz_parse_double(f[c_value], 0, 1e15, what, &v) < 0) goto fail;
-        if (expert >= d->experts) {
-            /* grow the expert dimension of every layer read so far */
-            int E2 = (int)expert + 1;
-            double *s2 = mz_calloc((size_t)(d->n_layers ? d->n_layers : 1) * E2, sizeof *s2);
-            for (int i = 0; i < d->n_layers; i++)
-                memcpy(s2 + (size_t)i * E2, d->share + (size_t)i * d->experts, d->experts * sizeof *s2);
-            free(d->share);
-            d->share = s2;
-            d->experts = E2;
-        }
-        {
-            /* the slot first: loads_slot may move d->share */
-            size_t slot = (size_t)loads_slot(d, (int)layer);
-            d->share[slot * d->experts + expert] += v;
-        }
+        if (nr == cr) rv = mz_realloc(rv, (cr = cr ? 2 * cr : 256) * sizeof *rv);
+        rv[nr].layer = (int)layer, rv[nr].expert = (int)expert, rv[nr].v = v;
+        nr++;
         rows++;
     }
     if (mz_in_failed(in)) goto fail;
@@ -159,12 +184,12 @@ int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads 
         mz_error("%s: no rows%s", path, n_select ? " match the selection" : "");
         goto fail;
     }
-    if (loads_normalise(d, path) < 0) goto fail;
-    free(f), free(col), free(hdr), free(c_sel);
+    if (loads_fill(d, rv, nr, path) < 0 || loads_normalise(d, path) < 0) goto fail;
+    free(f), free(col), free(hdr), free(c_sel), free(rv);
     mz_in_close(in);
     return 0;
 fail:
-    free(f), free(col), free(hdr), free(c_sel);
+    free(f), free(col), free(hdr), free(c_sel), free(rv);
     mz_in_close(in);
     mz_loads_free(d);
     return -1;

@@ -49,6 +49,10 @@ static int get_int(json_t *root, const char *path, const char *const *keys, int 
     return 0;
 }
 
+/* Room for a list of layer numbers as ranges ("0-3,7"): at most 4096
+ * layers, so 4096 numbers of up to 4 digits, each with a separator. */
+#define RANGES_MAX (4096 * 5 + 1)
+
 #define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* Which blocks are MoE, from the fields each family uses. */
@@ -197,6 +201,12 @@ int mz_model_load(const char *arg, mz_model *m)
         mz_error("%s: kv_lora_rank given but missing field 'qk_rope_head_dim' or 'v_head_dim'", path);
         goto fail;
     }
+    if (m->head_dim < 1) {
+        /* derived: hidden_size / num_attention_heads rounds down to 0 */
+        mz_error("%s: missing field 'head_dim' (hidden_size %d over %d attention heads leaves none per head)",
+                 path, m->hidden, m->heads);
+        goto fail;
+    }
     m->gated = 1; /* every supported family uses SwiGLU experts */
     if (moe_layers(root, path, m) < 0) goto fail;
     {
@@ -234,7 +244,7 @@ int mz_model_moe_index(const mz_model *m, int layer)
 
 void mz_model_to_header(const mz_model *m, mz_header *h)
 {
-    char ranges[8192];
+    char ranges[RANGES_MAX];
     int *v = mz_malloc(m->layers * sizeof *v), n = 0;
     mz_buf b = {0};
     for (int l = 0; l < m->layers; l++)
@@ -259,7 +269,7 @@ int mz_model_from_header(const mz_header *h, mz_model *m)
 {
     int i = mz_header_find(h, "@MD", 0);
     long v;
-    char buf[8192];
+    char buf[RANGES_MAX + 1];
     int *moe = NULL, n;
     struct {
         const char *key;
@@ -304,6 +314,10 @@ int mz_model_from_header(const mz_header *h, mz_model *m)
     }
     if (!mz_header_value(h, i, "moe", buf, sizeof buf)) {
         mz_error("header @MD moe: missing");
+        return -1;
+    }
+    if (strlen(buf) >= RANGES_MAX) {
+        mz_error("header @MD moe: too long for a list of at most 4096 layers");
         return -1;
     }
     if ((n = mz_parse_ranges(buf, 0, m->layers - 1, "header @MD moe", &moe)) < 0) return -1;

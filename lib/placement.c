@@ -106,6 +106,12 @@ int mz_placement_from_header(const mz_header *h, const mz_trace_info *t, mz_plac
     if (mz_header_long(h, i, "chiplets", 1, 65536, &chiplets) < 0 ||
         mz_header_long(h, i, "groups", 1, 65536, &groups) < 0)
         return -1;
+    if ((size_t)t->n_layers * t->model.experts > (64u << 20) / 2) {
+        /* each @PL entry takes 2 bytes or more of a header of at most 64 MiB */
+        mz_error("header @PT: %d layers of %d experts cannot be placed within a header", t->n_layers,
+                 t->model.experts);
+        return -1;
+    }
     if (mz_placement_init(p, t, (int)chiplets, (int)groups) < 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", mz_errmsg());

@@ -66,13 +66,14 @@ static int layer_slot(mz_prior *p, int layer, int add)
 int mz_prior_read(const char *path, mz_prior *p)
 {
     mz_in *in;
-    char *line, **f = mz_malloc(MAX_FIELDS * sizeof *f);
+    char *line, **f;
     long len;
     mz_buf src = {0};
     int have_logits = 0, entries = 0;
     long first[sizeof scalar_keys / sizeof *scalar_keys] = {0}; /* line of each scalar key */
     prior_init(p);
     if (!(in = mz_in_open(path))) return -1;
+    f = mz_malloc(MAX_FIELDS * sizeof *f);
     while ((len = mz_in_getline(in, &line)) >= 0) {
         long ln = mz_in_lineno(in), v;
         double d;

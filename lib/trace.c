@@ -4,11 +4,15 @@
 
 #include "mz.h"
 
+/* Room for a list of layer numbers as ranges ("0-3,7"): at most 4096
+ * layers, so 4096 numbers of up to 4 digits, each with a separator. */
+#define RANGES_MAX (4096 * 5 + 1)
+
 int mz_trace_info_from_header(const mz_header *h, mz_trace_info *t)
 {
     int i;
     long v;
-    char buf[8192];
+    char buf[RANGES_MAX + 1];
     memset(t, 0, sizeof *t);
     if (mz_model_from_header(h, &t->model) < 0) return -1;
     if ((i = mz_header_find(h, "@TR", 0)) < 0) {
@@ -27,6 +31,10 @@ int mz_trace_info_from_header(const mz_header *h, mz_trace_info *t)
         mz_error("header @TR layers: missing");
         goto fail;
     }
+    if (strlen(buf) >= RANGES_MAX) {
+        mz_error("header @TR layers: too long for a list of at most 4096 layers");
+        goto fail;
+    }
     if ((t->n_layers = mz_parse_ranges(buf, 0, t->model.layers - 1, "header @TR layers", &t->layers)) < 0)
         goto fail;
     for (int k = 0; k < t->n_layers; k++)
@@ -35,6 +43,12 @@ int mz_trace_info_from_header(const mz_header *h, mz_trace_info *t)
             goto fail;
         }
     t->id_bytes = t->model.experts <= 256 ? 1 : 2;
+    if (mz_trace_record_size(t) > MZ_MAX_RECORD) {
+        /* no reader takes such a record: refuse before allocating tokens */
+        mz_error("header @TR: a token of %d layers x top-%d takes %zu bytes, more than a record may (%u)",
+                 t->n_layers, t->model.topk, mz_trace_record_size(t), MZ_MAX_RECORD);
+        goto fail;
+    }
     return 0;
 fail:
     mz_trace_info_free(t);
@@ -43,7 +57,7 @@ fail:
 
 void mz_trace_info_to_header(const mz_trace_info *t, mz_header *h)
 {
-    char ranges[8192];
+    char ranges[RANGES_MAX];
     mz_model_to_header(&t->model, h);
     mz_header_remove(h, "@TR");
     mz_header_add(h, "@TR\tsteps:%d\tseqs:%d\tseq_len:%d\tlayers:%s\tweights:%d", t->steps, t->seqs,

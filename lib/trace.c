@@ -90,25 +90,33 @@ void mz_token_free(mz_token *tok)
     tok->w = NULL;
 }
 
-/* Check ids of one token: in range and no expert twice within a layer. */
+/* Check ids of one token: in range and no expert twice within a layer.
+ * A bitmap of the layer's experts finds repeats in k steps instead of
+ * k(k-1)/2 comparisons (this runs for every token every reader reads);
+ * each layer clears the bits it set, so the map is cleared once per token. */
 static int check_ids(const mz_trace_info *t, const mz_token *tok)
 {
     int k = t->model.topk, E = t->model.experts;
+    uint64_t seen[65536 / 64];
+    memset(seen, 0, ((size_t)E + 63) / 64 * sizeof *seen);
     for (int l = 0; l < t->n_layers; l++) {
         const uint16_t *id = tok->ids + (size_t)l * k;
         for (int a = 0; a < k; a++) {
-            if (id[a] >= E) {
+            unsigned e = id[a];
+            uint64_t bit = (uint64_t)1 << (e & 63);
+            if (e >= (unsigned)E) {
                 mz_error("token %u/%u/%u layer %d: expert id %u out of range (model has %d experts)",
-                         tok->step, tok->seq, tok->tok, t->layers[l], id[a], E);
+                         tok->step, tok->seq, tok->tok, t->layers[l], e, E);
                 return -1;
             }
-            for (int b = 0; b < a; b++)
-                if (id[a] == id[b]) {
-                    mz_error("token %u/%u/%u layer %d: expert %u selected twice", tok->step, tok->seq,
-                             tok->tok, t->layers[l], id[a]);
-                    return -1;
-                }
+            if (seen[e >> 6] & bit) {
+                mz_error("token %u/%u/%u layer %d: expert %u selected twice", tok->step, tok->seq,
+                         tok->tok, t->layers[l], e);
+                return -1;
+            }
+            seen[e >> 6] |= bit;
         }
+        for (int a = 0; a < k; a++) seen[id[a] >> 6] = 0;
     }
     if (tok->step >= (uint32_t)t->steps || tok->seq >= (uint32_t)t->seqs ||
         tok->tok >= (uint32_t)t->seq_len) {

@@ -91,32 +91,36 @@ void mz_token_free(mz_token *tok)
 }
 
 /* Check ids of one token: in range and no expert twice within a layer.
- * A bitmap of the layer's experts finds repeats in k steps instead of
- * k(k-1)/2 comparisons (this runs for every token every reader reads);
- * each layer clears the bits it set, so the map is cleared once per token. */
+ * seen[e] holds the tag of the last layer that chose expert e, so a repeat
+ * is found in one step per id instead of k(k-1)/2 comparisons (this runs
+ * for every token every reader reads), and distinct ids touch distinct
+ * bytes: no chain of loads and stores through one word. */
 static int check_ids(const mz_trace_info *t, const mz_token *tok)
 {
     int k = t->model.topk, E = t->model.experts;
-    uint64_t seen[65536 / 64];
-    memset(seen, 0, ((size_t)E + 63) / 64 * sizeof *seen);
+    uint8_t seen[65536];
+    unsigned tag = 0;
+    memset(seen, 0, E);
     for (int l = 0; l < t->n_layers; l++) {
         const uint16_t *id = tok->ids + (size_t)l * k;
+        if (++tag == 256) {
+            memset(seen, 0, E);
+            tag = 1;
+        }
         for (int a = 0; a < k; a++) {
             unsigned e = id[a];
-            uint64_t bit = (uint64_t)1 << (e & 63);
             if (e >= (unsigned)E) {
                 mz_error("token %u/%u/%u layer %d: expert id %u out of range (model has %d experts)",
                          tok->step, tok->seq, tok->tok, t->layers[l], e, E);
                 return -1;
             }
-            if (seen[e >> 6] & bit) {
+            if (seen[e] == tag) {
                 mz_error("token %u/%u/%u layer %d: expert %u selected twice", tok->step, tok->seq,
                          tok->tok, t->layers[l], e);
                 return -1;
             }
-            seen[e >> 6] |= bit;
+            seen[e] = (uint8_t)tag;
         }
-        for (int a = 0; a < k; a++) seen[id[a] >> 6] = 0;
     }
     if (tok->step >= (uint32_t)t->steps || tok->seq >= (uint32_t)t->seqs ||
         tok->tok >= (uint32_t)t->seq_len) {

@@ -945,6 +945,29 @@ void mz_place_eval_add(mz_place_eval *ev, const mz_placement *p, const mz_token 
 {
     int k = ev->topk, nc = ev->chiplets, *ch = ev->ch;
     uint32_t *stamps = ev->stamp;
+    if (nc <= 16 && k <= 15) {
+        /* up to 16 chiplets: the token's experts per chiplet as 4-bit
+         * counters of one register, no scratch memory to stamp and clear */
+        for (int l = 0; l < ev->n_layers; l++) {
+            const int *map = p->chiplet + (size_t)l * p->experts;
+            const uint16_t *id = tok->ids + (size_t)l * k;
+            uint64_t *load = ev->load + ((size_t)l * 2 + part) * nc, n = 0;
+            int distinct = 0, same = 0;
+            for (int a = 0; a < k; a++) {
+                int c = map[id[a]];
+                unsigned had = (unsigned)(n >> 4 * c) & 15;
+                distinct += had == 0;
+                same += (int)had;
+                n += (uint64_t)1 << 4 * c;
+                load[c]++;
+            }
+            ev->distinct[(size_t)l * 2 + part] += distinct;
+            ev->pairs[(size_t)l * 4 + part * 2] += same;
+            ev->pairs[(size_t)l * 4 + part * 2 + 1] += (uint64_t)k * (k - 1) / 2 - same;
+        }
+        ev->tokens[part]++;
+        return;
+    }
     for (int l = 0; l < ev->n_layers; l++) {
         const int *map = p->chiplet + (size_t)l * p->experts;
         const uint16_t *id = tok->ids + (size_t)l * k;

@@ -657,19 +657,24 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
         if (C <= 64 && G <= 64) {
             /* the common case: distinct chiplets and groups as bit masks */
             uint64_t cm = 0, gm = 0;
+            /* one pass of K steps, no branches: a chiplet or group counts
+             * the first time one of the token's experts lands on it */
             for (int a = 0; a < K; a++) {
-                ec[ids[a]]++;
-                cm |= 1ull << chip[ids[a]];
+                int e = ids[a], c = chip[e], g = s->gof[c];
+                uint64_t cb = 1ull << c, gb = 1ull << g;
+                int newc = !(cm & cb), newg = !(gm & gb);
+                ec[e]++;
+                tc[c] += newc;
+                tg[g] += newg;
+                nd += newc;
+                ng += newg;
+                cm |= cb;
+                gm |= gb;
             }
-            for (uint64_t m = cm; m; m &= m - 1) {
-                int c = __builtin_ctzll(m);
-                nd++;
-                gm |= 1ull << s->gof[c];
+            if (sh) {
+                for (uint64_t m = s->sh_cmask & ~cm; m; m &= m - 1) tc[__builtin_ctzll(m)]++;
+                for (uint64_t m = s->sh_gmask & ~gm; m; m &= m - 1) tg[__builtin_ctzll(m)]++;
             }
-            for (uint64_t m = gm; m; m &= m - 1) ng++;
-            if (sh) cm |= s->sh_cmask, gm |= s->sh_gmask;
-            for (uint64_t m = cm; m; m &= m - 1) tc[__builtin_ctzll(m)]++;
-            for (uint64_t m = gm; m; m &= m - 1) tg[__builtin_ctzll(m)]++;
         } else {
             if (++s->serial == 0) {
                 memset(s->stamp, 0, C * sizeof *s->stamp);

@@ -309,9 +309,14 @@ static void count_layer(mz_stat *s, int l)
             }
         }
         if (s->chiplets <= 64) {
+            /* counted as they come: __builtin_popcountll is a library call
+             * without -mpopcnt */
             uint64_t m = 0;
-            for (int a = 0; a < k; a++) m |= (uint64_t)1 << s->contig[id[a]];
-            ct += (uint64_t)__builtin_popcountll(m);
+            for (int a = 0; a < k; a++) {
+                uint64_t bit = (uint64_t)1 << s->contig[id[a]];
+                ct += !(m & bit);
+                m |= bit;
+            }
         } else {
             ct += distinct(s->contig, id, k, s->scratch);
         }

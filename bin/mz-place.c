@@ -62,6 +62,23 @@ static int profiled(profiler *p, uint32_t step)
     return p->n == 0 || p->seen <= p->n;
 }
 
+/* Whether the second pass should read a spooled copy instead of the input:
+ * always for a pipe or standard input; for a regular file when reading it
+ * again costs what the first read did, a second gzip decompression or text
+ * parse (an uncompressed binary file is simply read again, with no copy). */
+static int spool_input(const char *path, const mz_trace_reader *tr)
+{
+    struct stat st;
+    unsigned char magic[2] = {0, 0};
+    FILE *fp;
+    if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 1;
+    if (mz_reader_is_text(tr->r)) return 1;
+    if (!(fp = fopen(path, "rb"))) return 1;
+    if (fread(magic, 1, 2, fp) != 2) magic[0] = 0;
+    fclose(fp);
+    return magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
 enum { OPT_SAMPLE = 256, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION };
 
 int main(int argc, char **argv)
@@ -187,10 +204,10 @@ int main(int argc, char **argv)
     info = mz_calloc(pl.n_layers, sizeof *info);
 
     if (!read_path && mz_place_needs_priors(algo)) {
-        /* First pass: the priors. A regular file is read again for the
-         * output; anything else (a pipe) is spooled to a temporary file. */
-        struct stat st;
-        if (strcmp(in_path, "-") == 0 || stat(in_path, &st) < 0 || !S_ISREG(st.st_mode)) {
+        /* First pass: the priors. An uncompressed binary file is read
+         * again for the output; anything else (a pipe, gzip, text) is
+         * spooled to a temporary file as it is read. */
+        if (spool_input(in_path, &tr)) {
             if (!(spool = mz_spool_open(rec_size))) mz_die(prog, "%s", mz_errmsg());
             from_spool = 1;
         }

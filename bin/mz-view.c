@@ -242,13 +242,16 @@ int main(int argc, char **argv)
                 mz_token_encode(&out_t, &otok, orec);
                 rec = orec;
                 len = mz_trace_record_size(&out_t);
-            } else {
+            } else if (!w && !count_only) {
                 memcpy(otok.ids, tok.ids, (size_t)in_t.n_layers * in_t.model.topk * sizeof *tok.ids);
             }
-            sum.tokens++;
-            for (int i = 0; i < out_t.n_layers; i++)
-                for (int j = 0; j < out_t.model.topk; j++)
-                    sum.count[(size_t)i * out_t.model.experts + otok.ids[(size_t)i * out_t.model.topk + j]]++;
+            /* the summary's counts, only when the summary is printed */
+            if (!w && !count_only) {
+                sum.tokens++;
+                for (int i = 0; i < out_t.n_layers; i++)
+                    for (int j = 0; j < out_t.model.topk; j++)
+                        sum.count[(size_t)i * out_t.model.experts + otok.ids[(size_t)i * out_t.model.topk + j]]++;
+            }
         } else {
             scratch.n = 0;
             if (codec->to_text(cctx, rec, len, &scratch) < 0) goto bad_record;

@@ -1,6 +1,7 @@
 /* import.c: real routing logs (vLLM route-log JSONL, TSV/CSV) to traces, with anomaly detection. */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,8 +258,194 @@ static int parse_meta(mz_import *im, json_t *o)
     return 0;
 }
 
-/* One JSONL line: 1 route (im->r filled), 0 meta or blank, -1 error. */
-static int parse_json(mz_import *im, const char *line, size_t len)
+/* ---- the usual route line, parsed in place
+ * A route-log line is parsed by jansson into a tree of allocated values,
+ * which costs several times the rest of the import. The common line
+ * (an object of plain ASCII strings, numbers and flat lists) is read here
+ * directly instead; anything else, every error included, is left to
+ * parse_json, so that messages and accepted input are jansson's. */
+typedef struct {
+    const char *p, *end;
+} jscan;
+
+static void js_space(jscan *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) c->p++;
+}
+
+static int js_char(jscan *c, char ch)
+{
+    js_space(c);
+    if (c->p >= c->end || *c->p != ch) return 0;
+    c->p++;
+    return 1;
+}
+
+/* A string of printable ASCII without escapes: its text in [*s, *s + *n). */
+static int js_string(jscan *c, const char **s, size_t *n)
+{
+    const char *p;
+    js_space(c);
+    if (c->p >= c->end || *c->p != '"') return 0;
+    for (p = c->p + 1; p < c->end && *p != '"'; p++)
+        if (*p < 0x20 || *p > 0x7e || *p == '\\') return 0;
+    if (p >= c->end) return 0;
+    *s = c->p + 1;
+    *n = (size_t)(p - *s);
+    c->p = p + 1;
+    return 1;
+}
+
+/* A number by the JSON grammar: 1 integer of at most 18 digits (*iv),
+ * 2 finite real (*dv, only when dv is not NULL), 0 anything else. */
+static int js_number(jscan *c, long long *iv, double *dv)
+{
+    const char *p, *s;
+    int real = 0;
+    js_space(c);
+    p = s = c->p;
+    if (p < c->end && *p == '-') p++;
+    if (p >= c->end || *p < '0' || *p > '9') return 0;
+    if (*p == '0')
+        p++;
+    else
+        while (p < c->end && *p >= '0' && *p <= '9') p++;
+    if (p < c->end && *p == '.') {
+        real = 1;
+        if (++p >= c->end || *p < '0' || *p > '9') return 0;
+        while (p < c->end && *p >= '0' && *p <= '9') p++;
+    }
+    if (p < c->end && (*p == 'e' || *p == 'E')) {
+        real = 1;
+        if (++p < c->end && (*p == '+' || *p == '-')) p++;
+        if (p >= c->end || *p < '0' || *p > '9') return 0;
+        while (p < c->end && *p >= '0' && *p <= '9') p++;
+    }
+    if (!real) {
+        long long v = 0;
+        const char *d = s + (*s == '-');
+        if (p - d > 18) return 0;
+        for (; d < p; d++) v = v * 10 + (*d - '0');
+        *iv = *s == '-' ? -v : v;
+        c->p = p;
+        return 1;
+    }
+    if (!dv) return 0;
+    {
+        char *e;
+        double v = strtod(s, &e);
+        if (e != p || isinf(v)) return 0;
+        *dv = v;
+    }
+    c->p = p;
+    return 2;
+}
+
+/* A list of numbers: n items into iv (integers) or dv (numbers). */
+static int js_list(jscan *c, long *iv, float *fv, int *n)
+{
+    *n = 0;
+    if (!js_char(c, '[')) return 0;
+    if (js_char(c, ']')) return 1;
+    do {
+        long long i;
+        double d;
+        int kind = js_number(c, &i, fv ? &d : NULL);
+        if (!kind || *n == MAX_IDS) return 0;
+        if (fv)
+            fv[*n] = kind == 1 ? (float)(double)i : (float)d;
+        else
+            iv[*n] = i < -1000000 ? -1000000 : i > 1000000 ? 1000000 : (long)i;
+        ++*n;
+    } while (js_char(c, ','));
+    return js_char(c, ']');
+}
+
+/* Skip a value: a plain string, a number, a literal or a flat list of them. */
+static int js_skip(jscan *c, int in_list)
+{
+    const char *s;
+    size_t n;
+    long long i;
+    double d;
+    js_space(c);
+    if (c->p >= c->end) return 0;
+    if (*c->p == '"') return js_string(c, &s, &n);
+    if (*c->p == '[' && !in_list) {
+        c->p++;
+        if (js_char(c, ']')) return 1;
+        do
+            if (!js_skip(c, 1)) return 0;
+        while (js_char(c, ','));
+        return js_char(c, ']');
+    }
+    for (int j = 0; j < 3; j++) {
+        static const char *const lit[3] = {"true", "false", "null"};
+        size_t l = strlen(lit[j]);
+        if ((size_t)(c->end - c->p) >= l && memcmp(c->p, lit[j], l) == 0) {
+            c->p += l;
+            return 1;
+        }
+    }
+    return js_number(c, &i, &d) != 0;
+}
+
+/* 1: a route line read into im->r; 0: not a line this path takes. */
+static int parse_route_fast(mz_import *im, const char *line, size_t len)
+{
+    enum { F_TYPE = 1, F_REQ = 2, F_TOK = 4, F_LAYER = 8, F_IDS = 16, F_W = 32 };
+    jscan c = {line, line + len};
+    row *r = &im->r;
+    unsigned seen = 0, need = F_REQ | F_TOK | F_LAYER | F_IDS | (im->o.weights ? F_W : 0);
+    if (!js_char(&c, '{')) return 0;
+    do {
+        const char *key, *s;
+        size_t kn, n;
+        long long v;
+        unsigned f = 0;
+        if (!js_string(&c, &key, &kn) || !js_char(&c, ':')) return 0;
+#define KEY(name) (kn == sizeof name - 1 && memcmp(key, name, kn) == 0)
+        if (KEY("type")) {
+            if (!js_string(&c, &s, &n) || n != 5 || memcmp(s, "route", 5) != 0) return 0;
+            f = F_TYPE;
+        } else if (KEY("req_id")) {
+            r->req.n = 0;
+            if (js_string(&c, &s, &n))
+                mz_buf_put(&r->req, s, n);
+            else if (js_number(&c, &v, NULL) == 1)
+                mz_buf_printf(&r->req, "%lld", v);
+            else
+                return 0;
+            f = F_REQ;
+        } else if (KEY("token_idx") || KEY("layer")) {
+            f = KEY("layer") ? F_LAYER : F_TOK;
+            if (js_number(&c, &v, NULL) != 1 || v < 0 || v > 0x7fffffffL) return 0;
+            if (f == F_TOK)
+                r->token_idx = (long)v;
+            else
+                r->layer = (int)v;
+        } else if (KEY("topk_ids")) {
+            if (!js_list(&c, r->ids, NULL, &r->n_ids)) return 0;
+            f = F_IDS;
+        } else if (KEY("topk_weights") && im->o.weights) {
+            if (!js_list(&c, NULL, r->w, &r->n_w)) return 0;
+            f = F_W;
+        } else if (!js_skip(&c, 0)) {
+            return 0;
+        }
+#undef KEY
+        if (seen & f) return 0; /* a repeated key: jansson keeps the last one */
+        seen |= f;
+    } while (js_char(&c, ','));
+    if (!js_char(&c, '}')) return 0;
+    js_space(&c);
+    if (c.p != c.end || (seen & need) != need) return 0;
+    if (!im->o.weights) r->n_w = -1;
+    return 1;
+}
+
+/* One JSON line parsed by jansson: 1 route (im->r filled), 0 meta, -1 error. */
+static int parse_json_tree(mz_import *im, const char *line, size_t len)
 {
     json_error_t err;
     json_t *o, *v, *ids, *w;
@@ -345,6 +532,14 @@ static int parse_json(mz_import *im, const char *line, size_t len)
 done:
     json_decref(o);
     return ret;
+}
+
+/* One JSONL line: 1 route (im->r filled), 0 meta or blank, -1 error. */
+static int parse_json(mz_import *im, const char *line, size_t len)
+{
+    if (strspn(line, " \t") == len) return 0;
+    if (parse_route_fast(im, line, len)) return 1;
+    return parse_json_tree(im, line, len);
 }
 
 /* Trim spaces around a CSV field in place. */

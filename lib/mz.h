@@ -525,6 +525,8 @@ typedef struct {
     void *rng;           /* gsl_rng of the reservoir sample */
     uint16_t *block;     /* tokens not yet counted, counted layer by layer (cache) */
     size_t nblock;
+    uint16_t *coact16;   /* [n_layers * experts * experts]: pairs in rank order since the last fold into coact (cache) */
+    uint32_t since_fold; /* tokens counted in coact16 */
     int finished;
 } mz_priors;
 /* keep: tokens to sample for exact C_T evaluation (0: none). */

@@ -67,23 +67,42 @@ void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned 
     }
 }
 
+/* Add the 16-bit pair counts into C's upper triangle (i < j: pairs counted
+ * as (i, j) and as (j, i)) and clear them. */
+static void priors_fold(mz_priors *p)
+{
+    size_t E = p->experts;
+    if (p->coact16)
+        for (int l = 0; l < p->n_layers; l++) {
+            uint64_t *C = p->coact + l * E * E;
+            uint16_t *c = p->coact16 + l * E * E;
+            for (size_t i = 0; i < E; i++)
+                for (size_t j = i + 1; j < E; j++) C[i * E + j] += (uint64_t)c[i * E + j] + c[j * E + i];
+            memset(c, 0, E * E * sizeof *c);
+        }
+    p->since_fold = 0;
+}
+
 /* Count a block of tokens one layer at a time, so that each layer's E x E
- * matrix stays in cache while its tokens are counted. */
+ * matrix stays in cache while its tokens are counted: 16-bit counters in
+ * rank order (a token adds at most 1 to each), folded into the 64-bit
+ * upper triangle before they could overflow. */
 static void priors_flush(mz_priors *p)
 {
     size_t E = p->experts, k = p->topk, row = (size_t)p->n_layers * k;
+    if (p->nblock == 0) return;
+    if (!p->coact16) p->coact16 = mz_calloc((size_t)p->n_layers * E * E, sizeof *p->coact16);
+    if (p->since_fold + p->nblock > UINT16_MAX) priors_fold(p);
+    p->since_fold += (uint32_t)p->nblock;
     for (int l = 0; l < p->n_layers; l++) {
-        uint64_t *V = p->load + l * E, *C = p->coact + l * E * E;
+        uint64_t *V = p->load + l * E;
+        uint16_t *C = p->coact16 + l * E * E;
         for (size_t t = 0; t < p->nblock; t++) {
             const uint16_t *id = p->block + t * row + l * k;
             for (size_t a = 0; a < k; a++) {
-                size_t i = id[a];
-                V[i]++;
-                /* the upper triangle only (branch-free min/max); mz_priors_finish mirrors it */
-                for (size_t b = a + 1; b < k; b++) {
-                    size_t j = id[b], lo = i < j ? i : j, hi = i ^ j ^ lo;
-                    C[lo * E + hi]++;
-                }
+                uint16_t *Ci = C + id[a] * E;
+                V[id[a]]++;
+                for (size_t b = a + 1; b < k; b++) Ci[id[b]]++;
             }
         }
     }
@@ -117,6 +136,7 @@ void mz_priors_finish(mz_priors *p)
     size_t E = p->experts;
     if (p->finished) return;
     priors_flush(p);
+    priors_fold(p);
     for (int l = 0; l < p->n_layers; l++) {
         uint64_t *C = p->coact + l * E * E;
         for (size_t i = 0; i < E; i++)
@@ -131,6 +151,7 @@ void mz_priors_free(mz_priors *p)
     free(p->coact);
     free(p->ids);
     free(p->block);
+    free(p->coact16);
     if (p->rng) gsl_rng_free(p->rng);
     memset(p, 0, sizeof *p);
 }
@@ -924,6 +945,29 @@ void mz_place_eval_add(mz_place_eval *ev, const mz_placement *p, const mz_token 
 {
     int k = ev->topk, nc = ev->chiplets, *ch = ev->ch;
     uint32_t *stamps = ev->stamp;
+    if (nc <= 16 && k <= 15) {
+        /* up to 16 chiplets: the token's experts per chiplet as 4-bit
+         * counters of one register, no scratch memory to stamp and clear */
+        for (int l = 0; l < ev->n_layers; l++) {
+            const int *map = p->chiplet + (size_t)l * p->experts;
+            const uint16_t *id = tok->ids + (size_t)l * k;
+            uint64_t *load = ev->load + ((size_t)l * 2 + part) * nc, n = 0;
+            int distinct = 0, same = 0;
+            for (int a = 0; a < k; a++) {
+                int c = map[id[a]];
+                unsigned had = (unsigned)(n >> 4 * c) & 15;
+                distinct += had == 0;
+                same += (int)had;
+                n += (uint64_t)1 << 4 * c;
+                load[c]++;
+            }
+            ev->distinct[(size_t)l * 2 + part] += distinct;
+            ev->pairs[(size_t)l * 4 + part * 2] += same;
+            ev->pairs[(size_t)l * 4 + part * 2 + 1] += (uint64_t)k * (k - 1) / 2 - same;
+        }
+        ev->tokens[part]++;
+        return;
+    }
     for (int l = 0; l < ev->n_layers; l++) {
         const int *map = p->chiplet + (size_t)l * p->experts;
         const uint16_t *id = tok->ids + (size_t)l * k;

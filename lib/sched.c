@@ -39,17 +39,6 @@ static int lookup(const char *const *names, int n, const char *s)
  * varint index, quantity), varint ndeps, deps (varint id - dep >= 1). A
  * quantity is a varint when it is a whole number below 2^53 (type | 0x80),
  * else the 8 bytes of an IEEE-754 double, little-endian. */
-static void put_varint(mz_buf *b, uint64_t v)
-{
-    uint8_t tmp[10];
-    int n = 0;
-    do {
-        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    mz_buf_put(b, tmp, n);
-}
-
 static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
     uint64_t x = 0;
@@ -65,36 +54,49 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return -1;
 }
 
+/* Append varint v at p; returns the end. */
+static uint8_t *varint_at(uint8_t *p, uint64_t v)
+{
+    do {
+        *p++ = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return p;
+}
+
+/* Room is reserved once for the largest encoding (a varint takes at most
+ * 10 bytes) and the bytes written in place: a schedule has millions of ops. */
 void mz_op_encode(const mz_op *op, mz_buf *b)
 {
-    uint8_t k[3] = {(uint8_t)op->kind, (uint8_t)op->cat, (uint8_t)op->dir};
-    put_varint(b, op->step);
-    put_varint(b, op->id);
-    mz_buf_put(b, k, 3);
-    put_varint(b, (uint64_t)op->layer);
-    put_varint(b, (uint64_t)op->mb);
-    put_varint(b, (uint64_t)(op->slice + 1));
-    put_varint(b, op->phase);
-    put_varint(b, (uint64_t)op->nterms);
+    uint8_t *p, *start;
+    mz_buf_reserve(b, 3 + 10 * 7 + (size_t)op->nterms * 19 + (size_t)op->ndeps * 10);
+    p = start = (uint8_t *)b->s + b->n;
+    p = varint_at(p, op->step);
+    p = varint_at(p, op->id);
+    *p++ = (uint8_t)op->kind, *p++ = (uint8_t)op->cat, *p++ = (uint8_t)op->dir;
+    p = varint_at(p, (uint64_t)op->layer);
+    p = varint_at(p, (uint64_t)op->mb);
+    p = varint_at(p, (uint64_t)(op->slice + 1));
+    p = varint_at(p, op->phase);
+    p = varint_at(p, (uint64_t)op->nterms);
     for (int i = 0; i < op->nterms; i++) {
         double x = op->term[i].q;
-        uint8_t t = (uint8_t)op->term[i].type, q[8];
         uint64_t u;
         /* whole numbers below 2^53 (most counts of bytes and FLOPs) as varints */
         int whole = x >= 0 && x < 9007199254740992.0 && x == floor(x);
-        t |= whole ? 0x80 : 0;
-        mz_buf_put(b, &t, 1);
-        put_varint(b, (uint64_t)op->term[i].index);
+        *p++ = (uint8_t)op->term[i].type | (whole ? 0x80 : 0);
+        p = varint_at(p, (uint64_t)op->term[i].index);
         if (whole) {
-            put_varint(b, (uint64_t)x);
+            p = varint_at(p, (uint64_t)x);
             continue;
         }
         memcpy(&u, &x, 8);
-        for (int j = 0; j < 8; j++) q[j] = (uint8_t)(u >> (8 * j));
-        mz_buf_put(b, q, 8);
+        for (int j = 0; j < 8; j++) *p++ = (uint8_t)(u >> (8 * j));
     }
-    put_varint(b, (uint64_t)op->ndeps);
-    for (int i = 0; i < op->ndeps; i++) put_varint(b, (uint64_t)(op->id - op->dep[i]));
+    p = varint_at(p, (uint64_t)op->ndeps);
+    for (int i = 0; i < op->ndeps; i++) p = varint_at(p, (uint64_t)(op->id - op->dep[i]));
+    b->n += (size_t)(p - start);
+    b->s[b->n] = '\0';
 }
 
 static void op_reserve(mz_op *op, int terms, int deps)
@@ -678,19 +680,24 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
         if (C <= 64 && G <= 64) {
             /* the common case: distinct chiplets and groups as bit masks */
             uint64_t cm = 0, gm = 0;
+            /* one pass of K steps, no branches: a chiplet or group counts
+             * the first time one of the token's experts lands on it */
             for (int a = 0; a < K; a++) {
-                ec[ids[a]]++;
-                cm |= 1ull << chip[ids[a]];
+                int e = ids[a], c = chip[e], g = s->gof[c];
+                uint64_t cb = 1ull << c, gb = 1ull << g;
+                int newc = !(cm & cb), newg = !(gm & gb);
+                ec[e]++;
+                tc[c] += newc;
+                tg[g] += newg;
+                nd += newc;
+                ng += newg;
+                cm |= cb;
+                gm |= gb;
             }
-            for (uint64_t m = cm; m; m &= m - 1) {
-                int c = __builtin_ctzll(m);
-                nd++;
-                gm |= 1ull << s->gof[c];
+            if (sh) {
+                for (uint64_t m = s->sh_cmask & ~cm; m; m &= m - 1) tc[__builtin_ctzll(m)]++;
+                for (uint64_t m = s->sh_gmask & ~gm; m; m &= m - 1) tg[__builtin_ctzll(m)]++;
             }
-            for (uint64_t m = gm; m; m &= m - 1) ng++;
-            if (sh) cm |= s->sh_cmask, gm |= s->sh_gmask;
-            for (uint64_t m = cm; m; m &= m - 1) tc[__builtin_ctzll(m)]++;
-            for (uint64_t m = gm; m; m &= m - 1) tg[__builtin_ctzll(m)]++;
         } else {
             if (++s->serial == 0) {
                 memset(s->stamp, 0, C * sizeof *s->stamp);

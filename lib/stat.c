@@ -180,8 +180,9 @@ struct mz_stat {
     uint16_t *batch;        /* [L][BATCH][k]: tokens waiting to be counted */
     uint8_t *bstart;        /* [BATCH]: 1 if the token starts a sequence */
     int nb;
-    uint64_t *pair;         /* [L * E * E]: [i][j] + [j][i] counts pair {i, j} */
-    uint64_t *joint;        /* [L * E * E], rows with next[l] used */
+    /* 32-bit totals: a cell grows by at most 1 a token, and tokens stop at 2^32 - 1 */
+    uint32_t *pair;         /* [L * E * E]: [i][j] + [j][i] counts pair {i, j} */
+    uint32_t *joint;        /* [L * E * E], rows with next[l] used */
     uint32_t *seqc;         /* [L * E]: counts within the current sequence */
     uint64_t *seq_shared;   /* [L]: sum over same-sequence token pairs of |A & B| */
     uint64_t seq_pairs, seq_len;
@@ -308,9 +309,14 @@ static void count_layer(mz_stat *s, int l)
             }
         }
         if (s->chiplets <= 64) {
+            /* counted as they come: __builtin_popcountll is a library call
+             * without -mpopcnt */
             uint64_t m = 0;
-            for (int a = 0; a < k; a++) m |= (uint64_t)1 << s->contig[id[a]];
-            ct += (uint64_t)__builtin_popcountll(m);
+            for (int a = 0; a < k; a++) {
+                uint64_t bit = (uint64_t)1 << s->contig[id[a]];
+                ct += !(m & bit);
+                m |= bit;
+            }
         } else {
             ct += distinct(s->contig, id, k, s->scratch);
         }
@@ -334,6 +340,10 @@ int mz_stat_add(mz_stat *s, const mz_token *tok)
 {
     int L = s->L, k = s->k;
     int start = !s->in_seq || tok->step != s->cur_step || tok->seq != s->cur_seq;
+    if (s->tokens == UINT32_MAX) {
+        mz_error("more than %lu tokens: the 32-bit counters would overflow", (unsigned long)UINT32_MAX);
+        return -1;
+    }
     if (start) {
         s->cur_step = tok->step, s->cur_seq = tok->seq, s->in_seq = 1;
         s->seq_len = 0;
@@ -350,8 +360,8 @@ int mz_stat_add(mz_stat *s, const mz_token *tok)
 /* Tokens of layer slot l that chose both i and j (i != j). */
 static uint64_t pair_tokens(const mz_stat *s, int l, int i, int j)
 {
-    const uint64_t *p = s->pair + (size_t)l * s->E * s->E;
-    return p[(size_t)i * s->E + j] + p[(size_t)j * s->E + i];
+    const uint32_t *p = s->pair + (size_t)l * s->E * s->E;
+    return (uint64_t)p[(size_t)i * s->E + j] + p[(size_t)j * s->E + i];
 }
 
 /* Mean of the non-NaN values of one field over the layer rows. */
@@ -401,7 +411,9 @@ const mz_stat_row *mz_stat_rows(mz_stat *s, int *n)
         r->seq_share = !isnan(r->seq_overlap) && !isnan(r->xseq_overlap) && r->xseq_overlap > 0
                            ? r->seq_overlap / r->xseq_overlap : NAN;
         if (s->next[l]) {
-            r->mi_next_bits = mz_stat_mi_bits(s->joint + (size_t)l * E * E, E, E);
+            const uint32_t *j32 = s->joint + (size_t)l * E * E;
+            for (size_t i = 0; i < (size_t)E * E; i++) buf[i] = j32[i];
+            r->mi_next_bits = mz_stat_mi_bits(buf, E, E);
         } else {
             r->mi_next_bits = NAN;
         }

@@ -104,26 +104,9 @@ void mz_token_free(mz_token *tok)
     tok->w = NULL;
 }
 
-/* Check ids of one token: in range and no expert twice within a layer. */
-static int check_ids(const mz_trace_info *t, const mz_token *tok)
+/* The token's step, sequence and position within the trace geometry. */
+static int check_geometry(const mz_trace_info *t, const mz_token *tok)
 {
-    int k = t->model.topk, E = t->model.experts;
-    for (int l = 0; l < t->n_layers; l++) {
-        const uint16_t *id = tok->ids + (size_t)l * k;
-        for (int a = 0; a < k; a++) {
-            if (id[a] >= E) {
-                mz_error("token %u/%u/%u layer %d: expert id %u out of range (model has %d experts)",
-                         tok->step, tok->seq, tok->tok, t->layers[l], id[a], E);
-                return -1;
-            }
-            for (int b = 0; b < a; b++)
-                if (id[a] == id[b]) {
-                    mz_error("token %u/%u/%u layer %d: expert %u selected twice", tok->step, tok->seq,
-                             tok->tok, t->layers[l], id[a]);
-                    return -1;
-                }
-        }
-    }
     if (tok->step >= (uint32_t)t->steps || tok->seq >= (uint32_t)t->seqs ||
         tok->tok >= (uint32_t)t->seq_len) {
         mz_error("token %u/%u/%u outside the trace geometry (steps %d, seqs %d, seq_len %d)",
@@ -131,6 +114,83 @@ static int check_ids(const mz_trace_info *t, const mz_token *tok)
         return -1;
     }
     return 0;
+}
+
+/* A quick test of one-byte ids, 8 (one 64-bit word) per layer: 1 if every
+ * layer's ids are surely in range and distinct, 0 if unsure (check_ids
+ * then decides and names the fault). A byte equals the one r places on iff
+ * the word xor itself rotated by r bytes has a zero byte; rotations by 1-4
+ * bytes pair every two of the 8. Used for top-8 models of up to 128 or of
+ * 256 experts (most of the catalogue); the exact check remains for others. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static int ids8_plainly_valid(const mz_trace_info *t, const uint8_t *p)
+{
+    int E = t->model.experts;
+    uint64_t bad = 0, over = E < 256 ? ONES * (uint64_t)(127 - (E - 1)) : 0;
+    for (int l = 0; l < t->n_layers; l++, p += 8) {
+        uint64_t x = (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+        for (int r = 8; r <= 32; r += 8) {
+            uint64_t y = x ^ (x >> r | x << (64 - r));
+            bad |= (y - ONES) & ~y & HIGHS;
+        }
+        /* a byte above E - 1 (E <= 128): it or its sum with 127 - (E - 1) has the high bit */
+        if (E < 256) bad |= ((x + over) | x) & HIGHS;
+    }
+    return bad == 0;
+}
+
+/* Check ids of one token: in range and no expert twice within a layer.
+ * seen[e] holds the tag of the last layer that chose expert e, so a repeat
+ * is found in one step per id instead of k(k-1)/2 comparisons (this runs
+ * for every token every reader reads), and distinct ids touch distinct
+ * bytes: no chain of loads and stores through one word. */
+static int check_ids(const mz_trace_info *t, const mz_token *tok)
+{
+    int k = t->model.topk, E = t->model.experts;
+    uint8_t seen[65536];
+    unsigned tag = 0;
+    memset(seen, 0, E);
+    for (int l = 0; l < t->n_layers; l++) {
+        const uint16_t *id = tok->ids + (size_t)l * k;
+        if (++tag == 256) {
+            memset(seen, 0, E);
+            tag = 1;
+        }
+        for (int a = 0; a < k; a++) {
+            unsigned e = id[a];
+            if (e >= (unsigned)E) {
+                mz_error("token %u/%u/%u layer %d: expert id %u out of range (model has %d experts)",
+                         tok->step, tok->seq, tok->tok, t->layers[l], e, E);
+                return -1;
+            }
+            if (seen[e] == tag) {
+                mz_error("token %u/%u/%u layer %d: expert %u selected twice", tok->step, tok->seq,
+                         tok->tok, t->layers[l], e);
+                return -1;
+            }
+            seen[e] = (uint8_t)tag;
+        }
+    }
+    return check_geometry(t, tok);
+}
+
+/* One-byte ids to 16 bits. On a little-endian machine four at a time:
+ * the bytes of a 32-bit word spread to the 16-bit lanes of a 64-bit one,
+ * one store for four ids (the plain loop stores each and is not
+ * vectorised at -O2). */
+static void widen_ids(uint16_t *dst, const uint8_t *src, size_t n)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 4 <= n; i += 4) {
+        uint64_t y = get_u32(src + i);
+        y = (y | y << 16) & 0x0000ffff0000ffffull;
+        y = (y | y << 8) & 0x00ff00ff00ff00ffull;
+        memcpy(dst + i, &y, 8);
+    }
+#endif
+    for (; i < n; i++) dst[i] = src[i];
 }
 
 int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_token *tok)
@@ -144,17 +204,21 @@ int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_t
     tok->step = get_u32(rec);
     tok->seq = get_u32(rec + 4);
     tok->tok = get_u32(rec + 8);
-    if (t->id_bytes == 1)
-        for (size_t i = 0; i < n; i++) tok->ids[i] = p[i];
-    else
+    int quick = 0;
+    if (t->id_bytes == 1) {
+        quick = t->model.topk == 8 && (t->model.experts <= 128 || t->model.experts == 256) &&
+                ids8_plainly_valid(t, p);
+        widen_ids(tok->ids, p, n);
+    } else {
         for (size_t i = 0; i < n; i++) tok->ids[i] = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+    }
     p += n * t->id_bytes;
     if (t->weights)
         for (size_t i = 0; i < n; i++) {
             uint32_t u = get_u32(p + 4 * i);
             memcpy(&tok->w[i], &u, 4);
         }
-    return check_ids(t, tok);
+    return quick ? check_geometry(t, tok) : check_ids(t, tok);
 }
 
 void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec)

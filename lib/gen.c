@@ -18,65 +18,6 @@
 
 #include "mz.h"
 
-/* GSL's mt19937 (gsl_rng_mt19937: same seeding, same numbers), inlined:
- * a trace draws several numbers per selection, and through gsl_rng each
- * is an indirect call into the library (a third of mz-trace's time). */
-#define MT_N 624
-#define MT_M 397
-typedef struct {
-    uint32_t mt[MT_N];
-    int mti;
-} mt19937;
-
-/* gsl_rng_set: seed 0 means GSL's default, 4357. */
-static void mt_seed(mt19937 *r, unsigned long seed)
-{
-    uint32_t s = (uint32_t)(seed ? seed : 4357);
-    r->mt[0] = s;
-    for (int i = 1; i < MT_N; i++) r->mt[i] = 1812433253u * (r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) + (uint32_t)i;
-    r->mti = MT_N;
-}
-
-static void mt_refill(mt19937 *r)
-{
-    uint32_t *mt = r->mt, y;
-    int kk;
-    for (kk = 0; kk < MT_N - MT_M; kk++) {
-        y = (mt[kk] & 0x80000000u) | (mt[kk + 1] & 0x7fffffffu);
-        mt[kk] = mt[kk + MT_M] ^ (y >> 1) ^ (y & 1 ? 0x9908b0dfu : 0);
-    }
-    for (; kk < MT_N - 1; kk++) {
-        y = (mt[kk] & 0x80000000u) | (mt[kk + 1] & 0x7fffffffu);
-        mt[kk] = mt[kk + (MT_M - MT_N)] ^ (y >> 1) ^ (y & 1 ? 0x9908b0dfu : 0);
-    }
-    y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu);
-    mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ (y & 1 ? 0x9908b0dfu : 0);
-    r->mti = 0;
-}
-
-static inline uint32_t mt_get(mt19937 *r)
-{
-    uint32_t k;
-    if (r->mti >= MT_N) mt_refill(r);
-    k = r->mt[r->mti++];
-    k ^= k >> 11;
-    k ^= (k << 7) & 0x9d2c5680u;
-    k ^= (k << 15) & 0xefc60000u;
-    return k ^ (k >> 18);
-}
-
-/* gsl_rng_uniform: [0, 1). */
-static inline double mt_uniform(mt19937 *r) { return mt_get(r) / 4294967296.0; }
-
-/* gsl_rng_uniform_int: 0 .. n-1 (n >= 1), by rejection as GSL does it. */
-static inline unsigned long mt_uniform_int(mt19937 *r, unsigned long n)
-{
-    unsigned long scale = 0xffffffffUL / n, k;
-    do k = mt_get(r) / scale;
-    while (k >= n);
-    return k;
-}
-
 typedef struct {
     int *topic;    /* [E] topic of each expert */
     int *mstart;   /* [T+1] members of topic z: member[mstart[z] .. mstart[z+1]) */
@@ -91,7 +32,7 @@ typedef struct {
 } layer_tab;
 
 struct mz_gen {
-    mt19937 r;
+    gsl_rng *r;
     int E, k, nl, T, G, gsize, topk_groups, weights;
     double boost, seq_stick, layer_stick;
     layer_tab *L;
@@ -207,9 +148,10 @@ mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
     g->boost = expm1(p->coact);
     g->seq_stick = p->seq_stick;
     g->layer_stick = p->layer_stick;
+    g->r = gsl_rng_alloc(gsl_rng_mt19937);
     /* mt19937 uses the low 32 bits, and seed 0 means its default 4357:
      * callers should pass seeds in 1..2^32-1 (mz-trace enforces it) */
-    mt_seed(&g->r, (unsigned long)seed);
+    gsl_rng_set(g->r, (unsigned long)seed);
     g->L = mz_calloc(g->nl, sizeof *g->L);
     for (int i = 0; i < g->nl; i++) {
         int slot = mz_prior_slot(p, ti->layers[i]);
@@ -241,6 +183,7 @@ void mz_gen_free(mz_gen *g)
     free(g->stamp);
     free(g->gallow);
     free(g->tmp);
+    gsl_rng_free(g->r);
     free(g);
 }
 
@@ -248,7 +191,7 @@ const int *mz_gen_topics(const mz_gen *g, int i) { return g->L[i].topic; }
 
 void mz_gen_sequence(mz_gen *g)
 {
-    for (int i = 0; i < g->nl; i++) g->home[i] = (int)mt_uniform_int(&g->r, g->T);
+    for (int i = 0; i < g->nl; i++) g->home[i] = (int)gsl_rng_uniform_int(g->r, g->T);
 }
 
 /* Draw the groups a token may use (group-limited routing). */
@@ -259,7 +202,7 @@ static void draw_groups(mz_gen *g, const layer_tab *t, int z)
     memset(g->gallow, 0, g->G);
     for (int q = 0; q < g->G; q++) left += m[q];
     for (int n = 0; n < g->topk_groups; n++) {
-        double u = mt_uniform(&g->r) * left;
+        double u = gsl_rng_uniform(g->r) * left;
         int q, last = -1;
         for (q = 0; q < g->G; q++) {
             if (g->gallow[q]) continue;
@@ -295,7 +238,7 @@ static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int h
         for (e = 0; e < E; e++)
             if (g->tmp[e] > 0) left += g->tmp[e];
         if (left > 0) {
-            double u = mt_uniform(&g->r) * left;
+            double u = gsl_rng_uniform(g->r) * left;
             for (e = 0; e < E; e++) {
                 if (g->tmp[e] <= 0) continue;
                 last = e;
@@ -303,7 +246,7 @@ static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int h
             }
             if (e == E) e = last; /* rounding */
         } else {
-            long j = (long)mt_uniform_int(&g->r, (unsigned long)n);
+            long j = (long)gsl_rng_uniform_int(g->r, (unsigned long)n);
             for (e = 0; e < E; e++)
                 if (g->tmp[e] >= 0 && j-- == 0) break;
         }
@@ -321,15 +264,15 @@ void mz_gen_token(mz_gen *g, mz_token *tok)
     for (int i = 0; i < g->nl; i++) {
         const layer_tab *t = &g->L[i];
         uint16_t *ids = tok->ids + (size_t)i * k;
-        double u = mt_uniform(&g->r), total;
+        double u = gsl_rng_uniform(g->r), total;
         int z, have = 0, misses = 0;
         /* the token's topic: kept from the previous layer, its sequence's, or fresh */
         if (prev >= 0 && u < g->layer_stick)
             z = prev;
-        else if (mt_uniform(&g->r) < g->seq_stick)
+        else if (gsl_rng_uniform(g->r) < g->seq_stick)
             z = g->home[i];
         else
-            z = (int)mt_uniform_int(&g->r, g->T);
+            z = (int)gsl_rng_uniform_int(g->r, g->T);
         prev = z;
         if (++g->cur == 0) {
             memset(g->stamp, 0, g->E * sizeof *g->stamp);
@@ -338,7 +281,7 @@ void mz_gen_token(mz_gen *g, mz_token *tok)
         if (g->G > 1) draw_groups(g, t, z);
         total = t->W + t->X[z];
         while (have < k) {
-            double v = mt_uniform(&g->r) * total;
+            double v = gsl_rng_uniform(g->r) * total;
             int e;
             if (v < t->X[z]) {
                 int j = t->mstart[z], end = t->mstart[z + 1] - 1;

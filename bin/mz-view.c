@@ -296,5 +296,9 @@ bad_record: {
 bad:
     if (w) mz_writer_abort(w);
     if (out) mz_out_abort(out);
+    free(orec);
+    free(sum.count);
+    mz_token_free(&tok);
+    mz_token_free(&otok);
     mz_die(prog, "%s", mz_errmsg());
 }

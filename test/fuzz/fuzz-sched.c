@@ -53,6 +53,7 @@ static void check_on(const char *path, const mz_wafer *w)
     ctx = codec->init(mz_reader_header(r));
     FUZZ_CHECK(ctx != NULL, "the codec refuses a header the reader accepted");
     memset(&x, 0, sizeof x);
+    x.back_ctx = codec->init(mz_reader_header(r));
     if (!(c = mz_cost_new(w, mz_reader_header(r)))) {
         /* no cost: the records through the codec only */
         const uint8_t *rec;
@@ -88,6 +89,7 @@ static void check_on(const char *path, const mz_wafer *w)
 done:
     fuzz_scratch_free(&x);
     codec->done(ctx);
+    if (x.back_ctx) codec->done(x.back_ctx);
     mz_reader_close(r);
 }
 

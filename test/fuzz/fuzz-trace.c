@@ -27,6 +27,7 @@ static void check(const char *path)
     ctx = c->init(mz_reader_header(tr.r));
     FUZZ_CHECK(ctx != NULL, "the codec refuses a header the trace reader accepted");
     memset(&x, 0, sizeof x);
+    x.back_ctx = c->init(mz_reader_header(tr.r));
     size = mz_trace_record_size(&tr.info);
     rec = mz_malloc(size);
     while ((ret = mz_trace_next(&tr)) > 0) {
@@ -44,6 +45,7 @@ static void check(const char *path)
     free(rec);
     fuzz_scratch_free(&x);
     c->done(ctx);
+    if (x.back_ctx) c->done(x.back_ctx);
     mz_trace_close(&tr);
 }
 

@@ -39,6 +39,8 @@ REPLAYS   := $(addprefix test/fuzz/replay-,$(FUZZ_NAMES))
 
 # rebuild when the compiler or its flags change
 $(FUZZ_DIR)/.flags: FORCE
+	@command -v $(FUZZ_CC) > /dev/null || { echo "make fuzz needs $(FUZZ_CC) with libFuzzer" \
+	    "(Debian 12: apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 	@mkdir -p $(@D)
 	@echo '$(FUZZ_CC) $(FUZZ_ALLCFLAGS) $(FUZZ_SAN) $(LDLIBS)' | cmp -s - $@ || \
 	  echo '$(FUZZ_CC) $(FUZZ_ALLCFLAGS) $(FUZZ_SAN) $(LDLIBS)' > $@

@@ -43,7 +43,7 @@ replay() {
 @test "fuzz: replay placement" { replay placement; }
 @test "fuzz: replay loads" { replay loads; }
 
-@test "fuzz: binary streams get their checksums fixed (the harness reaches the records)" {
+@test "fuzz: a binary seed with a flipped byte, which the reader refuses (checksum), replays cleanly" {
     # a flipped record byte in a binary seed: the reader alone refuses it
     # (checksum), the harness still replays it cleanly
     cp "$TOP/test/fuzz/seeds/trace/wide300.mzt" t.mzt

@@ -63,7 +63,7 @@ fuzz: $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_RUN))
 test/fuzz/replay-%: test/fuzz/replay.c test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(LIB) lib/mz.h .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ test/fuzz/replay.c test/fuzz/fuzz-$*.c $(LIB) $(LDLIBS)
 
-check: $(REPLAYS)
+check test: $(REPLAYS)
 
 clean: clean-fuzz
 clean-fuzz:

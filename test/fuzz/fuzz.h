@@ -14,9 +14,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The parsers take paths: every input goes to a file NAME in a private
- * directory (on /dev/shm when there is one), made once per process and
- * removed at exit. The names are stable, so error messages are too, and a
- * wafer can include a second file by name. */
+ * directory in $TMPDIR (else /tmp; TMPDIR=/dev/shm is faster), made once per
+ * process and removed at exit (not after a crash). The names are stable, so
+ * error messages are too, and a wafer can include a second file by name. */
 static char fuzz_dir[256];
 static char fuzz_names[16][64];
 static int fuzz_n_names;
@@ -34,7 +34,7 @@ static inline void fuzz_cleanup(void)
 static inline const char *fuzz_tmpdir(void)
 {
     if (!fuzz_dir[0]) {
-        const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+        const char *base = getenv("TMPDIR");
         snprintf(fuzz_dir, sizeof fuzz_dir, "%s/mz-fuzz.XXXXXX", base && *base ? base : "/tmp");
         if (!mkdtemp(fuzz_dir)) {
             perror("fuzz: mkdtemp");

@@ -34,7 +34,7 @@ all: $(BINS)
 	@echo '$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
 	  echo '$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) $(LDLIBS)' > $@
 
-lib/%.o: lib/%.c lib/mz.h .flags
+lib/%.o: lib/%.c $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIBOBJ)

@@ -683,6 +683,8 @@ int mz_op_decode(const uint8_t *rec, size_t len, mz_op *op);
 /* Append the binary record of op to out. */
 void mz_op_encode(const mz_op *op, mz_buf *out);
 void mz_op_free(mz_op *op);
+/* Make room in op for terms and deps (buffers grow, never shrink). */
+void mz_op_reserve(mz_op *op, int terms, int deps);
 
 typedef struct {
     char variant[16];    /* baseline, A, B, C, or custom */

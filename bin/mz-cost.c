@@ -8,30 +8,36 @@
 
 static const char *prog = "mz-cost";
 
+/* The calibrated constants of models/calibrated.wafer (mz-model(7) section 7). */
+#define FREE_DEFAULT "root.dispatch_Bpc=8:128"
+
 #define USAGE_LINE                                                                                          \
-    "Usage: mz-cost -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-b FILE] [-r FILE] [-T FILE\n"                \
-    "               [--timeline-steps RANGE]] [-o FILE] [SCHEDULE]\n"                                       \
+    "Usage: mz-cost -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-b FILE] [-r FILE] [-F FILE] [-T FILE\n"      \
+    "               [--timeline-steps RANGE]] [--strict] [-o FILE] [SCHEDULE]\n"                            \
     "       mz-cost --fit TARGETS [--free KEY,...] [-s KEY=VALUE]... [-o FILE]\n"
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
             USAGE_LINE
-            "Time a schedule (mz-sched) on a wafer description, step by step: each op's duration from\n"
-            "its quantities and the rates of the resources it uses, list scheduling over per-resource\n"
-            "calendars, Baseline barriers, the critical path. SCHEDULE is binary or text, gzip or\n"
-            "plain; '-' or nothing reads stdin. Writes one TSV row per step and a mean row.\n"
+            "Time a schedule (mz-sched) on a wafer description, step by step (the model: mz-model(7)):\n"
+            "each op holds the resources it uses for its quantity over their rates; every resource\n"
+            "serves its ops in stream order; Baseline barriers; the critical path; the footprint of\n"
+            "every memory against its capacity. SCHEDULE is binary or text, gzip or plain; '-' or\n"
+            "nothing reads stdin. Writes one TSV row per step and a mean row.\n"
             "\n"
             "  -w, --wafer NAME|FILE    wafer description (NAME finds models/NAME.wafer); repeat to\n"
             "                           layer files, later ones overriding earlier ones\n"
             "  -s, --set KEY=VALUE      override one field, e.g. memory.bandwidth_GBps=512\n"
             "  -b, --breakdown FILE     per step, layer and category: total and exposed seconds\n"
             "  -r, --resources FILE     per resource: FLOPs or bytes, busy seconds, utilisation\n"
+            "  -F, --footprint FILE     per memory: bytes resident at the peak against capacity\n"
+            "      --strict             refuse (exit 1) a wafer whose memories cannot hold the step\n"
             "  -T, --timeline FILE      Chrome trace event JSON (Perfetto), one track per resource\n"
             "      --timeline-steps RANGE  steps in the timeline, e.g. 0-2 [0]\n"
             "      --fit TARGETS        fit wafer constants to the targets of a TSV (see mz-cost(1))\n"
             "      --free KEY,...       fields the fit varies, the first one setting the scale\n"
-            "                           [links.root_port_wires,links.chiplet_wires,compute.utilisation]\n"
+            "                           [" FREE_DEFAULT "]\n"
             "  -o, --output FILE        output TSV [-]\n"
             "  -q, --quiet              no fit progress on stderr\n"
             "  -h, --help               show this help\n"
@@ -44,7 +50,7 @@ static void usage_error(void)
     exit(MZ_EXIT_USAGE);
 }
 
-enum { OPT_STEPS = 256, OPT_FIT, OPT_FREE, OPT_VERSION };
+enum { OPT_STEPS = 256, OPT_FIT, OPT_FREE, OPT_STRICT, OPT_VERSION };
 
 static void die_out(mz_out **outs, int n)
 {
@@ -89,6 +95,8 @@ int main(int argc, char **argv)
         {"set", required_argument, NULL, 's'},
         {"breakdown", required_argument, NULL, 'b'},
         {"resources", required_argument, NULL, 'r'},
+        {"footprint", required_argument, NULL, 'F'},
+        {"strict", no_argument, NULL, OPT_STRICT},
         {"timeline", required_argument, NULL, 'T'},
         {"timeline-steps", required_argument, NULL, OPT_STEPS},
         {"fit", required_argument, NULL, OPT_FIT},
@@ -99,28 +107,31 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *bd_path = NULL, *res_path = NULL, *tl_path = NULL;
-    const char *fit_path = NULL, *free_list = "links.root_port_wires,links.chiplet_wires,compute.utilisation";
+    const char *fit_path = NULL, *free_list = FREE_DEFAULT, *fp_path = NULL;
     const char *tl_range = "0";
     char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
-    int n_wafers = 0, n_sets = 0, quiet = 0, c, ret, *tl_steps = NULL, n_tl = 0, first_event = 1;
+    int n_wafers = 0, n_sets = 0, quiet = 0, strict = 0, c, ret, *tl_steps = NULL, n_tl = 0, first_event = 1;
+    int all_fit = 1, warned = 0;
     mz_wafer w;
     mz_reader *rd;
     const mz_header *h;
     mz_cost *cost;
     mz_op op = {0};
-    mz_out *out[4] = {NULL, NULL, NULL, NULL}; /* main, breakdown, resources, timeline */
+    mz_out *out[5] = {NULL, NULL, NULL, NULL, NULL}; /* main, breakdown, resources, timeline, footprint */
     const uint8_t *rec;
     size_t len;
     double sum_lat = 0, sum_tok = 0, sum_cp = 0, sum_gcp = 0, sum_ops = 0, sum_path = 0, t0 = 0;
     long steps = 0;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "w:s:b:r:T:o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:s:b:r:F:T:o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'w': wafers[n_wafers++] = optarg; break;
         case 's': sets[n_sets++] = optarg; break;
         case 'b': bd_path = optarg; break;
         case 'r': res_path = optarg; break;
+        case 'F': fp_path = optarg; break;
+        case OPT_STRICT: strict = 1; break;
         case 'T': tl_path = optarg; break;
         case OPT_STEPS: tl_range = optarg; break;
         case OPT_FIT: fit_path = optarg; break;
@@ -139,8 +150,8 @@ int main(int argc, char **argv)
         }
     }
     if (fit_path) {
-        if (n_wafers || bd_path || res_path || tl_path || optind < argc) {
-            fprintf(stderr, "%s: --fit takes the schedules and wafers from TARGETS: no -w, -b, -r, -T or SCHEDULE\n",
+        if (n_wafers || bd_path || res_path || tl_path || fp_path || optind < argc) {
+            fprintf(stderr, "%s: --fit takes the schedules and wafers from TARGETS: no -w, -b, -r, -F, -T or SCHEDULE\n",
                     prog);
             usage_error();
         }
@@ -173,10 +184,11 @@ int main(int argc, char **argv)
     h = mz_reader_header(rd);
     if (!(cost = mz_cost_new(&w, h))) mz_die(prog, "%s: %s", in_path, mz_errmsg());
 
-    if (!(out[0] = mz_out_open(out_path, 0))) die_out(out, 4);
-    if (bd_path && !(out[1] = mz_out_open(bd_path, 0))) die_out(out, 4);
-    if (res_path && !(out[2] = mz_out_open(res_path, 0))) die_out(out, 4);
-    if (tl_path && !(out[3] = mz_out_open(tl_path, 0))) die_out(out, 4);
+    if (!(out[0] = mz_out_open(out_path, 0))) die_out(out, 5);
+    if (bd_path && !(out[1] = mz_out_open(bd_path, 0))) die_out(out, 5);
+    if (res_path && !(out[2] = mz_out_open(res_path, 0))) die_out(out, 5);
+    if (tl_path && !(out[3] = mz_out_open(tl_path, 0))) die_out(out, 5);
+    if (fp_path && !(out[4] = mz_out_open(fp_path, 0))) die_out(out, 5);
     {
         char model[MZ_NAME_MAX] = "?", variant[32] = "?", algo[32] = "?";
         int i;
@@ -189,42 +201,66 @@ int main(int argc, char **argv)
         for (int k = 0; k < w.n_layers; k++) mz_buf_printf(&b, "\t%s", w.layer[k]);
         mz_buf_puts(&b, "\n");
         if (mz_out_puts(out[0], b.s) < 0 ||
-            mz_out_puts(out[0], "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\n") < 0)
-            die_out(out, 4);
+            mz_out_puts(out[0], "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\n") < 0)
+            die_out(out, 5);
         if (out[1] && (mz_out_puts(out[1], b.s) < 0 || mz_out_puts(out[1], "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0))
-            die_out(out, 4);
-        if (out[2] && mz_out_puts(out[2], b.s) < 0) die_out(out, 4);
+            die_out(out, 5);
+        if (out[2] && mz_out_puts(out[2], b.s) < 0) die_out(out, 5);
+        if (out[4] && mz_out_puts(out[4], b.s) < 0) die_out(out, 5);
         if (out[3] && (mz_out_puts(out[3], "{\"traceEvents\":[\n") < 0 ||
                        mz_cost_write_tracks(cost, out[3], &first_event) < 0))
-            die_out(out, 4);
+            die_out(out, 5);
         mz_buf_free(&b);
     }
 
     for (;;) {
         ret = mz_reader_next(rd, &rec, &len);
-        if (ret < 0) die_out(out, 4);
+        if (ret < 0) die_out(out, 5);
         if (ret > 0 && mz_op_decode(rec, len, &op) < 0) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mz_errmsg());
             mz_error("%s: %s", mz_reader_where(rd), msg);
-            die_out(out, 4);
+            die_out(out, 5);
         }
         if (ret > 0 && op.id > 0 && mz_cost_add(cost, &op) < 0) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mz_errmsg());
             mz_error("%s: %s", mz_reader_where(rd), msg);
-            die_out(out, 4);
+            die_out(out, 5);
         }
         /* a step ends with its stat op (or, failing that, where the next begins) */
         if ((ret == 0 || op.id == 0 || op.kind == MZ_OP_STAT) && mz_cost_pending(cost)) {
             mz_cost_row row;
-            mz_cost_run(cost, &row);
-            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\n", row.step, row.latency_s, row.ct,
-                              row.ct_group, row.tokens, row.ops, row.path_ops) < 0)
-                die_out(out, 4);
-            if (out[1] && mz_cost_write_breakdown(cost, out[1], 0) < 0) die_out(out, 4);
+            if (mz_cost_run(cost, &row) < 0) {
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s", mz_errmsg());
+                mz_error("%s: %s", in_path, msg);
+                die_out(out, 5);
+            }
+            if (!row.fits && !warned) {
+                /* the memories cannot hold the step: say so once, or refuse */
+                mz_buf b = {0};
+                char files[512] = "";
+                for (int k = 0; k < w.n_layers; k++)
+                    snprintf(files + strlen(files), sizeof files - strlen(files), "%s%s", k ? ", " : "", w.layer[k]);
+                mz_cost_fit_report(cost, &b);
+                if (strict) {
+                    if (b.n) b.s[b.n - 1] = '\0';
+                    mz_error("the step does not fit the wafer (%s): %s", files, b.s ? b.s : "");
+                    mz_buf_free(&b);
+                    die_out(out, 5);
+                }
+                fprintf(stderr, "%s: warning: the step does not fit the wafer (%s):\n%s", prog, files, b.s ? b.s : "");
+                mz_buf_free(&b);
+                warned = 1;
+            }
+            all_fit &= row.fits;
+            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d\n", row.step, row.latency_s, row.ct,
+                              row.ct_group, row.tokens, row.ops, row.path_ops, row.fits) < 0)
+                die_out(out, 5);
+            if (out[1] && mz_cost_write_breakdown(cost, out[1], 0) < 0) die_out(out, 5);
             if (out[3] && in_list(tl_steps, n_tl, (int)row.step)) {
-                if (mz_cost_write_timeline(cost, out[3], t0, &first_event) < 0) die_out(out, 4);
+                if (mz_cost_write_timeline(cost, out[3], t0, &first_event) < 0) die_out(out, 5);
                 t0 += row.latency_s;
             }
             sum_lat += row.latency_s;
@@ -239,21 +275,22 @@ int main(int argc, char **argv)
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mz_errmsg());
             mz_error("%s: %s", mz_reader_where(rd), msg);
-            die_out(out, 4);
+            die_out(out, 5);
         }
     }
     if (!steps) {
         mz_error("%s: the schedule has no steps", in_path);
-        die_out(out, 4);
+        die_out(out, 5);
     }
-    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\n", sum_lat / steps,
-                      sum_tok > 0 ? sum_cp / sum_tok : NAN, sum_tok > 0 ? sum_gcp / sum_tok : NAN, sum_tok / steps,
-                      sum_ops / steps, sum_path / steps) < 0)
-        die_out(out, 4);
-    if (out[2] && mz_cost_write_resources(cost, out[2]) < 0) die_out(out, 4);
-    if (out[3] && mz_out_puts(out[3], "\n],\"displayTimeUnit\":\"ms\"}\n") < 0) die_out(out, 4);
-    if (mz_reader_close(rd) < 0) die_out(out, 4);
-    for (int i = 3; i >= 0; i--)
+    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d\n", sum_lat / steps,
+                      sum_tok > 0 ? sum_cp / sum_tok : 0, sum_tok > 0 ? sum_gcp / sum_tok : 0, sum_tok / steps,
+                      sum_ops / steps, sum_path / steps, all_fit) < 0)
+        die_out(out, 5);
+    if (out[2] && mz_cost_write_resources(cost, out[2]) < 0) die_out(out, 5);
+    if (out[4] && mz_cost_write_footprint(cost, out[4]) < 0) die_out(out, 5);
+    if (out[3] && mz_out_puts(out[3], "\n],\"displayTimeUnit\":\"ms\"}\n") < 0) die_out(out, 5);
+    if (mz_reader_close(rd) < 0) die_out(out, 5);
+    for (int i = 4; i >= 0; i--)
         if (out[i] && mz_out_close(out[i]) < 0) {
             out[i] = NULL;
             die_out(out, i);

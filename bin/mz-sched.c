@@ -8,8 +8,8 @@
 static const char *prog = "mz-sched";
 
 #define USAGE_LINE                                                                                     \
-    "Usage: mz-sched [-V VARIANT | --overlap --dedup] [-M N] [--slices N] [--prefetch N [-w WAFER]]\n" \
-    "                [-u | -t] [-o FILE] [TRACE]\n"
+    "Usage: mz-sched [-V VARIANT | --overlap --dedup] [-M N] [--slices N] [-w WAFER]... [--order ORDER]\n" \
+    "                [--prefetch N] [--optimizer OPT] [--shared-on WHERE] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
 {
@@ -24,19 +24,25 @@ static void usage(FILE *fp)
             "                           (overlap), B or C (overlap and dedup) [baseline]\n"
             "      --overlap            stream tokens and weights (the paper's fine-grained schedule)\n"
             "      --dedup              efficient all-to-all: one copy per destination chiplet\n"
-            "  -M, --micro-batches N    serial micro-batches per step [4]\n"
+            "  -M, --micro-batches N    micro-batches per step [4]\n"
             "      --slices N           token slices per micro-batch when streaming [8]\n"
-            "      --prefetch N         blocks of expert weights a chiplet holds; 0: from the\n"
-            "                           wafer's SRAM (needs -w) [1]\n"
-            "  -w, --wafer NAME|FILE    wafer layer(s), only for --prefetch 0\n"
+            "  -w, --wafer NAME|FILE    the wafer (layers repeat): its SRAM decides the order and\n"
+            "                           how many blocks of weights a chiplet holds\n"
+            "      --order ORDER        'layer': each block once for all micro-batches; 'mb':\n"
+            "                           micro-batch by micro-batch, weights streamed for each;\n"
+            "                           'auto': layer when the SRAM holds a block, its gradients\n"
+            "                           and buffers, else mb (layer without -w) [auto]\n"
+            "      --prefetch N         blocks of expert weights a chiplet holds (1 or 2); 0: from\n"
+            "                           the wafer's SRAM (1 without -w) [0]\n"
             "      --load-chunks N      a chiplet's weights stream in at most N chunks [4]\n"
-            "      --grad-buffers N     1: backward compute waits for the previous block's\n"
-            "                           gradient write-back; 0: it does not [1]\n"
-            "      --shared-on WHERE    shared experts on 'chiplets' (always-routed experts on\n"
-            "                           chiplets s*C/n_shared) or on the 'root' [chiplets]\n"
-            "      --order ORDER        'mb': micro-batch by micro-batch; 'layer': each block\n"
-            "                           once for all micro-batches [mb]\n"
+            "      --optimizer OPT      'sgd': the update writes the weights; 'adam': FP32 master\n"
+            "                           weights and moments, 12 bytes a parameter read and\n"
+            "                           written at every update [sgd]\n"
+            "      --shared-on WHERE    shared experts on the 'root', 'spread' over every chiplet\n"
+            "                           (a column slice each), or 'auto': the root when they are no\n"
+            "                           wider than its attention, else spread [auto]\n"
             "      --bytes N            bytes per element of weights and activations [2]\n"
+            "      --grad-bytes N       bytes per element of gradient accumulators [2]\n"
             "  -o, --output FILE        output schedule [-]\n"
             "  -u, --uncompressed       binary without gzip (for pipes)\n"
             "  -t, --text               text form instead of binary\n"
@@ -64,8 +70,16 @@ static int put_op(void *arg, const mz_op *op)
     return mz_writer_put(e->w, (const uint8_t *)e->rec.s, e->rec.n);
 }
 
-enum { OPT_OVERLAP = 256, OPT_DEDUP, OPT_SLICES, OPT_PREFETCH, OPT_CHUNKS, OPT_GRADBUF, OPT_SHARED, OPT_ORDER,
-       OPT_BYTES, OPT_LEVEL, OPT_VERSION };
+enum { OPT_OVERLAP = 256, OPT_DEDUP, OPT_SLICES, OPT_PREFETCH, OPT_CHUNKS, OPT_OPTIMIZER, OPT_SHARED, OPT_ORDER,
+       OPT_BYTES, OPT_GRADBYTES, OPT_LEVEL, OPT_VERSION };
+
+/* Index of s in names[n], or -1. */
+static int pick(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -78,7 +92,8 @@ int main(int argc, char **argv)
         {"prefetch", required_argument, NULL, OPT_PREFETCH},
         {"wafer", required_argument, NULL, 'w'},
         {"load-chunks", required_argument, NULL, OPT_CHUNKS},
-        {"grad-buffers", required_argument, NULL, OPT_GRADBUF},
+        {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
+        {"grad-bytes", required_argument, NULL, OPT_GRADBYTES},
         {"shared-on", required_argument, NULL, OPT_SHARED},
         {"order", required_argument, NULL, OPT_ORDER},
         {"bytes", required_argument, NULL, OPT_BYTES},
@@ -116,39 +131,56 @@ int main(int argc, char **argv)
         case OPT_OVERLAP: o.overlap = 1, flags = 1; break;
         case OPT_DEDUP: o.dedup = 1, flags = 1; break;
         case 'w': wafers[n_wafers++] = optarg; break;
-        case OPT_SHARED:
-            if (strcmp(optarg, "root") && strcmp(optarg, "chiplets")) {
-                fprintf(stderr, "%s: --shared-on: '%s' is not root or chiplets\n", prog, optarg);
+        case OPT_SHARED: {
+            static const char *const names[] = {"auto", "root", "spread"};
+            if ((o.shared_on = pick(optarg, names, 3)) < 0) {
+                fprintf(stderr, "%s: --shared-on: '%s' is not auto, root or spread\n", prog, optarg);
                 usage_error();
             }
-            o.shared_on_root = strcmp(optarg, "root") == 0;
             break;
-        case OPT_ORDER:
-            if (strcmp(optarg, "mb") && strcmp(optarg, "layer")) {
-                fprintf(stderr, "%s: --order: '%s' is not mb or layer\n", prog, optarg);
+        }
+        case OPT_ORDER: {
+            static const char *const names[] = {"auto", "layer", "mb"};
+            if ((o.order = pick(optarg, names, 3)) < 0) {
+                fprintf(stderr, "%s: --order: '%s' is not auto, layer or mb\n", prog, optarg);
                 usage_error();
             }
-            o.order_layer = strcmp(optarg, "layer") == 0;
             break;
+        }
+        case OPT_OPTIMIZER: {
+            static const char *const names[] = {"sgd", "adam"};
+            if ((o.optimizer = pick(optarg, names, 2)) < 0) {
+                fprintf(stderr, "%s: --optimizer: '%s' is not sgd or adam\n", prog, optarg);
+                usage_error();
+            }
+            break;
+        }
         case 'M':
         case OPT_SLICES:
         case OPT_PREFETCH:
         case OPT_CHUNKS:
-        case OPT_GRADBUF:
         case OPT_BYTES:
+        case OPT_GRADBYTES:
         case OPT_LEVEL: {
-            const char *name = c == 'M' ? "--micro-batches" : c == OPT_SLICES ? "--slices"
-                               : c == OPT_PREFETCH ? "--prefetch" : c == OPT_CHUNKS ? "--load-chunks"
-                               : c == OPT_GRADBUF ? "--grad-buffers" : c == OPT_BYTES ? "--bytes" : "--level";
-            long lo = c == OPT_PREFETCH || c == OPT_GRADBUF ? 0 : 1;
-            long hi = c == OPT_GRADBUF ? 1 : c == OPT_LEVEL ? 9 : c == OPT_BYTES ? 16 : 65536;
-            if (mz_parse_long(optarg, lo, hi, name, &v) < 0) {
+            static const struct {
+                int opt;
+                const char *name;
+                long lo, hi;
+            } num[] = {{'M', "--micro-batches", 1, 65536}, {OPT_SLICES, "--slices", 1, 65536},
+                       {OPT_PREFETCH, "--prefetch", 0, 2},   {OPT_CHUNKS, "--load-chunks", 1, 65536},
+                       {OPT_BYTES, "--bytes", 1, 16},        {OPT_GRADBYTES, "--grad-bytes", 1, 16},
+                       {OPT_LEVEL, "--level", 1, 9}};
+            int *dst[] = {&o.micro_batches, &o.slices, &o.prefetch, &o.load_chunks, &o.bytes, &o.grad_bytes, NULL};
+            int k = 0;
+            while (num[k].opt != c) k++;
+            if (mz_parse_long(optarg, num[k].lo, num[k].hi, num[k].name, &v) < 0) {
                 mz_perror(prog);
                 usage_error();
             }
-            *(c == 'M' ? &o.micro_batches : c == OPT_SLICES ? &o.slices : c == OPT_PREFETCH ? &o.prefetch
-              : c == OPT_CHUNKS ? &o.load_chunks : c == OPT_GRADBUF ? &o.grad_buffers : &o.bytes) = (int)v;
-            if (c == OPT_LEVEL) level = v;
+            if (dst[k])
+                *dst[k] = (int)v;
+            else
+                level = v;
             break;
         }
         case 'o': out_path = optarg; break;
@@ -178,10 +210,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: --variant excludes --overlap and --dedup\n", prog);
         usage_error();
     }
-    if (o.prefetch == 0 && !n_wafers) {
-        fprintf(stderr, "%s: --prefetch 0 derives the depth from SRAM: give the wafer with -w\n", prog);
-        usage_error();
-    }
     if (variant) {
         o.overlap = strcmp(variant, "baseline") != 0;
         o.dedup = strcmp(variant, "B") == 0 || strcmp(variant, "C") == 0;
@@ -193,7 +221,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_wafers; i++)
             if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
         if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
-        o.sram_bytes = wf.sram_bytes;
+        o.sram_bytes = o.root_sram_bytes = wf.sram_bytes;
         mz_wafer_free(&wf);
     }
 
@@ -212,7 +240,7 @@ int main(int argc, char **argv)
     if (!(s = mz_sched_new(&tr.info, &pl, &o))) mz_die(prog, "%s: %s", in_path, mz_errmsg());
 
     mz_header_copy(&h, mz_reader_header(tr.r));
-    mz_sched_opts_to_header(&o, &h);
+    mz_sched_opts_to_header(mz_sched_resolved(s), &h);
     mz_header_add_pg(&h, prog, argc, argv);
     if (strcmp(out_path, "-") == 0) mz_pipe_widen(1); /* overlap with mz-cost downstream */
     if (!(em.w = mz_writer_open(out_path, MZ_KIND_SCHED, &h, text, (int)level))) mz_die(prog, "%s", mz_errmsg());

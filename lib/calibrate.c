@@ -1,7 +1,6 @@
-/* calibrate.c: fit wafer constants to target latencies (mz-cost --fit): GSL Nelder-Mead and Brent over compiled schedules. */
+/* calibrate.c: fit wafer constants to target latencies (mz-cost --fit): a grid and GSL Nelder-Mead over compiled schedules. */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_multimin.h>
-#include <gsl/gsl_roots.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,9 @@ typedef struct {
     double target, tol; /* NAN: no target */
     mz_wafer w;
     mz_fabric *fab;
+    mz_model model;
+    mz_shapes shapes;
+    double *spill;      /* [n_mem] scratch: spill shares of a step */
     mz_step *steps;
     int n_steps;
     double latency, value;
@@ -66,6 +68,9 @@ static int fit_read_schedule(fit_row *r)
         goto fail;
     }
     if (!(r->fab = mz_fabric_new(&r->w, (int)chiplets, (int)groups))) goto fail;
+    if (mz_model_from_header(h, &r->model) < 0) goto fail;
+    mz_shapes_init(&r->shapes, &r->model, (int)chiplets);
+    r->spill = mz_calloc(groups + chiplets + 2, sizeof *r->spill);
     while ((ret = mz_reader_next(rd, &rec, &len)) > 0) {
         mz_step *st;
         if (mz_op_decode(rec, len, &op) < 0) {
@@ -83,7 +88,7 @@ static int fit_read_schedule(fit_row *r)
             goto fail;
         }
         st = &r->steps[r->n_steps - 1];
-        if (mz_step_add(st, r->fab, &op) < 0) {
+        if (mz_step_add(st, r->fab, &r->shapes, &op) < 0) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", mz_errmsg());
             mz_error("%s: %s", mz_reader_where(rd), msg);
@@ -97,6 +102,7 @@ static int fit_read_schedule(fit_row *r)
     }
     /* the per-op scratch is not needed any more */
     for (int k = 0; k < r->n_steps; k++) {
+        mz_step_order(&r->steps[k]);
         free(r->steps[k].slot);
         r->steps[k].slot = NULL;
     }
@@ -219,6 +225,8 @@ void mz_fit_free(mz_fit *f)
         for (int k = 0; k < r->n_steps; k++) mz_step_free(&r->steps[k]);
         free(r->steps), free(r->name), free(r->path), free(r->wafer_spec);
         mz_fabric_free(r->fab);
+        mz_model_free(&r->model);
+        free(r->spill);
         mz_wafer_free(&r->w);
     }
     for (int k = 0; k < f->n_free; k++) free(f->free_key[k]);
@@ -234,7 +242,10 @@ int mz_fit_evaluate(mz_fit *f)
         fit_row *r = &f->row[i];
         double sum = 0;
         if (f->only_abs && !(r->ref < 0 && !isnan(r->target))) continue;
-        for (int k = 0; k < r->n_steps; k++) sum += mz_step_time(&r->steps[k], r->fab, &f->tm);
+        for (int k = 0; k < r->n_steps; k++) {
+            mz_step_spill(&r->steps[k], &r->w, r->fab, r->spill);
+            sum += mz_step_time(&r->steps[k], r->fab, r->spill, &f->tm);
+        }
         r->latency = sum / r->n_steps;
     }
     for (int i = 0; i < f->n; i++) {
@@ -295,7 +306,8 @@ static double objective(const gsl_vector *v, void *arg)
         acc += o->norm == 2 ? e * e : pow(fabs(e), 8);
     }
     if (o->norm == 8) acc = pow(acc, 0.125);
-    return acc;
+    /* a point where the model is not finite is as bad as it gets, not an abort */
+    return isfinite(acc) && acc < 1e10 ? acc : 1e10;
 }
 
 /* Nelder-Mead (GSL nmsimplex2) from x (log space), step 'step', until the
@@ -323,39 +335,66 @@ static double nelder_mead(fit_obj *o, double *x, double step, double tol, long m
     return best;
 }
 
-typedef struct {
-    mz_fit *f;
-    const double *x;
-    int n;
-    const int *which;
-} scale_arg;
+static int fit_solve(mz_fit *f, char *const *keys, int n_free, FILE *logf);
 
-/* Absolute rows' latency minus target when every free constant is scaled by e^ls. */
-static double scale_fn(double ls, void *arg)
-{
-    scale_arg *a = arg;
-    double x[16], d = 0;
-    for (int k = 0; k < a->n; k++) x[k] = a->x[k] + ls;
-    fit_apply(a->f, x, a->which, a->n);
-    a->f->only_abs = 1;
-    mz_fit_evaluate(a->f);
-    a->f->only_abs = 0;
-    for (int i = 0; i < a->f->n; i++) {
-        const fit_row *r = &a->f->row[i];
-        if (r->ref < 0 && !isnan(r->target)) {
-            d = r->value - r->target;
-            break;
-        }
-    }
-    return d;
-}
-
+/* GSL's error handler is off while the fit runs: its errors are ours to report. */
 int mz_fit_solve(mz_fit *f, char *const *keys, int n_free, FILE *logf)
 {
-    int which[16], shape[16], ns = 0, has_abs = 0;
-    double x[16];
-    if (n_free < 1 || n_free > 8) {
-        mz_error("--free: between 1 and 8 fields");
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    int ret = fit_solve(f, keys, n_free, logf);
+    gsl_set_error_handler(old);
+    return ret;
+}
+
+/* "section.key" or "section.key=LO:HI" (the range the fit searches; without
+ * one, a decade either way of the field's value). */
+static int parse_free(mz_fit *f, int k, const char *spec)
+{
+    char *copy = mz_strdup(spec), *eq = strchr(copy, '='), what[300];
+    double v;
+    if (eq) *eq = '\0';
+    f->free_key[k] = mz_strdup(copy);
+    if (mz_wafer_get(&f->row[0].w, copy, &v) < 0) {
+        free(copy);
+        return -1;
+    }
+    f->lo[k] = v / 10, f->hi[k] = v * 10;
+    if (eq) {
+        char *colon = strchr(eq + 1, ':');
+        if (!colon) {
+            mz_error("--free %s: expected KEY=LO:HI", spec);
+            free(copy);
+            return -1;
+        }
+        *colon = '\0';
+        snprintf(what, sizeof what, "--free %s: low end", copy);
+        if (mz_parse_double(eq + 1, 1e-300, 1e300, what, &f->lo[k]) < 0) goto fail;
+        snprintf(what, sizeof what, "--free %s: high end", copy);
+        if (mz_parse_double(colon + 1, 1e-300, 1e300, what, &f->hi[k]) < 0) goto fail;
+        if (!(f->lo[k] < f->hi[k])) {
+            mz_error("--free %s: the low end must be below the high end", spec);
+            goto fail;
+        }
+    }
+    free(copy);
+    return 0;
+fail:
+    free(copy);
+    return -1;
+}
+
+/* Section 7: a log grid of G points per free field over its range, then
+ * Nelder-Mead (GSL nmsimplex2, in log space) on the 8-norm of the residuals
+ * (close to their maximum) from the best three grid points, each restarted
+ * with a smaller simplex while that still helps; the best point wins. */
+static int fit_solve(mz_fit *f, char *const *keys, int n_free, FILE *logf)
+{
+    int which[8], npts = 1, grid = n_free == 1 ? 12 : n_free == 2 ? 8 : n_free == 3 ? 5 : 3;
+    int best_k[3] = {-1, -1, -1};
+    double best_v[3] = {INFINITY, INFINITY, INFINITY}, x[8], bx[8], bval = INFINITY;
+    fit_obj o;
+    if (n_free < 1 || n_free > 4) {
+        mz_error("--free: between 1 and 4 fields");
         return -1;
     }
     f->n_free = n_free;
@@ -363,87 +402,43 @@ int mz_fit_solve(mz_fit *f, char *const *keys, int n_free, FILE *logf)
     f->lo = mz_malloc(n_free * sizeof *f->lo);
     f->hi = mz_malloc(n_free * sizeof *f->hi);
     for (int k = 0; k < n_free; k++) {
-        double v;
-        f->free_key[k] = mz_strdup(keys[k]);
-        if (mz_wafer_get(&f->row[0].w, keys[k], &v) < 0) return -1;
-        /* bounds: two decades either way of the start (a fraction stays <= 1) */
-        f->lo[k] = v / 100, f->hi[k] = v * 100;
-        if (strcmp(keys[k], "compute.utilisation") == 0 && f->hi[k] > 1) f->hi[k] = 1;
-        x[k] = log(v);
+        if (parse_free(f, k, keys[k]) < 0) return -1;
         which[k] = k;
-        if (k > 0) shape[ns++] = k;
+        npts *= grid;
     }
-    for (int i = 0; i < f->n; i++) has_abs |= f->row[i].ref < 0 && !isnan(f->row[i].target);
-    /* (1) shape: a log grid (4 points per constant, factor 3 either way of the
-     * start) over the constants but the first, normalized rows only */
-    if (ns > 0) {
-        int npts = 1, best_k[3] = {-1, -1, -1};
-        double best_v[3] = {INFINITY, INFINITY, INFINITY}, xs[16], bx[16], bval = INFINITY;
-        fit_obj o = {f, shape, ns, 2, 0, 0, 0};
-        for (int k = 0; k < ns; k++) npts *= 4;
-        for (int p = 0; p < npts; p++) {
-            gsl_vector_view vv = gsl_vector_view_array(xs, ns);
-            double val;
-            for (int k = 0, q = p; k < ns; k++, q /= 4) xs[k] = x[shape[k]] + log(3.0) * (2.0 * (q % 4) / 3.0 - 1.0);
-            val = objective(&vv.vector, &o);
-            for (int b = 0; b < 3; b++)
-                if (val < best_v[b]) {
-                    for (int c = 2; c > b; c--) best_v[c] = best_v[c - 1], best_k[c] = best_k[c - 1];
-                    best_v[b] = val, best_k[b] = p;
-                    break;
-                }
-        }
-        if (logf) fprintf(logf, "fit: grid of %d points over the shape constants, best %.3f\n", npts, best_v[0]);
-        /* (2) Nelder-Mead from the best three grid points */
-        for (int b = 0; b < 3 && best_k[b] >= 0; b++) {
-            double val;
-            for (int k = 0, q = best_k[b]; k < ns; k++, q /= 4)
-                xs[k] = x[shape[k]] + log(3.0) * (2.0 * (q % 4) / 3.0 - 1.0);
-            val = nelder_mead(&o, xs, 0.2, 0.01, 120);
-            if (logf) fprintf(logf, "fit: Nelder-Mead from grid point %d: %.3f -> %.4f\n", b + 1, best_v[b], val);
-            if (val < bval) bval = val, memcpy(bx, xs, ns * sizeof *bx);
-        }
-        for (int k = 0; k < ns; k++) x[shape[k]] = bx[k];
-    }
-    /* (3) one common scale on every free constant for the absolute target */
-    if (has_abs) {
-        scale_arg a = {f, x, n_free, which};
-        gsl_function F = {scale_fn, &a};
-        gsl_root_fsolver *s = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
-        double lo = -4, hi = 4, ls = 0;
-        gsl_error_handler_t *old = gsl_set_error_handler_off();
-        if (scale_fn(lo, &a) * scale_fn(hi, &a) < 0 && gsl_root_fsolver_set(s, &F, lo, hi) == GSL_SUCCESS) {
-            for (int it = 0; it < 100; it++) {
-                if (gsl_root_fsolver_iterate(s)) break;
-                ls = gsl_root_fsolver_root(s);
-                lo = gsl_root_fsolver_x_lower(s), hi = gsl_root_fsolver_x_upper(s);
-                if (gsl_root_test_interval(lo, hi, 1e-4, 0) == GSL_SUCCESS) break;
+    o = (fit_obj){f, which, n_free, 8, 0, 0, 0};
+    for (int p = 0; p < npts; p++) {
+        gsl_vector_view vv = gsl_vector_view_array(x, n_free);
+        double val;
+        for (int k = 0, q = p; k < n_free; k++, q /= grid)
+            x[k] = log(f->lo[k]) + (log(f->hi[k]) - log(f->lo[k])) * (q % grid) / (grid - 1.0);
+        val = objective(&vv.vector, &o);
+        for (int b = 0; b < 3; b++)
+            if (val < best_v[b]) {
+                for (int c = 2; c > b; c--) best_v[c] = best_v[c - 1], best_k[c] = best_k[c - 1];
+                best_v[b] = val, best_k[b] = p;
+                break;
             }
-            for (int k = 0; k < n_free; k++) x[k] += ls;
-            if (logf) fprintf(logf, "fit: common scale x%.4f for the absolute target\n", exp(ls));
-        }
-        gsl_set_error_handler(old);
-        gsl_root_fsolver_free(s);
     }
-    /* (4) every constant on every row: Nelder-Mead on the 8-norm of the
-     * residuals (close to minimising the largest one) */
-    {
-        fit_obj o = {f, which, n_free, 8, 0, 0, 0};
-        double val = nelder_mead(&o, x, 0.1, 0.003, 150);
-        if (logf) fprintf(logf, "fit: minimax stage: 8-norm of the residuals %.4f\n", val);
-        /* the calendar model is piecewise: restart from the best point, with a
-         * smaller simplex, while that still helps */
-        for (int k = 0; k < 4; k++) {
-            double x2[16], v2;
+    if (logf) fprintf(logf, "fit: grid of %d points, best 8-norm %.4f\n", npts, best_v[0]);
+    for (int b = 0; b < 3 && best_k[b] >= 0; b++) {
+        double val, step = 0.5 * (log(f->hi[0]) - log(f->lo[0])) / (grid - 1.0);
+        for (int k = 0, q = best_k[b]; k < n_free; k++, q /= grid)
+            x[k] = log(f->lo[k]) + (log(f->hi[k]) - log(f->lo[k])) * (q % grid) / (grid - 1.0);
+        val = nelder_mead(&o, x, step, 0.001, 150);
+        for (int r = 0; r < 4; r++) {
+            double x2[8], v2;
             memcpy(x2, x, n_free * sizeof *x);
-            v2 = nelder_mead(&o, x2, 0.05, 0.001, 100);
-            if (logf) fprintf(logf, "fit: minimax restart %d: %.4f\n", k + 1, v2);
+            step /= 2;
+            v2 = nelder_mead(&o, x2, step, 0.0005, 100);
             if (!(v2 < val - 1e-4)) break;
             val = v2;
             memcpy(x, x2, n_free * sizeof *x);
         }
+        if (logf) fprintf(logf, "fit: Nelder-Mead from grid point %d: %.4f -> %.4f\n", b + 1, best_v[b], val);
+        if (val < bval) bval = val, memcpy(bx, x, n_free * sizeof *x);
     }
-    fit_apply(f, x, which, n_free);
+    fit_apply(f, bx, which, n_free);
     mz_fit_evaluate(f);
     return 0;
 }

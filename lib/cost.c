@@ -7,22 +7,46 @@
 
 /* ------------------------------------------------------------------ mz-cost accumulator */
 struct mz_cost {
+    const mz_wafer *w;
     mz_fabric *fab;
+    mz_model model;
+    mz_shapes shapes;
     mz_step st;
     mz_timing tm;
-    int L, n_moe;
+    int L, n_moe, G, C, n_mem;
     double *tot, *exp; /* [(L + 1) * MZ_NCATS]: per layer, then the step's sum */
     double *op_exp;
     int op_cap;
-    double *res_q, *res_sram, *res_busy, sum_latency;
+    double *res_q, *res_sram, *res_busy, *res_flop, sum_latency;
     long *res_uses;
+    double *spill;     /* [n_mem] the step's share of each memory's traffic on the spill tier */
+    double *peak;      /* [FOOT_N][n_mem] footprint at its largest over the steps */
+    double *cap;       /* [n_mem] capacity in bytes */
     int ran;
 };
+
+/* Capacity of memory i (section 5): a group's stacks, the root's stacks,
+ * a chiplet's SRAM, the attention chiplet's SRAM. */
+static double capacity(const mz_cost *c, int i)
+{
+    const mz_wafer *w = c->w;
+    if (i < c->G) return w->stacks_per_group * w->mem_capacity_GB * 1e9;
+    if (i == c->G) return w->root_stacks * w->mem_capacity_GB * 1e9;
+    return w->sram_bytes;
+}
+
+static int is_dram(const mz_cost *c, int i) { return i <= c->G; }
+
+static double resident(const double *foot, int n_mem, int i)
+{
+    double x = 0;
+    for (int k = 0; k < FOOT_N; k++) x += foot[(size_t)k * n_mem + i];
+    return x;
+}
 
 mz_cost *mz_cost_new(const mz_wafer *w, const mz_header *h)
 {
     mz_cost *c;
-    mz_model m;
     mz_sched_opts o;
     int i = mz_header_find(h, "@PT", 0);
     long chiplets, groups;
@@ -40,21 +64,33 @@ mz_cost *mz_cost_new(const mz_wafer *w, const mz_header *h)
                  "wafer: %s", o.bytes, w->precision_bytes, mz_wafer_files(w, files, sizeof files));
         return NULL;
     }
-    if (mz_model_from_header(h, &m) < 0) return NULL;
     c = mz_calloc(1, sizeof *c);
-    c->L = m.layers;
-    c->n_moe = m.n_moe;
-    mz_model_free(&m);
-    if (!(c->fab = mz_fabric_new(w, (int)chiplets, (int)groups))) {
+    if (mz_model_from_header(h, &c->model) < 0) {
         free(c);
         return NULL;
     }
+    c->w = w;
+    c->L = c->model.layers;
+    c->n_moe = c->model.n_moe;
+    c->G = (int)groups, c->C = (int)chiplets;
+    c->n_mem = c->G + c->C + 2;
+    if (!(c->fab = mz_fabric_new(w, (int)chiplets, (int)groups))) {
+        mz_model_free(&c->model);
+        free(c);
+        return NULL;
+    }
+    mz_shapes_init(&c->shapes, &c->model, (int)chiplets);
     c->tot = mz_calloc((size_t)(c->L + 1) * MZ_NCATS, sizeof *c->tot);
     c->exp = mz_calloc((size_t)(c->L + 1) * MZ_NCATS, sizeof *c->exp);
     c->res_q = mz_calloc(c->fab->n, sizeof *c->res_q);
     c->res_sram = mz_calloc(c->fab->n, sizeof *c->res_sram);
     c->res_busy = mz_calloc(c->fab->n, sizeof *c->res_busy);
+    c->res_flop = mz_calloc(c->fab->n, sizeof *c->res_flop);
     c->res_uses = mz_calloc(c->fab->n, sizeof *c->res_uses);
+    c->spill = mz_calloc(c->n_mem, sizeof *c->spill);
+    c->peak = mz_calloc(FOOT_N * (size_t)c->n_mem, sizeof *c->peak);
+    c->cap = mz_malloc(c->n_mem * sizeof *c->cap);
+    for (int k = 0; k < c->n_mem; k++) c->cap[k] = capacity(c, k);
     return c;
 }
 
@@ -64,8 +100,10 @@ void mz_cost_free(mz_cost *c)
     mz_fabric_free(c->fab);
     mz_step_free(&c->st);
     mz_timing_free(&c->tm);
+    mz_model_free(&c->model);
     free(c->tot), free(c->exp), free(c->op_exp);
-    free(c->res_q), free(c->res_sram), free(c->res_busy), free(c->res_uses);
+    free(c->res_q), free(c->res_sram), free(c->res_busy), free(c->res_flop), free(c->res_uses);
+    free(c->spill), free(c->peak), free(c->cap);
     free(c);
 }
 
@@ -93,7 +131,19 @@ int mz_cost_add(mz_cost *c, const mz_op *op)
         mz_error("op %u of step %u inside step %u", op->id, op->step, c->st.step);
         return -1;
     }
-    return mz_step_add(&c->st, c->fab, op);
+    return mz_step_add(&c->st, c->fab, &c->shapes, op);
+}
+
+/* Section 5.2: a memory holding more than its capacity keeps the overflow
+ * on the spill tier, and that share of its traffic goes there. */
+void mz_step_spill(const mz_step *st, const mz_wafer *w, const mz_fabric *f, double *spill)
+{
+    for (int i = 0; i < st->n_mem; i++) {
+        double r = st->foot ? resident(st->foot, st->n_mem, i) : 0;
+        double cap = i < f->Gp ? w->stacks_per_group * w->mem_capacity_GB * 1e9 : w->root_stacks * w->mem_capacity_GB * 1e9;
+        /* a spill tier of 0 GB/s: capacity reported, not enforced (timed as if it fit) */
+        spill[i] = w->spill_GBps > 0 && i <= f->Gp && r > cap ? 1 - cap / r : 0;
+    }
 }
 
 int mz_cost_run(mz_cost *c, mz_cost_row *row)
@@ -101,11 +151,28 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
     mz_step *st = &c->st;
     mz_timing *tm = &c->tm;
     size_t nc = (size_t)(c->L + 1) * MZ_NCATS;
+    int fits = 1;
     if (st->n_ops > c->op_cap) {
         c->op_cap = st->n_ops;
         c->op_exp = mz_realloc(c->op_exp, c->op_cap * sizeof *c->op_exp);
     }
-    mz_step_time(st, c->fab, tm);
+    mz_step_order(st);
+    if (st->foot) {
+        mz_step_spill(st, c->w, c->fab, c->spill);
+        for (int i = 0; i < c->n_mem; i++) {
+            if (resident(st->foot, c->n_mem, i) > c->cap[i]) fits = 0;
+            if (resident(st->foot, c->n_mem, i) > resident(c->peak, c->n_mem, i))
+                for (int k = 0; k < FOOT_N; k++)
+                    c->peak[(size_t)k * c->n_mem + i] = st->foot[(size_t)k * c->n_mem + i];
+        }
+    }
+    mz_step_time(st, c->fab, st->foot ? c->spill : NULL, tm);
+    if (!isfinite(tm->latency)) {
+        char files[512];
+        mz_error("step %u: the latency is not finite (a rate of 0 or a quantity too large); wafer: %s", st->step,
+                 mz_wafer_files(c->w, files, sizeof files));
+        return -1;
+    }
     mz_timing_exposed(st, tm, c->op_exp);
     memset(c->tot, 0, nc * sizeof *c->tot);
     memset(c->exp, 0, nc * sizeof *c->exp);
@@ -116,8 +183,10 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
         c->exp[k] += c->op_exp[i], c->exp[a] += c->op_exp[i];
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
             int r = st->use_res[u];
-            c->res_q[r] += st->use_q[u];
-            c->res_sram[r] += st->use_sram[u];
+            if (c->fab->type[r] == MZ_RES_COMPUTE)
+                c->res_flop[r] += st->flop[i], c->res_q[r] += st->use_q[u], c->res_sram[r] += st->use_sram[u];
+            else
+                c->res_q[r] += st->use_q[u];
             c->res_busy[r] += tm->occ[u];
             c->res_uses[r]++;
         }
@@ -127,10 +196,73 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
     row->step = st->step;
     row->latency_s = tm->latency;
     row->tokens = c->n_moe ? st->tokens / c->n_moe : 0;
-    row->ct = st->tokens > 0 ? st->copies / st->tokens : NAN;
-    row->ct_group = st->tokens > 0 ? st->group_copies / st->tokens : NAN;
+    row->ct = st->tokens > 0 ? st->copies / st->tokens : 0;
+    row->ct_group = st->tokens > 0 ? st->group_copies / st->tokens : 0;
     row->ops = st->n_ops;
     row->path_ops = tm->path_ops;
+    row->fits = fits;
+    return 0;
+}
+
+/* Names of memory i for the footprint table and messages. */
+static void memory_name(const mz_cost *c, int i, char *buf, size_t size)
+{
+    if (i < c->G)
+        snprintf(buf, size, "D%d", i);
+    else if (i == c->G)
+        snprintf(buf, size, "DA");
+    else if (i < c->G + 1 + c->C)
+        snprintf(buf, size, "SRAM.C%d", i - c->G - 1);
+    else
+        snprintf(buf, size, "SRAM.CA");
+}
+
+int mz_cost_fits(const mz_cost *c)
+{
+    for (int i = 0; i < c->n_mem; i++)
+        if (resident(c->peak, c->n_mem, i) > c->cap[i]) return 0;
+    return 1;
+}
+
+/* One line per memory that overflows (or nothing): what it holds against
+ * its capacity, and what the timing did about it. */
+int mz_cost_fit_report(const mz_cost *c, mz_buf *b)
+{
+    int n = 0;
+    for (int i = 0; i < c->n_mem; i++) {
+        double r = resident(c->peak, c->n_mem, i);
+        char name[32];
+        if (!(r > c->cap[i])) continue;
+        memory_name(c, i, name, sizeof name);
+        mz_buf_printf(b, "%s holds %.3g GB at its peak, %.3g GB over its %.3g GB (weights %.3g, gradients %.3g, "
+                         "optimizer state %.3g, activations %.3g GB); %s\n",
+                      name, r / 1e9, (r - c->cap[i]) / 1e9, c->cap[i] / 1e9, c->peak[i] / 1e9,
+                      c->peak[(size_t)FOOT_GRADS * c->n_mem + i] / 1e9, c->peak[(size_t)FOOT_STATE * c->n_mem + i] / 1e9,
+                      c->peak[(size_t)FOOT_ACTS * c->n_mem + i] / 1e9,
+                      !is_dram(c, i) ? "the schedule assumed it fits (timed as if it did)"
+                      : c->w->spill_GBps > 0 ? "the overflow's share of its traffic is timed on the spill tier (spill.bandwidth_GBps)"
+                                             : "timed as if it fit (spill.bandwidth_GBps = 0: capacity not enforced)");
+        n++;
+    }
+    return n;
+}
+
+int mz_cost_write_footprint(mz_cost *c, mz_out *out)
+{
+    if (mz_out_puts(out, "memory\ttype\tcapacity_bytes\tweights_bytes\tgrads_bytes\tstate_bytes\tacts_bytes\t"
+                         "resident_bytes\tresident_over_capacity\tfits\tspill_share\n") < 0)
+        return -1;
+    for (int i = 0; i < c->n_mem; i++) {
+        double r = resident(c->peak, c->n_mem, i);
+        char name[32];
+        memory_name(c, i, name, sizeof name);
+        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\t%.6g\t%.4f\t%d\t%.4f\n", name,
+                          is_dram(c, i) ? "dram" : "sram", c->cap[i], c->peak[i],
+                          c->peak[(size_t)FOOT_GRADS * c->n_mem + i], c->peak[(size_t)FOOT_STATE * c->n_mem + i],
+                          c->peak[(size_t)FOOT_ACTS * c->n_mem + i], r, c->cap[i] > 0 ? r / c->cap[i] : 0,
+                          !(r > c->cap[i]), c->w->spill_GBps > 0 && is_dram(c, i) && r > c->cap[i] ? 1 - c->cap[i] / r : 0) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -209,13 +341,13 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
 int mz_cost_write_resources(mz_cost *c, mz_out *out)
 {
     static const char *const tname[] = {"compute", "link", "dram"};
-    if (mz_out_puts(out, "resource\ttype\trate_per_s\tflop\tbytes\tuses\tbusy_s\tutilisation\n") < 0) return -1;
+    if (mz_out_puts(out, "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\n") < 0) return -1;
     for (int r = 0; r < c->fab->n; r++) {
         int comp = c->fab->type[r] == MZ_RES_COMPUTE;
         double util = c->sum_latency > 0 ? c->res_busy[r] / c->sum_latency : 0;
-        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.9g\t%.9g\t%ld\t%.9g\t%.6f\n", c->fab->name[r], tname[c->fab->type[r]],
-                          c->fab->rate[r], comp ? c->res_q[r] : 0, comp ? c->res_sram[r] : c->res_q[r],
-                          c->res_uses[r], c->res_busy[r], util) < 0)
+        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.6g\t%.9g\t%.9g\t%ld\t%.9g\t%.6f\n", c->fab->name[r],
+                          tname[c->fab->type[r]], c->fab->rate[r], c->fab->wires[r], comp ? c->res_flop[r] : 0,
+                          comp ? c->res_sram[r] : c->res_q[r], c->res_uses[r], c->res_busy[r], util) < 0)
             return -1;
     }
     return 0;

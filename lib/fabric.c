@@ -1,11 +1,18 @@
-/* fabric.c: the wafer's physical resources (compute, links, DRAM) and the routes of logical transfers over them. */
+/* fabric.c: the wafer's physical resources (compute, links, memories) and the routes of logical transfers over them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "timing.h"
 
-static int add_res(mz_fabric *f, int type, int cls, const char *fmt, int a, int b, const char *c)
+/* Names of the resource classes, in the order of the enum (timing.h). */
+static const char *const class_names[R_NCLASS] = {
+    "root compute", "chiplet compute", "root DRAM", "group DRAM", "spill tier", "root dispatcher",
+    "root link", "chiplet link", "mesh link", "root mesh link"};
+
+const char *mz_fabric_class_name(int cls) { return cls >= 0 && cls < R_NCLASS ? class_names[cls] : "?"; }
+
+static int add_res(mz_fabric *f, int type, int cls, const char *name)
 {
     if (f->n == f->cap) {
         f->cap = f->cap ? 2 * f->cap : 64;
@@ -13,12 +20,22 @@ static int add_res(mz_fabric *f, int type, int cls, const char *fmt, int a, int 
         f->type = mz_realloc(f->type, f->cap * sizeof *f->type);
         f->cls = mz_realloc(f->cls, f->cap * sizeof *f->cls);
         f->rate = mz_realloc(f->rate, f->cap * sizeof *f->rate);
+        f->wires = mz_realloc(f->wires, f->cap * sizeof *f->wires);
     }
-    snprintf(f->name[f->n], sizeof f->name[f->n], fmt, a, b, c);
+    snprintf(f->name[f->n], sizeof f->name[f->n], "%s", name);
     f->type[f->n] = type;
     f->cls[f->n] = cls;
     f->rate[f->n] = 0;
+    f->wires[f->n] = 0;
     return f->n++;
+}
+
+/* A link of 'shoreline_mm' millimetres of die edge (mz-model(7) section 2.3). */
+static int add_link(mz_fabric *f, int cls, const char *name, double shoreline_mm)
+{
+    int r = add_res(f, MZ_RES_LINK, cls, name);
+    f->wires[r] = shoreline_mm; /* millimetres until mz_fabric_rates turns them into wires */
+    return r;
 }
 
 /* Routes are built one at a time: route_begin, route_use..., route id. */
@@ -29,6 +46,7 @@ static int route_begin(mz_fabric *f)
         f->rptr = mz_realloc(f->rptr, f->rcap * sizeof *f->rptr);
     }
     if (f->nroutes == 0) f->rptr[0] = 0;
+    f->rptr[f->nroutes + 1] = f->nuse;
     return f->nroutes++;
 }
 
@@ -45,152 +63,161 @@ static void route_use(mz_fabric *f, int res, int hops)
     f->rptr[f->nroutes] = f->nuse;
 }
 
+/* Rates from the wafer's values (section 2): compute runs its own model
+ * (compute.c), so its rate is the peak; a memory is stacks x bandwidth x
+ * efficiency; a link is its wires (shoreline x wires_per_mm) x wire_GBps,
+ * one pool for both directions. */
 void mz_fabric_rates(mz_fabric *f, const mz_wafer *w)
 {
-    double wire = w->wire_GBps * 1e9, comp = w->utilisation * w->peak_flops;
-    f->class_rate[R_CA] = comp;
-    f->class_rate[R_C] = comp;
-    f->class_rate[R_RP] = w->root_port_wires * wire;
-    f->class_rate[R_S] = w->chiplet_wires * wire;
-    f->class_rate[R_L] = w->chiplet_wires * wire;
-    f->class_rate[R_RL] = w->chiplet_wires * wire;
-    f->class_rate[R_M] = w->memory_wires * wire * w->stacks_per_group;
-    f->class_rate[R_MA] = w->memory_wires * wire * w->root_stacks;
-    f->class_rate[R_D] = w->mem_bandwidth_GBps * 1e9 * w->stacks_per_group;
-    f->class_rate[R_DA] = w->mem_bandwidth_GBps * 1e9 * w->root_stacks;
-    for (int r = 0; r < f->n; r++) f->rate[r] = f->class_rate[f->cls[r]];
-    f->sram_rate = w->sram_Bps;
+    double wire = w->wire_GBps * 1e9;
+    f->class_rate[R_CA] = f->class_rate[R_C] = w->peak_flops;
+    f->class_rate[R_DA] = w->mem_bandwidth_GBps * 1e9 * w->root_stacks * w->mem_efficiency;
+    f->class_rate[R_D] = w->mem_bandwidth_GBps * 1e9 * w->stacks_per_group * w->mem_efficiency;
+    f->class_rate[R_X] = w->spill_GBps * 1e9;
+    f->class_rate[R_RD] = w->dispatch_Bpc * w->clock_GHz * 1e9;
+    for (int r = 0; r < f->n; r++) {
+        if (f->type[r] == MZ_RES_LINK && f->cls[r] != R_RD) {
+            f->wires[r] = f->shore_mm[r] * w->wires_per_mm;
+            f->rate[r] = f->wires[r] * wire;
+        } else {
+            f->rate[r] = f->class_rate[f->cls[r]];
+        }
+    }
     f->hop_s = w->hop_latency_ns * 1e-9;
     f->multicast = w->multicast;
     f->reduce_fwd = w->reduce_forward;
     f->reduce_bwd = w->reduce_backward;
+    f->clock_Hz = w->clock_GHz * 1e9;
+    f->tiles = w->tiles;
+    f->sram_Bps = w->sram_Bps;
+    f->array_dim = w->array_dim;
+    f->arrays = w->arrays_per_tile;
+    f->bytes = w->precision_bytes;
 }
 
-/* Mesh helpers: directed link from node (x, y) in direction d (0 E, 1 W,
- * 2 S, 3 N), and the XY route between two nodes. */
-static const int DX[4] = {1, -1, 0, 0}, DY[4] = {0, 0, 1, -1};
+/* Mesh helpers: the link between node (x, y) and its neighbour east (d 0)
+ * or south (d 1), and the XY route between two nodes. */
+static int mesh_link(const int *link, int cols, int x0, int y0, int x1, int y1)
+{
+    if (x1 != x0) return link[(y0 * cols + (x0 < x1 ? x0 : x1)) * 2 + 0];
+    return link[((y0 < y1 ? y0 : y1) * cols + x0) * 2 + 1];
+}
 
 static void xy_route(mz_fabric *f, const int *link, int cols, int x0, int y0, int x1, int y1, int hops)
 {
     while (x0 != x1) {
-        int d = x1 > x0 ? 0 : 1;
-        route_use(f, link[(y0 * cols + x0) * 4 + d], hops);
-        x0 += DX[d];
+        int nx = x0 + (x1 > x0 ? 1 : -1);
+        route_use(f, mesh_link(link, cols, x0, y0, nx, y0), hops);
+        x0 = nx;
     }
     while (y0 != y1) {
-        int d = y1 > y0 ? 2 : 3;
-        route_use(f, link[(y0 * cols + x0) * 4 + d], hops);
-        y0 += DY[d];
+        int ny = y0 + (y1 > y0 ? 1 : -1);
+        route_use(f, mesh_link(link, cols, x0, y0, x0, ny), hops);
+        y0 = ny;
     }
 }
 
-/* The memories every topology has: per group a stack (D) behind its link pair
- * (M), and the attention chiplet's own stacks (DA, MA) with the root's read and
- * write routes. Tree and mesh add them in this order, after their NoP links. */
-static void add_memory(mz_fabric *f, int *md, int *mu, int *dg)
+/* The memories every topology has: per group its stacks (D<g>), the
+ * attention chiplet's own stacks (DA), and the spill tier (X); the root's
+ * read and write route. */
+static void add_memory(mz_fabric *f, int *dg)
 {
+    char name[24];
     for (int g = 0; g < f->G; g++) {
-        md[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "d");
-        mu[g] = add_res(f, MZ_RES_LINK, R_M, "M%d%.0d%s", g, 0, "u");
-        dg[g] = add_res(f, MZ_RES_DRAM, R_D, "D%d%.0d%s", g, 0, "");
+        snprintf(name, sizeof name, "D%d", g);
+        dg[g] = add_res(f, MZ_RES_DRAM, R_D, name);
     }
-    int mad = add_res(f, MZ_RES_LINK, R_MA, "MAd%.0d%.0d%s", 0, 0, "");
-    int mau = add_res(f, MZ_RES_LINK, R_MA, "MAu%.0d%.0d%s", 0, 0, "");
-    int da = add_res(f, MZ_RES_DRAM, R_DA, "DA%.0d%.0d%s", 0, 0, "");
-    f->r_root_read = route_begin(f);
-    route_use(f, mad, 2), route_use(f, da, 0);
-    f->r_root_write = route_begin(f);
-    route_use(f, mau, 2), route_use(f, da, 0);
+    f->da = add_res(f, MZ_RES_DRAM, R_DA, "DA");
+    f->spill = add_res(f, MZ_RES_DRAM, R_X, "X");
+    f->r_root_mem = route_begin(f);
+    route_use(f, f->da, 0);
 }
 
+/* NoP-Tree (section 2.3): the root's shoreline (its perimeter less its
+ * stacks' interfaces) split over its switch links; an expert chiplet's
+ * link to its switch along the edge that faces it. */
 static void build_tree(mz_fabric *f, const mz_wafer *w)
 {
     int C = f->C, G = f->G;
-    int *sd = mz_malloc(C * sizeof *sd), *su = mz_malloc(C * sizeof *su);
-    int *md = mz_malloc(G * sizeof *md), *mu = mz_malloc(G * sizeof *mu), *dg = mz_malloc(G * sizeof *dg);
-    if (w->root_port == MZ_ROOT_SHARED) {
-        int rp = add_res(f, MZ_RES_LINK, R_RP, "RP%.0d%.0d%s", 0, 0, "");
-        for (int g = 0; g < G; g++) f->rp[g] = rp;
-    } else {
-        for (int g = 0; g < G; g++) f->rp[g] = add_res(f, MZ_RES_LINK, R_RP, "R%d%.0d%s", g, 0, "");
+    int *dg = mz_malloc(G * sizeof *dg), *sl = mz_malloc(C * sizeof *sl);
+    double root_shore = 4 * w->edge_mm - w->root_stacks * w->phy_mm;
+    char name[24];
+    if (root_shore < 0) root_shore = 0;
+    for (int g = 0; g < G; g++) {
+        snprintf(name, sizeof name, "R%d", g);
+        f->rl[g] = add_link(f, R_RL, name, root_shore / G);
     }
     for (int c = 0; c < C; c++) {
-        sd[c] = add_res(f, MZ_RES_LINK, R_S, "S%d%.0d%s", c, 0, "d");
-        su[c] = add_res(f, MZ_RES_LINK, R_S, "S%d%.0d%s", c, 0, "u");
+        snprintf(name, sizeof name, "S%d", c);
+        sl[c] = add_link(f, R_SL, name, w->edge_mm);
     }
+    add_memory(f, dg);
     /* every transfer on the tree crosses two hops (stack or root, switch, chiplet) */
-    add_memory(f, md, mu, dg);
     for (int c = 0; c < C; c++) {
         int g = c / f->per;
-        f->r_mem_down[c] = route_begin(f);
-        route_use(f, md[g], 2), route_use(f, dg[g], 0), route_use(f, sd[c], 2);
-        f->r_mem_up[c] = route_begin(f);
-        route_use(f, su[c], 2), route_use(f, mu[g], 2), route_use(f, dg[g], 0);
-        f->r_a2a_down[c] = route_begin(f);
-        route_use(f, sd[c], 2);
-        f->r_a2a_up[c] = route_begin(f);
-        route_use(f, su[c], 2);
+        f->mem_group[c] = g;
+        f->r_mem[c] = route_begin(f);
+        route_use(f, dg[g], 0), route_use(f, sl[c], 2);
+        f->r_a2a[c] = route_begin(f);
+        route_use(f, sl[c], 2);
     }
-    free(sd), free(su), free(md), free(mu), free(dg);
+    free(dg), free(sl);
 }
 
+/* A 2D mesh of the same chiplets (section 2.4): a link between neighbours
+ * along the edge they share; the root's shoreline split over its links
+ * into the mesh. */
 static void build_mesh(mz_fabric *f, const mz_wafer *w)
 {
     int C = f->C, G = f->G, cols = w->mesh_cols, rows = w->mesh_rows, na = w->mesh_root_links;
     int gx = cols / w->block_cols, gy = rows / w->block_rows;
-    int *link = mz_malloc((size_t)cols * rows * 4 * sizeof *link);
-    int ax[2], rld[2], rlu[2], *mx = mz_malloc(G * sizeof *mx), *my = mz_malloc(G * sizeof *my);
-    int *md = mz_malloc(G * sizeof *md), *mu = mz_malloc(G * sizeof *mu), *dg = mz_malloc(G * sizeof *dg);
-    int rp;
-    static const char dname[4] = {'E', 'W', 'S', 'N'};
-    rp = add_res(f, MZ_RES_LINK, R_RP, "RP%.0d%.0d%s", 0, 0, "");
-    for (int g = 0; g < G; g++) f->rp[g] = rp;
+    int *link = mz_malloc((size_t)cols * rows * 2 * sizeof *link);
+    int ax[2], rlk[2], *mx = mz_malloc(G * sizeof *mx), *my = mz_malloc(G * sizeof *my);
+    int *dg = mz_malloc(G * sizeof *dg);
+    double root_shore = 4 * w->edge_mm - w->root_stacks * w->phy_mm;
+    char name[24];
     if (cols < 2) na = 1;
     if (na == 2)
         ax[0] = cols / 2 - 1, ax[1] = cols / 2;
     else
         ax[0] = (cols - 1) / 2;
-    for (int k = 0; k < na; k++) {
-        rld[k] = add_res(f, MZ_RES_LINK, R_RL, "RL%d%.0d%s", k, 0, "d");
-        rlu[k] = add_res(f, MZ_RES_LINK, R_RL, "RL%d%.0d%s", k, 0, "u");
-    }
-    for (int y = 0; y < rows; y++)
-        for (int x = 0; x < cols; x++)
-            for (int d = 0; d < 4; d++) {
-                int nx = x + DX[d], ny = y + DY[d];
-                char dn[2] = {dname[d], 0};
-                link[(y * cols + x) * 4 + d] =
-                    nx < 0 || ny < 0 || nx >= cols || ny >= rows ? -1
-                                                                 : add_res(f, MZ_RES_LINK, R_L, "L%d.%d%s", x, y, dn);
-            }
     for (int g = 0; g < G; g++) {
         int bx = g % gx, by = g / gx;
         /* the group's stack sits at its block's outer corner */
         mx[g] = 2 * bx < gx ? bx * w->block_cols : bx * w->block_cols + w->block_cols - 1;
         my[g] = 2 * by < gy ? by * w->block_rows : by * w->block_rows + w->block_rows - 1;
     }
-    add_memory(f, md, mu, dg);
+    for (int k = 0; k < na; k++) {
+        double a = root_shore > 0 ? root_shore / na : 0;
+        snprintf(name, sizeof name, "RL%d", k);
+        rlk[k] = add_link(f, R_MR, name, a < w->edge_mm ? a : w->edge_mm);
+    }
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++)
+            for (int d = 0; d < 2; d++) {
+                int nx = x + (d == 0), ny = y + (d == 1), i = y * cols + x;
+                link[i * 2 + d] = -1;
+                if (nx >= cols || ny >= rows) continue;
+                snprintf(name, sizeof name, "L%d.%d%c", x, y, d ? 'S' : 'E');
+                link[i * 2 + d] = add_link(f, R_ML, name, w->edge_mm);
+            }
+    add_memory(f, dg);
     for (int c = 0; c < C; c++) {
         int x, y, g = c / f->per, k = 0, hops;
         mz_wafer_mesh_xy(w, c, &x, &y);
         for (int j = 1; j < na; j++)
             if (abs(x - ax[j]) < abs(x - ax[k])) k = j;
         hops = 1 + abs(x - ax[k]) + y;
-        f->r_a2a_down[c] = route_begin(f);
-        route_use(f, rld[k], hops);
+        f->r_a2a[c] = route_begin(f);
+        route_use(f, rlk[k], hops);
         xy_route(f, link, cols, ax[k], 0, x, y, hops);
-        f->r_a2a_up[c] = route_begin(f);
-        xy_route(f, link, cols, x, y, ax[k], 0, hops);
-        route_use(f, rlu[k], hops);
         hops = 1 + abs(x - mx[g]) + abs(y - my[g]);
-        f->r_mem_down[c] = route_begin(f);
-        route_use(f, md[g], hops), route_use(f, dg[g], 0);
+        f->mem_group[c] = g;
+        f->r_mem[c] = route_begin(f);
+        route_use(f, dg[g], 0);
         xy_route(f, link, cols, mx[g], my[g], x, y, hops);
-        f->r_mem_up[c] = route_begin(f);
-        xy_route(f, link, cols, x, y, mx[g], my[g], hops);
-        route_use(f, mu[g], hops), route_use(f, dg[g], 0);
     }
-    free(link), free(mx), free(my), free(md), free(mu), free(dg);
+    free(link), free(mx), free(my), free(dg);
 }
 
 /* The files (and -s overrides) of a wafer, for errors about a wafer that
@@ -207,7 +234,7 @@ const char *mz_wafer_files(const mz_wafer *w, char *buf, size_t size)
 mz_fabric *mz_fabric_new(const mz_wafer *w, int chiplets, int groups)
 {
     mz_fabric *f;
-    char files[512];
+    char files[512], name[24];
     if (chiplets > w->expert_chiplets) {
         mz_error("the schedule's placement uses %d expert chiplets, the wafer has %d (topology.expert_chiplets); "
                  "wafer: %s", chiplets, w->expert_chiplets, mz_wafer_files(w, files, sizeof files));
@@ -234,17 +261,24 @@ mz_fabric *mz_fabric_new(const mz_wafer *w, int chiplets, int groups)
         f->pmap[c] = g * f->per + c % pg;
     }
     f->chip = mz_malloc(f->C * sizeof *f->chip);
-    f->rp = mz_malloc(f->G * sizeof *f->rp);
-    f->r_mem_down = mz_malloc(f->C * sizeof(int));
-    f->r_mem_up = mz_malloc(f->C * sizeof(int));
-    f->r_a2a_down = mz_malloc(f->C * sizeof(int));
-    f->r_a2a_up = mz_malloc(f->C * sizeof(int));
-    f->ca = add_res(f, MZ_RES_COMPUTE, R_CA, "CA%.0d%.0d%s", 0, 0, "");
-    for (int c = 0; c < f->C; c++) f->chip[c] = add_res(f, MZ_RES_COMPUTE, R_C, "C%d%.0d%s", c, 0, "");
+    f->rl = mz_malloc(f->G * sizeof *f->rl);
+    f->r_mem = mz_malloc(f->C * sizeof(int));
+    f->r_a2a = mz_malloc(f->C * sizeof(int));
+    f->mem_group = mz_malloc(f->C * sizeof(int));
+    f->ca = add_res(f, MZ_RES_COMPUTE, R_CA, "CA");
+    f->rd = add_res(f, MZ_RES_LINK, R_RD, "RD");
+    for (int c = 0; c < f->C; c++) {
+        snprintf(name, sizeof name, "C%d", c);
+        f->chip[c] = add_res(f, MZ_RES_COMPUTE, R_C, name);
+    }
     if (f->topo == MZ_TOPO_TREE)
         build_tree(f, w);
-    else
+    else {
+        for (int g = 0; g < f->G; g++) f->rl[g] = -1; /* no switches: the root's links are in the routes */
         build_mesh(f, w);
+    }
+    f->shore_mm = mz_malloc(f->n * sizeof *f->shore_mm);
+    for (int r = 0; r < f->n; r++) f->shore_mm[r] = f->wires[r];
     mz_fabric_rates(f, w);
     return f;
 }
@@ -253,13 +287,14 @@ int mz_fabric_size(const mz_fabric *f) { return f->n; }
 const char *mz_fabric_name(const mz_fabric *f, int r) { return f->name[r]; }
 int mz_fabric_type(const mz_fabric *f, int r) { return f->type[r]; }
 double mz_fabric_rate(const mz_fabric *f, int r) { return f->rate[r]; }
+double mz_fabric_wires(const mz_fabric *f, int r) { return f->wires[r]; }
 
 void mz_fabric_free(mz_fabric *f)
 {
     if (!f) return;
-    free(f->pmap), free(f->name), free(f->type), free(f->cls), free(f->rate);
+    free(f->pmap), free(f->name), free(f->type), free(f->cls), free(f->rate), free(f->wires), free(f->shore_mm);
     free(f->rptr), free(f->rres), free(f->rhops);
-    free(f->r_mem_down), free(f->r_mem_up), free(f->r_a2a_down), free(f->r_a2a_up);
-    free(f->chip), free(f->rp);
+    free(f->r_mem), free(f->r_a2a), free(f->mem_group);
+    free(f->chip), free(f->rl);
     free(f);
 }

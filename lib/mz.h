@@ -621,21 +621,23 @@ void mz_spool_close(mz_spool *s);
  * Endpoints are logical (root, chiplet c, group g, their DRAM); mz-cost maps
  * them onto a wafer's links. Record format: lib/mzs.5. */
 enum {
-    MZ_OP_STAT,          /* per-step token and copy counts; not a task */
-    MZ_OP_ROOT_LOAD,     /* root weights (and Baseline bwd activations) from root DRAM */
+    MZ_OP_STAT,          /* per-step counts (C_T) and footprint; not a task */
+    MZ_OP_ROOT_LOAD,     /* root weights (a block's, or the LM head's) from root DRAM */
     MZ_OP_ROOT_ACT_LOAD, /* bwd: saved root activations from root DRAM */
     MZ_OP_ATT,           /* attention + router on the root */
     MZ_OP_DENSE_FFN,     /* dense FFN block on the root */
-    MZ_OP_SHARED,        /* shared experts on the root (--shared-on root) */
+    MZ_OP_SHARED,        /* shared experts on the root */
     MZ_OP_ATT_SAVE,      /* fwd: root activations to root DRAM */
-    MZ_OP_ATT_WB,        /* bwd: root gradients to root DRAM */
+    MZ_OP_ATT_WB,        /* bwd: root weight update, written to root DRAM */
     MZ_OP_LOAD,          /* expert weights, group DRAM -> chiplet */
     MZ_OP_ACT_LOAD,      /* bwd: saved expert activations, group DRAM -> chiplet */
     MZ_OP_DISPATCH,      /* all-to-all, root -> chiplets of one group */
     MZ_OP_EXPERT,        /* expert compute on one chiplet */
     MZ_OP_COMBINE,       /* all-to-all, chiplets of one group -> root */
     MZ_OP_SAVE,          /* fwd: expert activations, chiplet -> group DRAM */
-    MZ_OP_GRAD_WB,       /* bwd: expert gradients, chiplet -> group DRAM */
+    MZ_OP_GRAD_WB,       /* bwd: expert update (or gradient accumulation) in group DRAM */
+    MZ_OP_EMBED,         /* embedding rows: gathered (fwd), updated (bwd) in root DRAM */
+    MZ_OP_LM_HEAD,       /* LM head and loss on the root, all tokens of a visit */
     MZ_OP_NKINDS
 };
 enum {
@@ -643,20 +645,29 @@ enum {
     MZ_NCATS
 };
 /* Term types: the logical endpoint of a quantity. index is a chiplet
- * (placement numbering) or a group, else 0. */
+ * (placement numbering) or a group, else 0; footprint terms index a memory
+ * (mzs(5): groups 0..G-1, root DRAM G, chiplet c's SRAM G+1+c, root SRAM G+1+C). */
 enum {
-    MZ_Q_ROOT_FLOP,    /* FLOPs on the attention chiplet */
-    MZ_Q_CHIP_FLOP,    /* FLOPs on expert chiplet index */
-    MZ_Q_CHIP_SRAM,    /* SRAM bytes the chiplet's compute streams (roofline) */
+    MZ_Q_ROOT_FLOP,    /* FLOPs on the attention chiplet (reported, not timed) */
+    MZ_Q_CHIP_FLOP,    /* FLOPs on expert chiplet index (reported, not timed) */
     MZ_Q_ROOT_READ,    /* bytes root DRAM -> root */
     MZ_Q_ROOT_WRITE,   /* bytes root -> root DRAM */
     MZ_Q_MEM_READ,     /* bytes DRAM of the chiplet's group -> chiplet index */
     MZ_Q_MEM_WRITE,    /* bytes chiplet index -> DRAM of its group */
     MZ_Q_A2A_CHIP,     /* bytes root <-> chiplet index (direction from the op kind) */
     MZ_Q_A2A_GROUP,    /* bytes at the root for group index when its switch aggregates */
+    MZ_Q_ROOT_TOKENS,  /* tokens of a root compute op (its matrix rows) */
+    MZ_Q_ROOT_CTX,     /* attention: positions attended, summed over the op's tokens */
+    MZ_Q_CHIP_TOKENS,  /* routed token-expert pairs of an expert op on chiplet index */
+    MZ_Q_CHIP_EXPERTS, /* routed experts with at least one of those tokens */
+    MZ_Q_CHIP_SHARED,  /* tokens through the chiplet's slice of the shared experts (spread) */
     MZ_Q_TOKENS,       /* stat: tokens x MoE layers of the step */
     MZ_Q_COPIES,       /* stat: routed copies the variant dispatches (C_T numerator) */
     MZ_Q_GROUP_COPIES, /* stat: distinct groups per token, summed */
+    MZ_Q_FOOT_WEIGHTS, /* stat: bytes of weights resident in memory index */
+    MZ_Q_FOOT_GRADS,   /* stat: bytes of gradient accumulators */
+    MZ_Q_FOOT_STATE,   /* stat: bytes of optimizer state */
+    MZ_Q_FOOT_ACTS,    /* stat: bytes of activations (saved for backward, or buffers) at the peak */
     MZ_Q_NTYPES
 };
 typedef struct {
@@ -686,19 +697,31 @@ void mz_op_free(mz_op *op);
 /* Make room in op for terms and deps (buffers grow, never shrink). */
 void mz_op_reserve(mz_op *op, int terms, int deps);
 
+enum { MZ_ORDER_AUTO, MZ_ORDER_LAYER, MZ_ORDER_MB };
+enum { MZ_SHARED_AUTO, MZ_SHARED_ROOT, MZ_SHARED_SPREAD };
+enum { MZ_OPT_SGD, MZ_OPT_ADAM };
 typedef struct {
     char variant[16];    /* baseline, A, B, C, or custom */
     int overlap, dedup;  /* streaming; efficient all-to-all */
     int micro_batches;   /* per step; sequence s is in micro-batch s * N / seqs */
     int slices;          /* token slices per micro-batch when streaming */
-    int prefetch;        /* blocks of expert weights a chiplet holds; 0: from SRAM */
-    double sram_bytes;   /* per chiplet, for prefetch 0 */
+    int order;           /* MZ_ORDER_*: auto chooses from the SRAM (mz-model(7) 4.1) */
+    int prefetch;        /* blocks of expert weights a chiplet holds; 0: from its SRAM */
+    double sram_bytes;   /* per expert chiplet (0: unknown) */
+    double root_sram_bytes; /* of the attention chiplet (0: unknown) */
     int load_chunks;     /* a chiplet's block weights stream in at most this many chunks */
-    int grad_buffers;    /* 1: bwd compute of a block waits for the previous write-back; 0: not */
-    int shared_on_root;  /* shared experts on the root instead of on chiplets */
-    int order_layer;     /* visits layer-major (weights once for all micro-batches) */
-    int bytes;           /* bytes per element (FP16: 2) */
+    int shared_on;       /* MZ_SHARED_*: where shared experts run */
+    int optimizer;       /* MZ_OPT_*: sgd (no state) or adam (FP32 master and moments) */
+    int bytes;           /* bytes per element of weights and activations (FP16: 2) */
+    int grad_bytes;      /* bytes per element of gradient accumulators */
+    /* resolved by mz_sched_new (what the schedule does; written to @SC) */
+    int depth_fwd, depth_bwd; /* blocks of expert weights held, forward and backward */
 } mz_sched_opts;
+/* Optimizer state bytes per parameter read and written at the update. */
+int mz_sched_state_bytes(const mz_sched_opts *o);
+const char *mz_sched_order_name(int order);
+const char *mz_sched_shared_name(int shared_on);
+const char *mz_sched_optimizer_name(int optimizer);
 void mz_sched_opts_default(mz_sched_opts *o);
 /* The @SC header line of a schedule, and back. */
 void mz_sched_opts_to_header(const mz_sched_opts *o, mz_header *h);
@@ -708,6 +731,9 @@ typedef struct mz_sched mz_sched;
 /* A schedule builder for trace t under placement p (both must outlive it).
  * Refuses traces that do not cover every MoE layer. */
 mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_sched_opts *o);
+/* The options as the builder resolved them: order, shared_on and the
+ * prefetch depths decided (valid while s lives). */
+const mz_sched_opts *mz_sched_resolved(const mz_sched *s);
 /* Count one token of the current step. */
 void mz_sched_add(mz_sched *s, const mz_token *tok);
 /* Emit the ops of the step counted so far (calling put for each, in order)
@@ -726,23 +752,24 @@ void mz_pipe_widen(int fd);
  * layers overriding earlier ones. Format and fields: bin/mz-cost.1 and
  * lib/mzs.5. Counts are parameters; what depends on them is derived. */
 enum { MZ_TOPO_TREE, MZ_TOPO_MESH };
-enum { MZ_ROOT_SHARED, MZ_ROOT_PER_SWITCH };
 typedef struct {
     int topology;              /* MZ_TOPO_* */
     int attention_chiplets, switches, expert_chiplets;
     int tiles, arrays_per_tile, pes_per_array, precision_bytes;
-    double clock_GHz, flops_per_pe_cycle, utilisation;
-    double sram_tile_MB, sram_tile_GBps;
-    double mem_bandwidth_GBps, mem_capacity_GB;
+    double clock_GHz, flops_per_pe_cycle, tile_mm2;
+    double sram_tile_MB, sram_tile_GBps, sram_efficiency;
+    double mem_bandwidth_GBps, mem_capacity_GB, phy_mm, mem_efficiency;
     int root_stacks, stacks_per_group;
-    double wire_GBps, pitch_um, hop_latency_ns;
-    double root_port_wires, chiplet_wires, memory_wires;
-    int root_port;             /* MZ_ROOT_* */
+    double spill_GBps;         /* the tier that holds what the stacks cannot */
+    double wire_GBps, wires_per_mm, hop_latency_ns;
     int multicast, reduce_forward, reduce_backward; /* switch capabilities (tree) */
+    double dispatch_Bpc;       /* the attention chiplet's dispatcher: bytes per cycle, both directions */
     int mesh_root_links;       /* mesh: links from the root into the mesh (1 or 2) */
     /* derived by mz_wafer_finish */
+    int array_dim;             /* a: an array is a x a PEs */
     double peak_flops;         /* per chiplet, FLOP/s */
-    double sram_bytes, sram_Bps; /* per chiplet */
+    double sram_bytes, sram_Bps; /* per chiplet: capacity, operand bandwidth */
+    double edge_mm;            /* chiplet edge */
     int per_group;             /* expert chiplets per group */
     int mesh_cols, mesh_rows, block_cols, block_rows; /* mesh geometry */
     /* provenance */
@@ -786,61 +813,6 @@ int mz_fabric_type(const mz_fabric *f, int r);      /* MZ_RES_* */
 double mz_fabric_rate(const mz_fabric *f, int r);   /* FLOP/s or bytes/s */
 void mz_fabric_free(mz_fabric *f);
 
-/* Busy intervals of one resource: sorted, disjoint, touching ones merged;
- * own[i] is the op whose occupancy ends interval i. */
-typedef struct {
-    double *s, *e;
-    int *own;
-    int n, cap;
-} mz_calendar;
-/* Earliest t' >= t at which [t', t' + d) is free; *blocker is set to the op
- * owning the last interval that pushed t' later (left alone if none). */
-double mz_calendar_earliest(const mz_calendar *c, double t, double d, int *blocker);
-/* Mark [t, t + d) busy for op (d <= 0: nothing). */
-void mz_calendar_add(mz_calendar *c, double t, double d, int op);
-void mz_calendar_free(mz_calendar *c);
-
-/* One step of a schedule, compiled onto a fabric: per op its resource uses
- * (resource, quantity, SRAM bytes for compute, hops for links), its
- * dependencies (op indices = ids) and what the breakdown needs. */
-typedef struct {
-    uint32_t step;
-    int n_ops, n_uses, n_deps;
-    int *use_ptr, *use_res, *use_hops;  /* use_ptr[n_ops + 1] */
-    double *use_q, *use_sram;
-    int *dep_ptr, *dep;                 /* dep_ptr[n_ops + 1] */
-    uint32_t *phase;
-    int *layer, *mb, *slice;
-    uint8_t *kind, *cat, *dir;
-    double tokens, copies, group_copies; /* from the stat op */
-    int cap_ops, cap_uses, cap_deps;
-    int *slot;                          /* scratch [resources] */
-} mz_step;
-void mz_step_clear(mz_step *st);
-/* Append op (the next id of the step, or id 0 of a new step after a clear). */
-int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op);
-void mz_step_free(mz_step *st);
-
-/* The placement of one step's ops in time (list scheduling over calendars)
- * and its critical path. */
-typedef struct {
-    double latency;        /* seconds: the largest end */
-    int last;              /* op that ends last, -1 if none */
-    double *start, *end;   /* [n_ops] seconds */
-    double *occ;           /* [n_uses] seconds each use holds its resource */
-    int *pred;             /* [n_ops] binding predecessor, -1 none */
-    int path_ops;          /* ops on the critical path */
-    double exposed_idle;   /* critical path time before its first op (0) */
-    mz_calendar *cal;      /* [resources] */
-    int n_cal, cap;
-} mz_timing;
-/* Place st on f: returns the latency in seconds (tm filled). */
-double mz_step_time(const mz_step *st, const mz_fabric *f, mz_timing *tm);
-/* Per-op seconds on the critical path (exposed) into exposed[n_ops];
- * they sum to tm->latency - tm->exposed_idle. */
-void mz_timing_exposed(const mz_step *st, mz_timing *tm, double *exposed);
-void mz_timing_free(mz_timing *tm);
-
 /* mz-cost's accumulator: costs a schedule step by step and writes the
  * tables. The header is the schedule's (@MD, @PT, @SC). */
 typedef struct mz_cost mz_cost;
@@ -854,6 +826,7 @@ typedef struct {
     uint32_t step;
     double latency_s, ct, ct_group, tokens;
     int ops, path_ops;
+    int fits;            /* 1: every memory holds its footprint */
 } mz_cost_row;
 int mz_cost_run(mz_cost *c, mz_cost_row *row);
 /* Breakdown rows of the step just run: "step layer category total_s
@@ -866,6 +839,13 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first);
 int mz_cost_write_tracks(mz_cost *c, mz_out *out, int *first);
 /* Per resource, over every step run: quantity, busy time, utilisation. */
 int mz_cost_write_resources(mz_cost *c, mz_out *out);
+/* Per memory, the footprint at its peak over the steps run against its
+ * capacity (mz-model(7) section 5). */
+int mz_cost_write_footprint(mz_cost *c, mz_out *out);
+/* 1 if every memory held its footprint in every step run. */
+int mz_cost_fits(const mz_cost *c);
+/* Append a line per memory that overflowed to b; returns their number. */
+int mz_cost_fit_report(const mz_cost *c, mz_buf *b);
 void mz_cost_free(mz_cost *c);
 
 /* Fit wafer constants to target latencies (mz-cost --fit): TARGETS is a TSV

@@ -1,4 +1,4 @@
-/* sched.c: the schedule builder: turns a placed routing trace into the ops of each training step (mzs(5)). */
+/* sched.c: the schedule builder: turns a placed routing trace into the ops of each training step (mz-model(7) section 4). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <math.h>
@@ -8,219 +8,279 @@
 
 #include "mz.h"
 
-/* ------------------------------------------------------------------ the builder */
+#define NONE (-1)
+
 struct mz_sched {
     const mz_trace_info *t;
     const mz_model *m;
-    mz_sched_opts o;
-    int L, nL, E, K, C, G, M, S, ns, seqs, seq_len;
-    int *li_of;        /* [L] MoE slot (trace and placement), -1 for dense */
-    int *chip;         /* [nL * E] chiplet of each routed expert */
-    int *gof;          /* [C] group of each chiplet */
-    int *sh_chip;      /* [ns] chiplet of each shared expert (on chiplets) */
-    int *nexp;         /* [nL * C] routed experts per chiplet */
-    int *nsh;          /* [C] shared experts per chiplet */
-    int *first_seq;    /* [M + 1] first sequence of each micro-batch */
-    /* counts of the current step */
-    uint32_t *ecount;       /* [M][S][nL][E] selections per expert */
-    uint32_t *pairs, *tokc; /* [M][S][nL][C] (a slice's layers together: the hot set) */
-    uint64_t sh_cmask, sh_gmask; /* chiplets and groups of the shared experts */
-    uint32_t *tokg;         /* [M][S][nL][G] */
-    uint32_t *ntok;         /* [M][S] */
-    double *causal;         /* [M][S]: sum over tokens of 4 pos + 2 */
-    double copies, gcopies, tok_layers;
+    mz_sched_opts o;        /* resolved: order, shared_on and depths decided */
+    /* geometry: blocks, MoE blocks, routed experts, top-k, chiplets, groups,
+     * micro-batches, slices per micro-batch, shared experts */
+    int layers, moe_layers, experts, topk, chiplets, groups, mbs, slices, shared, seqs, seq_len;
+    int order_layer;        /* visits layer-major (section 4.1) */
+    int spread;             /* shared experts as column slices on every chiplet (section 4.6) */
+    int root_shared;        /* shared experts on the attention chiplet */
+    int *moe_slot;          /* [layers] MoE slot (trace and placement), -1 for a dense block */
+    int *chip_of;           /* [moe_layers * experts] chiplet of each routed expert */
+    int *group_of;          /* [chiplets] */
+    int *experts_on;        /* [moe_layers * chiplets] routed experts per chiplet */
+    int *first_seq;         /* [mbs + 1] first sequence of each micro-batch */
+    /* counts of the current step, per (micro-batch, slice, MoE slot) */
+    uint32_t *sel;          /* [..][experts] selections per expert */
+    uint32_t *pairs;        /* [..][chiplets] routed token-expert pairs */
+    uint32_t *active;       /* [..][chiplets] routed experts with a token */
+    uint32_t *tok_chip;     /* [..][chiplets] tokens with an expert (or the shared slice) there */
+    uint32_t *tok_group;    /* [..][groups] tokens with one in the group */
+    uint32_t *ntok;         /* [mbs][slices] tokens */
+    double *ctx;            /* [mbs][slices] positions attended, summed over the tokens */
+    double copies, group_copies, token_layers;
     uint32_t *stamp, *gstamp, serial;
-    /* model quantities */
-    double P_att, P_exp, P_sh, P_dense, h, b, nqdh, nkvdh, gm;
-    /* emission state */
+    /* model quantities (elements per token or per block) */
+    double hidden, bytes, P_att, P_router, P_expert, P_shared, P_dense, qkv, gate_mult, vocab;
+    /* emission */
     mz_op op;
     uint32_t next_id;
     int (*put)(void *, const mz_op *);
     void *arg;
     int err;
+    uint32_t phase;         /* Baseline barrier phase */
+    /* visits: one pass through one block in one direction (section 4.2) */
     int nvis;
-    int *vis_dir, *vis_layer, *vis_mb0, *vis_nmb; /* [nvis] */
-    int32_t *xlast;     /* [nvis][C] last expert op of chiplet c in visit */
-    int32_t *rootlast;  /* [nvis] */
-    int32_t *wblast;    /* [C] */
-    int32_t *prev;      /* [M][S][pcap] block outputs per micro-batch and slice */
-    int *nprev;         /* [M][S] */
-    int pcap;
-    int32_t *tmp;       /* [pcap] */
-    int32_t *loads;     /* [C][chunks] */
-    int *nloads;        /* [C] */
-    int32_t *actl;      /* [C] */
-    int32_t *xs_all;    /* [C][M] */
-    int *nxs;           /* [C] */
-    int32_t *xs;        /* [C] */
-    int32_t *dsp, *cmb; /* [G] */
-    int *hot;           /* [C] chiplets in hot order, group by group */
-    double *Wc, *Ac, *cpy, *prs; /* [C] per-visit quantities */
-    int32_t *out;       /* [S][G + 1] this visit's outputs */
-    int *nout;          /* [S] */
+    int *vis_dir, *vis_layer, *vis_mb0, *vis_nmb;
+    int32_t *xlast;         /* [nvis][chiplets] last expert op of the chiplet in the visit */
+    int32_t *freed;         /* [nvis][chiplets] op after which the visit's weights may leave SRAM */
+    int32_t *loadlast;      /* [nvis][chiplets] last weight chunk of the visit */
+    int *loaded;            /* [nvis] 1 once the visit's loads are emitted */
+    int32_t *rootlast;      /* [nvis] last root op of the visit */
+    int32_t *out;           /* [mbs][slices][groups + 1] ops the next block's slice waits for */
+    int *nout;              /* [mbs][slices] */
+    int32_t *carry;         /* [slices * (groups + 1)] the previous micro-batch's outputs (order mb) */
+    int ncarry;
+    int32_t *disp, *comb, *xs, *actl; /* [groups], [groups], [chiplets], [chiplets] */
+    int *hot;               /* [chiplets] hot order, group by group */
+    double *wc, *prs;       /* [chiplets] per-visit weights and pairs */
+    /* footprint of the step (section 5), per memory: groups, root DRAM, chiplet SRAMs, root SRAM */
+    double *foot;           /* [4][groups + chiplets + 2] weights, grads, state, acts */
 };
 
-static int all_moe_traced(const mz_trace_info *t)
+const mz_sched_opts *mz_sched_resolved(const mz_sched *s) { return &s->o; }
+
+static size_t cix(const mz_sched *s, int mb, int j, int li) { return ((size_t)mb * s->slices + j) * s->moe_layers + li; }
+
+/* Bytes of the expert weights of chiplet c in MoE slot li (section 4.3). */
+static double chip_weights(const mz_sched *s, int li, int c)
 {
-    return t->n_layers == t->model.n_moe;
+    double w = s->experts_on[(size_t)li * s->chiplets + c] * s->P_expert;
+    if (s->spread) w += s->shared * s->P_shared / s->chiplets;
+    return s->bytes * w;
 }
+
+/* Bytes of the root's weights for block l: attention, norms, router and
+ * what the root computes of the FFN (dense block, shared experts). */
+static double root_weights(const mz_sched *s, int l)
+{
+    double w = s->P_att + 2 * s->hidden;
+    if (s->moe_slot[l] < 0) return s->bytes * (w + s->P_dense);
+    return s->bytes * (w + s->P_router + (s->root_shared ? s->shared * s->P_shared : 0));
+}
+
+static double lm_weights(const mz_sched *s) { return s->bytes * (s->vocab * s->hidden + s->hidden); }
+
+/* Activation bytes a chiplet keeps per token-expert pair and per token
+ * copy, for the estimate of the SRAM buffers (section 5). */
+static double sram_buffers(const mz_sched *s, int li, int c, int bwd)
+{
+    /* tokens stream through a chiplet in slices of a micro-batch, whether or
+     * not the schedule overlaps them: the buffers do not depend on the variant */
+    double tsl = (double)s->seqs * s->seq_len / s->mbs / s->o.slices;
+    double tmb = (double)s->seqs * s->seq_len / s->mbs;
+    double n = s->experts_on[(size_t)li * s->chiplets + c], share = 2.0 * s->topk * n / s->experts;
+    double per_tok = s->hidden * 2 * (share < 1 ? share : 1) + share * s->gate_mult * s->m->ffn;
+    double buf = s->bytes * tsl * per_tok;
+    if (bwd) buf += s->bytes * tmb * per_tok; /* the micro-batch's saved activations, read back */
+    return buf;
+}
+
+/* Resolve order, shared_on and the prefetch depths from the SRAM (section 4.1). */
+static void resolve(mz_sched *s)
+{
+    mz_sched_opts *o = &s->o;
+    double wmax = 0, need_layer = 0, fwd_free = INFINITY, bwd_free = INFINITY;
+    for (int li = 0; li < s->moe_layers; li++)
+        for (int c = 0; c < s->chiplets; c++) {
+            double w = chip_weights(s, li, c), g = w / s->bytes * o->grad_bytes;
+            double need = w + g + sram_buffers(s, li, c, 1);
+            if (w > wmax) wmax = w;
+            if (need > need_layer) need_layer = need;
+            if (w > 0) {
+                double ff = (o->sram_bytes - sram_buffers(s, li, c, 0)) / w;
+                double fb = (o->sram_bytes - sram_buffers(s, li, c, 1) - g) / w;
+                if (ff < fwd_free) fwd_free = ff;
+                if (fb < bwd_free) bwd_free = fb;
+            }
+        }
+    if (o->order == MZ_ORDER_AUTO)
+        o->order = !(o->sram_bytes > 0) || need_layer <= o->sram_bytes ? MZ_ORDER_LAYER : MZ_ORDER_MB;
+    if (o->prefetch > 0) {
+        o->depth_fwd = o->depth_bwd = o->prefetch;
+    } else if (o->sram_bytes > 0 && wmax > 0) {
+        o->depth_fwd = fwd_free >= 2 ? 2 : 1;
+        o->depth_bwd = bwd_free >= 2 ? 2 : 1;
+    } else {
+        o->depth_fwd = o->depth_bwd = 1;
+    }
+    s->order_layer = o->order == MZ_ORDER_LAYER;
+}
+
+static int all_moe_traced(const mz_trace_info *t) { return t->n_layers == t->model.n_moe; }
 
 mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_sched_opts *o)
 {
     mz_sched *s;
     const mz_model *m = &t->model;
+    size_t n;
     if (!all_moe_traced(t)) {
         mz_error("the trace covers %d of the model's %d MoE layers; a schedule needs every MoE layer "
-                 "(trace without -l)", t->n_layers, m->n_moe);
+                 "(generate the trace without mz-trace -l, or import a log of every layer)", t->n_layers, m->n_moe);
         return NULL;
     }
     if (o->micro_batches > t->seqs) {
         mz_error("%d micro-batches but only %d sequences per step", o->micro_batches, t->seqs);
         return NULL;
     }
-    if (o->prefetch == 0 && !(o->sram_bytes > 0)) {
-        mz_error("prefetch 0 (derive from SRAM) needs the chiplet's SRAM size (a wafer)");
+    if ((long)o->slices > (long)t->seqs * t->seq_len / o->micro_batches + 1) {
+        mz_error("--slices %d: a micro-batch has only %ld tokens to slice", o->slices,
+                 (long)t->seqs * t->seq_len / o->micro_batches);
         return NULL;
     }
     s = mz_calloc(1, sizeof *s);
     s->t = t;
     s->m = m;
     s->o = *o;
-    s->L = m->layers, s->nL = t->n_layers, s->E = m->experts, s->K = m->topk;
-    s->C = p->chiplets, s->G = p->groups;
-    s->M = o->micro_batches;
-    s->S = o->overlap ? o->slices : 1;
-    s->ns = m->shared;
+    s->layers = m->layers, s->moe_layers = t->n_layers, s->experts = m->experts, s->topk = m->topk;
+    s->chiplets = p->chiplets, s->groups = p->groups;
+    s->mbs = o->micro_batches;
+    s->slices = o->overlap ? o->slices : 1;
+    s->shared = m->shared;
     s->seqs = t->seqs, s->seq_len = t->seq_len;
-    s->li_of = mz_malloc(s->L * sizeof *s->li_of);
-    for (int l = 0; l < s->L; l++) s->li_of[l] = -1;
-    for (int i = 0; i < t->n_layers; i++) s->li_of[t->layers[i]] = i;
-    s->chip = mz_malloc((size_t)s->nL * s->E * sizeof *s->chip);
-    s->nexp = mz_calloc((size_t)s->nL * s->C, sizeof *s->nexp);
-    for (int i = 0; i < s->nL; i++) {
-        int slot = mz_placement_slot(p, t->layers[i]);
-        for (int e = 0; e < s->E; e++) {
-            int c = p->chiplet[(size_t)slot * s->E + e];
-            s->chip[(size_t)i * s->E + e] = c;
-            s->nexp[(size_t)i * s->C + c]++;
-        }
-    }
-    s->gof = mz_malloc(s->C * sizeof *s->gof);
-    for (int c = 0; c < s->C; c++) s->gof[c] = mz_group_of(p, c);
-    s->nsh = mz_calloc(s->C, sizeof *s->nsh);
-    s->sh_chip = mz_calloc(s->ns ? s->ns : 1, sizeof *s->sh_chip);
-    if (!o->shared_on_root)
-        for (int k = 0; k < s->ns; k++) {
-            s->sh_chip[k] = (int)((long)k * s->C / s->ns);
-            s->nsh[s->sh_chip[k]]++;
-            if (s->C <= 64 && s->G <= 64) {
-                s->sh_cmask |= 1ull << s->sh_chip[k];
-                s->sh_gmask |= 1ull << s->gof[s->sh_chip[k]];
-            }
-        }
-    s->first_seq = mz_malloc((s->M + 1) * sizeof *s->first_seq);
-    for (int mb = 0; mb <= s->M; mb++) s->first_seq[mb] = (int)(((long)mb * s->seqs + s->M - 1) / s->M);
-    {
-        size_t n = (size_t)s->M * s->nL * s->S;
-        s->ecount = mz_calloc(n * s->E, sizeof *s->ecount);
-        s->pairs = mz_calloc(n * s->C, sizeof *s->pairs);
-        s->tokc = mz_calloc(n * s->C, sizeof *s->tokc);
-        s->tokg = mz_calloc(n * s->G, sizeof *s->tokg);
-        s->ntok = mz_calloc((size_t)s->M * s->S, sizeof *s->ntok);
-        s->causal = mz_calloc((size_t)s->M * s->S, sizeof *s->causal);
-    }
-    s->stamp = mz_calloc(s->C, sizeof *s->stamp);
-    s->gstamp = mz_calloc(s->G, sizeof *s->gstamp);
-    /* model quantities (elements, FLOPs per token) */
-    s->h = m->hidden;
-    s->b = o->bytes;
-    s->P_att = mz_model_attn_params(m) + 2.0 * m->hidden; /* Wq, Wk, Wv, Wo and two norms */
-    s->P_exp = mz_model_expert_params(m);
-    s->P_sh = mz_model_shared_params(m);
+    s->hidden = m->hidden;
+    s->bytes = o->bytes;
+    s->P_att = mz_model_attn_params(m);
+    s->P_router = (double)m->hidden * m->experts;
+    s->P_expert = mz_model_expert_params(m);
+    s->P_shared = mz_model_shared_params(m);
     s->P_dense = mz_model_dense_params(m);
-    s->nqdh = (double)m->heads * m->head_dim;
-    s->nkvdh = (double)m->kv_heads * m->head_dim;
-    s->gm = m->gated ? 2.0 : 1.0;
-    /* visits: one pass of micro-batches through one block in one direction */
-    s->nvis = o->order_layer ? 2 * s->L : 2 * s->L * s->M;
+    s->qkv = (double)m->heads * m->head_dim + 2.0 * m->kv_heads * m->head_dim;
+    s->gate_mult = m->gated ? 2.0 : 1.0;
+    s->vocab = m->vocab;
+    /* section 4.6: shared experts on the attention chiplet when its SRAM holds
+     * the double buffer of attention and shared-expert weights that
+     * streaming needs (or the SRAM is unknown), else spread over the chiplets */
+    if (s->o.shared_on == MZ_SHARED_AUTO) {
+        double block = s->bytes * (s->P_att + 2 * s->hidden + s->P_router + s->shared * s->P_shared);
+        s->o.shared_on = !(o->root_sram_bytes > 0) || 2 * block <= o->root_sram_bytes ? MZ_SHARED_ROOT : MZ_SHARED_SPREAD;
+    }
+    s->root_shared = s->shared > 0 && s->o.shared_on == MZ_SHARED_ROOT;
+    s->spread = s->shared > 0 && s->o.shared_on == MZ_SHARED_SPREAD;
+    s->moe_slot = mz_malloc(s->layers * sizeof *s->moe_slot);
+    for (int l = 0; l < s->layers; l++) s->moe_slot[l] = -1;
+    for (int i = 0; i < t->n_layers; i++) s->moe_slot[t->layers[i]] = i;
+    s->chip_of = mz_malloc((size_t)s->moe_layers * s->experts * sizeof *s->chip_of);
+    s->experts_on = mz_calloc((size_t)s->moe_layers * s->chiplets, sizeof *s->experts_on);
+    for (int i = 0; i < s->moe_layers; i++) {
+        int slot = mz_placement_slot(p, t->layers[i]);
+        for (int e = 0; e < s->experts; e++) {
+            int c = p->chiplet[(size_t)slot * s->experts + e];
+            s->chip_of[(size_t)i * s->experts + e] = c;
+            s->experts_on[(size_t)i * s->chiplets + c]++;
+        }
+    }
+    s->group_of = mz_malloc(s->chiplets * sizeof *s->group_of);
+    for (int c = 0; c < s->chiplets; c++) s->group_of[c] = mz_group_of(p, c);
+    s->first_seq = mz_malloc((s->mbs + 1) * sizeof *s->first_seq);
+    for (int mb = 0; mb <= s->mbs; mb++) s->first_seq[mb] = (int)(((long)mb * s->seqs + s->mbs - 1) / s->mbs);
+    resolve(s);
+    n = (size_t)s->mbs * s->moe_layers * s->slices;
+    s->sel = mz_calloc(n * s->experts, sizeof *s->sel);
+    s->pairs = mz_calloc(n * s->chiplets, sizeof *s->pairs);
+    s->active = mz_calloc(n * s->chiplets, sizeof *s->active);
+    s->tok_chip = mz_calloc(n * s->chiplets, sizeof *s->tok_chip);
+    s->tok_group = mz_calloc(n * s->groups, sizeof *s->tok_group);
+    s->ntok = mz_calloc((size_t)s->mbs * s->slices, sizeof *s->ntok);
+    s->ctx = mz_calloc((size_t)s->mbs * s->slices, sizeof *s->ctx);
+    s->stamp = mz_calloc(s->chiplets, sizeof *s->stamp);
+    s->gstamp = mz_calloc(s->groups, sizeof *s->gstamp);
+    /* visits: forward blocks 0..L-1, then backward L-1..0; once for all
+     * micro-batches (order layer) or once per micro-batch (order mb) */
+    s->nvis = s->order_layer ? 2 * s->layers : 2 * s->layers * s->mbs;
     s->vis_dir = mz_malloc(s->nvis * sizeof(int));
     s->vis_layer = mz_malloc(s->nvis * sizeof(int));
     s->vis_mb0 = mz_malloc(s->nvis * sizeof(int));
     s->vis_nmb = mz_malloc(s->nvis * sizeof(int));
     {
-        int v = 0, reps = o->order_layer ? 1 : s->M;
+        int v = 0, reps = s->order_layer ? 1 : s->mbs;
         for (int r = 0; r < reps; r++) {
-            for (int l = 0; l < s->L; l++, v++)
-                s->vis_dir[v] = 0, s->vis_layer[v] = l, s->vis_mb0[v] = r, s->vis_nmb[v] = o->order_layer ? s->M : 1;
-            for (int l = s->L - 1; l >= 0; l--, v++)
-                s->vis_dir[v] = 1, s->vis_layer[v] = l, s->vis_mb0[v] = r, s->vis_nmb[v] = o->order_layer ? s->M : 1;
+            for (int l = 0; l < s->layers; l++, v++)
+                s->vis_dir[v] = 0, s->vis_layer[v] = l, s->vis_mb0[v] = r, s->vis_nmb[v] = s->order_layer ? s->mbs : 1;
+            for (int l = s->layers - 1; l >= 0; l--, v++)
+                s->vis_dir[v] = 1, s->vis_layer[v] = l, s->vis_mb0[v] = r, s->vis_nmb[v] = s->order_layer ? s->mbs : 1;
         }
     }
-    s->xlast = mz_malloc((size_t)s->nvis * s->C * sizeof *s->xlast);
+    n = (size_t)s->nvis * s->chiplets;
+    s->xlast = mz_malloc(n * sizeof *s->xlast);
+    s->freed = mz_malloc(n * sizeof *s->freed);
+    s->loadlast = mz_malloc(n * sizeof *s->loadlast);
+    s->loaded = mz_calloc(s->nvis, sizeof *s->loaded);
     s->rootlast = mz_malloc(s->nvis * sizeof *s->rootlast);
-    s->wblast = mz_malloc(s->C * sizeof *s->wblast);
-    s->pcap = s->S * (s->G + 1);
-    s->prev = mz_malloc((size_t)s->M * s->S * s->pcap * sizeof *s->prev);
-    s->nprev = mz_calloc((size_t)s->M * s->S, sizeof *s->nprev);
-    s->tmp = mz_malloc(s->pcap * sizeof *s->tmp);
-    s->loads = mz_malloc((size_t)s->C * o->load_chunks * sizeof *s->loads);
-    s->nloads = mz_calloc(s->C, sizeof *s->nloads);
-    s->actl = mz_malloc(s->C * sizeof *s->actl);
-    s->xs_all = mz_malloc((size_t)s->C * s->M * sizeof *s->xs_all);
-    s->nxs = mz_calloc(s->C, sizeof *s->nxs);
-    s->xs = mz_malloc(s->C * sizeof *s->xs);
-    s->dsp = mz_malloc(s->G * sizeof *s->dsp);
-    s->cmb = mz_malloc(s->G * sizeof *s->cmb);
-    s->hot = mz_malloc(s->C * sizeof *s->hot);
-    s->Wc = mz_malloc(s->C * sizeof *s->Wc);
-    s->Ac = mz_malloc(s->C * sizeof *s->Ac);
-    s->cpy = mz_malloc(s->C * sizeof *s->cpy);
-    s->prs = mz_malloc(s->C * sizeof *s->prs);
-    s->out = mz_malloc((size_t)s->S * (s->G + 1) * sizeof *s->out);
-    s->nout = mz_calloc(s->S, sizeof *s->nout);
+    s->out = mz_malloc((size_t)s->mbs * s->slices * (s->groups + 1) * sizeof *s->out);
+    s->nout = mz_calloc((size_t)s->mbs * s->slices, sizeof *s->nout);
+    s->carry = mz_malloc((size_t)s->slices * (s->groups + 1) * sizeof *s->carry);
+    s->disp = mz_malloc(s->groups * sizeof *s->disp);
+    s->comb = mz_malloc(s->groups * sizeof *s->comb);
+    s->xs = mz_malloc(s->chiplets * sizeof *s->xs);
+    s->actl = mz_malloc(s->chiplets * sizeof *s->actl);
+    s->hot = mz_malloc(s->chiplets * sizeof *s->hot);
+    s->wc = mz_malloc(s->chiplets * sizeof *s->wc);
+    s->prs = mz_malloc(s->chiplets * sizeof *s->prs);
+    s->foot = mz_calloc((size_t)4 * (s->groups + s->chiplets + 2), sizeof *s->foot);
     return s;
 }
 
 void mz_sched_free(mz_sched *s)
 {
     if (!s) return;
-    free(s->li_of), free(s->chip), free(s->nexp), free(s->gof), free(s->nsh), free(s->sh_chip);
-    free(s->first_seq), free(s->ecount), free(s->pairs), free(s->tokc), free(s->tokg), free(s->ntok), free(s->causal);
+    free(s->moe_slot), free(s->chip_of), free(s->experts_on), free(s->group_of), free(s->first_seq);
+    free(s->sel), free(s->pairs), free(s->active), free(s->tok_chip), free(s->tok_group), free(s->ntok), free(s->ctx);
     free(s->stamp), free(s->gstamp);
     free(s->vis_dir), free(s->vis_layer), free(s->vis_mb0), free(s->vis_nmb);
-    free(s->xlast), free(s->rootlast), free(s->wblast), free(s->prev), free(s->nprev), free(s->tmp);
-    free(s->loads), free(s->nloads), free(s->actl), free(s->xs_all), free(s->nxs), free(s->xs);
-    free(s->dsp), free(s->cmb), free(s->hot), free(s->Wc), free(s->Ac), free(s->cpy), free(s->prs);
-    free(s->out), free(s->nout);
+    free(s->xlast), free(s->freed), free(s->loadlast), free(s->loaded), free(s->rootlast);
+    free(s->out), free(s->nout), free(s->carry), free(s->disp), free(s->comb), free(s->xs), free(s->actl);
+    free(s->hot), free(s->wc), free(s->prs), free(s->foot);
     mz_op_free(&s->op);
     free(s);
 }
 
+/* ------------------------------------------------------------------ counting (section 4.2) */
 void mz_sched_add(mz_sched *s, const mz_token *tok)
 {
-    int seq = (int)tok->seq, mb = (int)((long)seq * s->M / s->seqs);
+    int seq = (int)tok->seq, mb = (int)((long)seq * s->mbs / s->seqs);
     int local = seq - s->first_seq[mb], nloc = s->first_seq[mb + 1] - s->first_seq[mb];
-    int j = (int)(((int64_t)local * s->seq_len + tok->tok) * s->S / ((int64_t)nloc * s->seq_len));
-    int C = s->C, G = s->G, K = s->K, E = s->E;
-    int sh = !s->o.shared_on_root && s->ns > 0;
-    s->ntok[mb * s->S + j]++;
-    s->causal[mb * s->S + j] += 4.0 * tok->tok + 2.0;
-    for (int li = 0; li < s->nL; li++) {
-        size_t base = ((size_t)mb * s->S + j) * s->nL + li;
-        /* selections per expert (the k experts of a token are distinct, so
-         * these increments never wait on each other); per-chiplet pairs are
-         * summed from them when the step is emitted */
-        uint32_t *ec = s->ecount + base * E, *tc = s->tokc + base * C, *tg = s->tokg + base * G;
+    int j = (int)(((int64_t)local * s->seq_len + tok->tok) * s->slices / ((int64_t)nloc * s->seq_len));
+    int C = s->chiplets, G = s->groups, K = s->topk, E = s->experts;
+    s->ntok[mb * s->slices + j]++;
+    s->ctx[mb * s->slices + j] += tok->tok + 1.0;
+    for (int li = 0; li < s->moe_layers; li++) {
+        size_t base = cix(s, mb, j, li);
+        uint32_t *ec = s->sel + base * E, *tc = s->tok_chip + base * C, *tg = s->tok_group + base * G;
         const uint16_t *ids = tok->ids + (size_t)li * K;
-        const int *chip = s->chip + (size_t)li * E;
+        const int *chip = s->chip_of + (size_t)li * E;
         int nd = 0, ng = 0;
         if (C <= 64 && G <= 64) {
-            /* the common case: distinct chiplets and groups as bit masks */
+            /* distinct chiplets and groups as bit masks: a chiplet or group
+             * counts the first time one of the token's experts lands on it */
             uint64_t cm = 0, gm = 0;
-            /* one pass of K steps, no branches: a chiplet or group counts
-             * the first time one of the token's experts lands on it */
             for (int a = 0; a < K; a++) {
-                int e = ids[a], c = chip[e], g = s->gof[c];
+                int e = ids[a], c = chip[e], g = s->group_of[c];
                 uint64_t cb = 1ull << c, gb = 1ull << g;
                 int newc = !(cm & cb), newg = !(gm & gb);
                 ec[e]++;
@@ -231,9 +291,10 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
                 cm |= cb;
                 gm |= gb;
             }
-            if (sh) {
-                for (uint64_t m = s->sh_cmask & ~cm; m; m &= m - 1) tc[__builtin_ctzll(m)]++;
-                for (uint64_t m = s->sh_gmask & ~gm; m; m &= m - 1) tg[__builtin_ctzll(m)]++;
+            if (s->spread) {
+                /* every chiplet holds a slice of the shared experts: the token goes everywhere */
+                for (int c = 0; c < C; c++) tc[c] += !(cm >> c & 1);
+                for (int g = 0; g < G; g++) tg[g] += !(gm >> g & 1);
             }
         } else {
             if (++s->serial == 0) {
@@ -241,49 +302,106 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
                 memset(s->gstamp, 0, G * sizeof *s->gstamp);
                 s->serial = 1;
             }
-            for (int a = 0; a < K + (sh ? s->ns : 0); a++) {
-                int c = a < K ? chip[ids[a]] : s->sh_chip[a - K];
-                if (a < K) ec[ids[a]]++;
-                if (s->stamp[c] != s->serial) {
-                    int g = s->gof[c];
-                    s->stamp[c] = s->serial;
-                    tc[c]++;
-                    nd += a < K;
-                    if (s->gstamp[g] != s->serial) s->gstamp[g] = s->serial, tg[g]++, ng += a < K;
-                }
+            for (int a = 0; a < K; a++) {
+                int c = chip[ids[a]], g = s->group_of[c];
+                ec[ids[a]]++;
+                if (s->stamp[c] != s->serial) s->stamp[c] = s->serial, tc[c]++, nd++;
+                if (s->gstamp[g] != s->serial) s->gstamp[g] = s->serial, tg[g]++, ng++;
+            }
+            if (s->spread) {
+                for (int c = 0; c < C; c++)
+                    if (s->stamp[c] != s->serial) tc[c]++;
+                for (int g = 0; g < G; g++)
+                    if (s->gstamp[g] != s->serial) tg[g]++;
             }
         }
         s->copies += s->o.dedup ? nd : K;
-        s->gcopies += ng;
+        s->group_copies += ng;
     }
-    s->tok_layers += s->nL;
+    s->token_layers += s->moe_layers;
 }
 
-/* Pairs per chiplet of every (micro-batch, layer, slice): the selections of
- * its experts, plus one per token for each shared expert it hosts. */
+/* Pairs and active experts per chiplet of every (micro-batch, slice, slot). */
 static void sum_pairs(mz_sched *s)
 {
-    size_t n = (size_t)s->M * s->nL * s->S;
-    memset(s->pairs, 0, n * s->C * sizeof *s->pairs);
-    for (int mb = 0; mb < s->M; mb++)
-        for (int li = 0; li < s->nL; li++)
-            for (int j = 0; j < s->S; j++) {
-                size_t base = ((size_t)mb * s->S + j) * s->nL + li;
-                const uint32_t *ec = s->ecount + base * s->E;
-                const int *chip = s->chip + (size_t)li * s->E;
-                uint32_t *pc = s->pairs + base * s->C;
-                for (int e = 0; e < s->E; e++) pc[chip[e]] += ec[e];
-                for (int c = 0; c < s->C; c++) pc[c] += s->ntok[mb * s->S + j] * s->nsh[c];
+    size_t n = (size_t)s->mbs * s->moe_layers * s->slices;
+    memset(s->pairs, 0, n * s->chiplets * sizeof *s->pairs);
+    memset(s->active, 0, n * s->chiplets * sizeof *s->active);
+    for (int mb = 0; mb < s->mbs; mb++)
+        for (int j = 0; j < s->slices; j++)
+            for (int li = 0; li < s->moe_layers; li++) {
+                size_t base = cix(s, mb, j, li);
+                const uint32_t *ec = s->sel + base * s->experts;
+                const int *chip = s->chip_of + (size_t)li * s->experts;
+                uint32_t *pc = s->pairs + base * s->chiplets, *ac = s->active + base * s->chiplets;
+                for (int e = 0; e < s->experts; e++) {
+                    pc[chip[e]] += ec[e];
+                    ac[chip[e]] += ec[e] > 0;
+                }
             }
 }
 
-/* ---- emission helpers: an op is built in s->op, then handed to put */
-static void op_begin(mz_sched *s, int kind, int layer, int mb, int slice, int dir, uint32_t phase)
+/* Counts of (mb, slot li, slice j) in array a of width w; j < 0: the whole micro-batch. */
+static double cnt(const mz_sched *s, const uint32_t *a, int w, int mb, int li, int j, int i)
+{
+    double x = 0;
+    if (j >= 0) return a[cix(s, mb, j, li) * w + i];
+    for (int k = 0; k < s->slices; k++) x += a[cix(s, mb, k, li) * w + i];
+    return x;
+}
+
+static double ntok(const mz_sched *s, int mb, int j)
+{
+    double x = 0;
+    if (j >= 0) return s->ntok[mb * s->slices + j];
+    for (int k = 0; k < s->slices; k++) x += s->ntok[mb * s->slices + k];
+    return x;
+}
+
+static double ctx(const mz_sched *s, int mb, int j)
+{
+    double x = 0;
+    if (j >= 0) return s->ctx[mb * s->slices + j];
+    for (int k = 0; k < s->slices; k++) x += s->ctx[mb * s->slices + k];
+    return x;
+}
+
+/* Copies chiplet c receives (dedup: one per token; else one per pair, plus
+ * the token's copy for the shared slice). */
+static double copies_to(const mz_sched *s, int li, int mb, int j, int c)
+{
+    if (s->o.dedup) return cnt(s, s->tok_chip, s->chiplets, mb, li, j, c);
+    return cnt(s, s->pairs, s->chiplets, mb, li, j, c) + (s->spread ? ntok(s, mb, j) : 0);
+}
+
+/* Saved activations of chiplet c for micro-batch mb (section 4.3): its
+ * inputs (one per copy received) and the gated intermediates per pair. */
+static double chip_acts(const mz_sched *s, int li, int mb, int c)
+{
+    double pairs = cnt(s, s->pairs, s->chiplets, mb, li, -1, c), a;
+    a = copies_to(s, li, mb, -1, c) * s->hidden + s->gate_mult * pairs * s->m->ffn;
+    if (s->spread) a += ntok(s, mb, -1) * s->gate_mult * s->shared * s->m->shared_ffn / s->chiplets;
+    return s->bytes * a;
+}
+
+/* Saved activations of the root for block l and micro-batch mb. */
+static double root_acts(const mz_sched *s, int l, int mb)
+{
+    double T = ntok(s, mb, -1), a = T * (2 * s->hidden + s->qkv + s->m->heads * (double)s->m->head_dim);
+    if (s->moe_slot[l] < 0) return s->bytes * (a + T * s->gate_mult * s->m->dense_ffn);
+    a += T * s->experts;
+    if (s->root_shared) a += T * s->gate_mult * s->shared * s->m->shared_ffn;
+    return s->bytes * a;
+}
+
+/* ------------------------------------------------------------------ emission helpers */
+static void op_begin(mz_sched *s, int kind, int layer, int mb, int slice, int dir)
 {
     mz_op *op = &s->op;
     op->id = s->next_id;
     op->kind = kind, op->cat = mz_op_cat_of(kind);
-    op->layer = layer, op->mb = mb, op->slice = slice, op->dir = dir, op->phase = phase;
+    op->layer = layer, op->mb = mb, op->slice = slice, op->dir = dir;
+    op->phase = s->o.overlap ? 0 : s->phase;
     op->nterms = op->ndeps = 0;
 }
 
@@ -315,81 +433,30 @@ static int32_t op_end(mz_sched *s)
     return (int32_t)s->next_id++;
 }
 
-/* Counts of micro-batch mb, MoE slot li, slice j (j < 0: whole micro-batch). */
-static double cnt(const mz_sched *s, const uint32_t *a, int width, int mb, int li, int j, int i)
+#define OUT(s, mb, j) ((s)->out + ((size_t)(mb) * (s)->slices + (j)) * ((s)->groups + 1))
+#define NOUT(s, mb, j) ((s)->nout[(size_t)(mb) * (s)->slices + (j)])
+
+static void dep_out(mz_sched *s, int mb, int j)
 {
-    if (j >= 0) return a[(((size_t)mb * s->S + j) * s->nL + li) * width + i];
-    double x = 0;
-    for (int k = 0; k < s->S; k++) x += a[(((size_t)mb * s->S + k) * s->nL + li) * width + i];
-    return x;
+    for (int k = 0; k < NOUT(s, mb, j); k++) dep(s, OUT(s, mb, j)[k]);
 }
 
-static double ntok(const mz_sched *s, int mb, int j)
+/* Per-visit quantities of slot li for micro-batches mb0..mb0+nmb-1: weights
+ * per chiplet, pairs, and the hot order (per group, pairs descending). */
+static void visit_counts(mz_sched *s, int li, int mb0, int nmb)
 {
-    if (j >= 0) return s->ntok[mb * s->S + j];
-    double x = 0;
-    for (int k = 0; k < s->S; k++) x += s->ntok[mb * s->S + k];
-    return x;
-}
-
-static double causal(const mz_sched *s, int mb, int j)
-{
-    if (j >= 0) return s->causal[mb * s->S + j];
-    double x = 0;
-    for (int k = 0; k < s->S; k++) x += s->causal[mb * s->S + k];
-    return x;
-}
-
-/* Root quantities of layer l: weight bytes, attention (+ router) FLOPs and
- * dense/shared FFN FLOPs of (mb, j), activation bytes of micro-batch mb. */
-static double root_weights(const mz_sched *s, int l)
-{
-    if (s->li_of[l] < 0) return s->b * (s->P_att + s->P_dense);
-    return s->b * (s->P_att + s->h * s->E + (s->o.shared_on_root ? s->ns * s->P_sh : 0));
-}
-
-static double att_flops(const mz_sched *s, int l, int mb, int j)
-{
-    double T = ntok(s, mb, j);
-    return 2 * T * s->P_att + causal(s, mb, j) * s->nqdh + (s->li_of[l] >= 0 ? 2 * T * s->h * s->E : 0);
-}
-
-static double ffn_flops(const mz_sched *s, int l, int mb, int j)
-{
-    double T = ntok(s, mb, j);
-    if (s->li_of[l] < 0) return 2 * T * s->P_dense;
-    return s->o.shared_on_root ? 2 * T * s->ns * s->P_sh : 0;
-}
-
-static double root_acts(const mz_sched *s, int l, int mb)
-{
-    double T = ntok(s, mb, -1), a = s->b * T * (2 * s->h + 2 * s->nqdh + 2 * s->nkvdh);
-    if (s->li_of[l] < 0) return a + s->b * T * s->gm * s->m->dense_ffn;
-    return a + (s->o.shared_on_root ? s->b * T * s->gm * s->ns * s->m->shared_ffn : 0);
-}
-
-/* Per-chiplet quantities of (mb, li) for the whole micro-batch: weights Wc,
- * saved activations Ac, copies per chiplet, pairs; and the hot order. */
-static void visit_counts(mz_sched *s, int li, int mb)
-{
-    double T = ntok(s, mb, -1);
-    for (int c = 0; c < s->C; c++) {
-        double pairs = cnt(s, s->pairs, s->C, mb, li, -1, c), psh = T * s->nsh[c];
-        double copies = s->o.dedup ? cnt(s, s->tokc, s->C, mb, li, -1, c) : pairs;
-        s->prs[c] = pairs;
-        s->cpy[c] = copies;
-        s->Wc[c] = s->b * (s->nexp[(size_t)li * s->C + c] * s->P_exp + s->nsh[c] * s->P_sh);
-        s->Ac[c] = s->b * (copies * s->h +
-                           s->gm * ((pairs - psh) * s->m->ffn + psh * s->m->shared_ffn));
+    for (int c = 0; c < s->chiplets; c++) {
+        s->prs[c] = 0;
+        for (int mb = mb0; mb < mb0 + nmb; mb++) s->prs[c] += cnt(s, s->pairs, s->chiplets, mb, li, -1, c);
+        s->wc[c] = chip_weights(s, li, c);
+        s->hot[c] = c;
     }
-    /* hot order: per group, chiplets by pairs descending, ties by id */
-    for (int c = 0; c < s->C; c++) s->hot[c] = c;
-    for (int a = 1; a < s->C; a++) {
+    for (int a = 1; a < s->chiplets; a++) {
         int c = s->hot[a], k = a;
         while (k > 0) {
             int d = s->hot[k - 1];
-            int before = s->gof[d] < s->gof[c] ||
-                         (s->gof[d] == s->gof[c] && (s->prs[d] > s->prs[c] || (s->prs[d] == s->prs[c] && d < c)));
+            int before = s->group_of[d] < s->group_of[c] ||
+                         (s->group_of[d] == s->group_of[c] && (s->prs[d] > s->prs[c] || (s->prs[d] == s->prs[c] && d < c)));
             if (before) break;
             s->hot[k] = d;
             k--;
@@ -398,384 +465,556 @@ static void visit_counts(mz_sched *s, int li, int mb)
     }
 }
 
-static double chip_flops(const mz_sched *s, int li, int mb, int j, int c)
+/* ------------------------------------------------------------------ the ops (section 4.3) */
+/* Attention (+ router) on the root for (mb, j); bwd: dgrad and wgrad. */
+static void root_compute(mz_sched *s, int kind, int l, int mb, int j, int bw)
 {
-    double pairs = cnt(s, s->pairs, s->C, mb, li, j, c), psh = ntok(s, mb, j) * s->nsh[c];
-    return 2 * ((pairs - psh) * s->P_exp + psh * s->P_sh);
+    double T = ntok(s, mb, j), mult = bw ? 2 : 1, fl = 0;
+    op_begin(s, kind, l, mb, j, bw);
+    switch (kind) {
+    case MZ_OP_ATT:
+        fl = 2 * T * s->P_att + 4 * ctx(s, mb, j) * s->m->heads * s->m->head_dim +
+             (s->moe_slot[l] >= 0 ? 2 * T * s->P_router : 0);
+        term(s, MZ_Q_ROOT_CTX, 0, ctx(s, mb, j));
+        break;
+    case MZ_OP_DENSE_FFN: fl = 2 * T * s->P_dense; break;
+    case MZ_OP_SHARED: fl = 2 * T * s->shared * s->P_shared; break;
+    }
+    term(s, MZ_Q_ROOT_FLOP, 0, fl * mult);
+    term(s, MZ_Q_ROOT_TOKENS, 0, T);
 }
 
-/* One all-to-all op for group g: chiplet-level and group-level bytes. */
+/* The expert op of chiplet c for (mb, j): pairs, active experts, the
+ * shared slice's tokens; FLOPs for the record. */
+static void expert_terms(mz_sched *s, int li, int mb, int j, int c, int bw)
+{
+    double pairs = cnt(s, s->pairs, s->chiplets, mb, li, j, c), T = ntok(s, mb, j), mult = bw ? 2 : 1;
+    double fl = 2 * pairs * s->P_expert + (s->spread ? 2 * T * s->shared * s->P_shared / s->chiplets : 0);
+    term(s, MZ_Q_CHIP_FLOP, c, fl * mult);
+    term(s, MZ_Q_CHIP_TOKENS, c, pairs);
+    term(s, MZ_Q_CHIP_EXPERTS, c, cnt(s, s->active, s->chiplets, mb, li, j, c));
+    if (s->spread) term(s, MZ_Q_CHIP_SHARED, c, T);
+}
+
+/* One all-to-all op for group g: per chiplet and at the root link when the
+ * switch aggregates (section 3.2). */
 static void a2a_terms(mz_sched *s, int li, int mb, int j, int g)
 {
-    double hb = s->h * s->b, sum = 0;
-    for (int c = 0; c < s->C; c++) {
+    double hb = s->hidden * s->bytes, sum = 0;
+    for (int c = 0; c < s->chiplets; c++) {
         double q;
-        if (s->gof[c] != g) continue;
-        q = s->o.dedup ? cnt(s, s->tokc, s->C, mb, li, j, c) : cnt(s, s->pairs, s->C, mb, li, j, c);
+        if (s->group_of[c] != g) continue;
+        q = copies_to(s, li, mb, j, c);
         sum += q;
         term(s, MZ_Q_A2A_CHIP, c, q * hb);
     }
-    term(s, MZ_Q_A2A_GROUP, g, (s->o.dedup ? cnt(s, s->tokg, s->G, mb, li, j, g) : sum) * hb);
+    term(s, MZ_Q_A2A_GROUP, g, (s->o.dedup ? cnt(s, s->tok_group, s->groups, mb, li, j, g) : sum) * hb);
+}
+
+/* Update (or accumulate) the gradients of chiplet c after visit v (section 4.4):
+ * order layer: the block's gradients sit in SRAM, the update writes the
+ * weights (and reads and writes the optimizer state); order mb: the
+ * accumulators are read (but by the first micro-batch) and written, the last
+ * micro-batch updates. */
+static void update_terms(mz_sched *s, double w, int first, int last, int rw_root, int c)
+{
+    double params = w / s->bytes, g = params * s->o.grad_bytes, st = params * mz_sched_state_bytes(&s->o);
+    int rd = rw_root ? MZ_Q_ROOT_READ : MZ_Q_MEM_READ, wr = rw_root ? MZ_Q_ROOT_WRITE : MZ_Q_MEM_WRITE;
+    if (!first) term(s, rd, c, g);
+    if (!last) {
+        term(s, wr, c, g);
+        return;
+    }
+    term(s, rd, c, st);
+    term(s, wr, c, w + st);
+}
+
+/* The loads of visit v (chunks q0..q1-1 of each chiplet, hot order), each
+ * waiting until the SRAM buffer it reuses is free (section 4.5). */
+static void emit_loads(mz_sched *s, int v, int q0, int q1)
+{
+    int l = s->vis_layer[v], li = s->moe_slot[l], bw = s->vis_dir[v], C = s->chiplets;
+    int depth = bw ? s->o.depth_bwd : s->o.depth_fwd;
+    visit_counts(s, li, s->vis_mb0[v], s->vis_nmb[v]);
+    for (int k = 0; k < C; k++) {
+        int c = s->hot[k], ne = s->experts_on[(size_t)li * C + c] + (s->spread ? 1 : 0);
+        if (ne > s->o.load_chunks) ne = s->o.load_chunks;
+        if (ne < 1) ne = 1;
+        for (int q = q0; q < q1 && q < ne; q++) {
+            op_begin(s, MZ_OP_LOAD, l, s->vis_mb0[v], -1, bw);
+            term(s, MZ_Q_MEM_READ, c, s->wc[c] / ne);
+            if (v - depth >= 0) dep(s, s->freed[(size_t)(v - depth) * C + c]);
+            s->loadlast[(size_t)v * C + c] = op_end(s);
+        }
+    }
+}
+
+/* Is visit v the backward turn of the block just run forward (weights still on chip)? */
+static int turn(const mz_sched *s, int v)
+{
+    return v > 0 && s->vis_layer[v - 1] == s->vis_layer[v] && s->vis_dir[v - 1] != s->vis_dir[v];
+}
+
+/* Visit v's weights: reused at the turn, else loaded (now, unless they
+ * were prefetched during the previous visit). */
+static void visit_weights(mz_sched *s, int v)
+{
+    int C = s->chiplets;
+    if (s->moe_slot[s->vis_layer[v]] < 0 || s->loaded[v]) return;
+    s->loaded[v] = 1;
+    if (turn(s, v)) {
+        memcpy(s->loadlast + (size_t)v * C, s->loadlast + (size_t)(v - 1) * C, C * sizeof *s->loadlast);
+        return;
+    }
+    for (int c = 0; c < C; c++) s->loadlast[(size_t)v * C + c] = NONE;
+    emit_loads(s, v, 0, s->o.load_chunks);
+}
+
+/* ------------------------------------------------------------------ streaming (section 4.5) */
+/* One slice (mb, j) of visit v through an MoE block, forward. */
+static void stream_slice_fwd(mz_sched *s, int v, int mb, int j, int32_t rl, int32_t *rootmax)
+{
+    int l = s->vis_layer[v], li = s->moe_slot[l], C = s->chiplets, G = s->groups, n = 0;
+    int32_t a, sh = NONE, e = NONE;
+    if (l == 0) {
+        op_begin(s, MZ_OP_EMBED, l, mb, j, 0);
+        term(s, MZ_Q_ROOT_READ, 0, ntok(s, mb, j) * s->hidden * s->bytes);
+        dep_out(s, mb, j);
+        e = op_end(s);
+    }
+    root_compute(s, MZ_OP_ATT, l, mb, j, 0);
+    dep(s, rl);
+    dep(s, e);
+    dep_out(s, mb, j);
+    a = *rootmax = op_end(s);
+    if (li < 0) {
+        root_compute(s, MZ_OP_DENSE_FFN, l, mb, j, 0);
+        dep(s, a);
+        OUT(s, mb, j)[0] = *rootmax = op_end(s);
+        NOUT(s, mb, j) = 1;
+        return;
+    }
+    if (s->root_shared) {
+        root_compute(s, MZ_OP_SHARED, l, mb, j, 0);
+        dep(s, a);
+        sh = *rootmax = op_end(s);
+    }
+    for (int g = 0; g < G; g++) {
+        op_begin(s, MZ_OP_DISPATCH, l, mb, j, 0);
+        a2a_terms(s, li, mb, j, g);
+        dep(s, a);
+        s->disp[g] = op_end(s);
+    }
+    for (int c = 0; c < C; c++) {
+        op_begin(s, MZ_OP_EXPERT, l, mb, j, 0);
+        expert_terms(s, li, mb, j, c, 0);
+        dep(s, s->disp[s->group_of[c]]);
+        dep(s, s->loadlast[(size_t)v * C + c]);
+        s->xs[c] = s->xlast[(size_t)v * C + c] = op_end(s);
+    }
+    for (int g = 0; g < G; g++) {
+        op_begin(s, MZ_OP_COMBINE, l, mb, j, 0);
+        a2a_terms(s, li, mb, j, g);
+        for (int c = 0; c < C; c++)
+            if (s->group_of[c] == g) dep(s, s->xs[c]);
+        OUT(s, mb, j)[n++] = s->comb[g] = op_end(s);
+    }
+    if (sh >= 0) OUT(s, mb, j)[n++] = sh;
+    NOUT(s, mb, j) = n;
+}
+
+/* One slice (mb, j) of visit v through a block, backward. */
+static void stream_slice_bwd(mz_sched *s, int v, int mb, int j, int32_t rl, int32_t ral, int32_t *rootmax)
+{
+    int l = s->vis_layer[v], li = s->moe_slot[l], C = s->chiplets, G = s->groups;
+    int32_t a, sh = NONE;
+    if (li < 0) {
+        root_compute(s, MZ_OP_DENSE_FFN, l, mb, j, 1);
+        dep(s, rl), dep(s, ral);
+        dep_out(s, mb, j);
+        sh = op_end(s);
+    } else {
+        if (s->root_shared) {
+            root_compute(s, MZ_OP_SHARED, l, mb, j, 1);
+            dep(s, rl), dep(s, ral);
+            dep_out(s, mb, j);
+            sh = op_end(s);
+        }
+        for (int g = 0; g < G; g++) {
+            op_begin(s, MZ_OP_DISPATCH, l, mb, j, 1);
+            a2a_terms(s, li, mb, j, g);
+            dep_out(s, mb, j);
+            s->disp[g] = op_end(s);
+        }
+        for (int c = 0; c < C; c++) {
+            op_begin(s, MZ_OP_EXPERT, l, mb, j, 1);
+            expert_terms(s, li, mb, j, c, 1);
+            dep(s, s->disp[s->group_of[c]]);
+            dep(s, s->loadlast[(size_t)v * C + c]);
+            dep(s, s->actl[c]);
+            s->xs[c] = s->xlast[(size_t)v * C + c] = op_end(s);
+        }
+        for (int g = 0; g < G; g++) {
+            op_begin(s, MZ_OP_COMBINE, l, mb, j, 1);
+            a2a_terms(s, li, mb, j, g);
+            for (int c = 0; c < C; c++)
+                if (s->group_of[c] == g) dep(s, s->xs[c]);
+            s->comb[g] = op_end(s);
+        }
+    }
+    root_compute(s, MZ_OP_ATT, l, mb, j, 1);
+    dep(s, rl), dep(s, ral), dep(s, sh);
+    if (li >= 0)
+        for (int g = 0; g < G; g++) dep(s, s->comb[g]);
+    a = *rootmax = op_end(s);
+    if (l == 0) {
+        /* the gathered embedding rows take their update */
+        double rows = ntok(s, mb, j) * s->hidden;
+        op_begin(s, MZ_OP_EMBED, l, mb, j, 1);
+        term(s, MZ_Q_ROOT_READ, 0, rows * (s->bytes + mz_sched_state_bytes(&s->o)));
+        term(s, MZ_Q_ROOT_WRITE, 0, rows * (s->bytes + mz_sched_state_bytes(&s->o)));
+        dep(s, a);
+        a = *rootmax = op_end(s);
+    }
+    OUT(s, mb, j)[0] = a;
+    NOUT(s, mb, j) = 1;
+}
+
+/* The LM head and loss over slice j of micro-batch mb (j < 0: all of it;
+ * the schedules use whole micro-batches; section 4.3): its weights, too
+ * large for the root's SRAM, stream through the root from its DRAM as it
+ * computes; backward, its gradient accumulates in root DRAM and the step's
+ * last pass updates it. */
+static int32_t lm_head(mz_sched *s, int v, int mb, int j, int32_t rl)
+{
+    int bw = s->vis_dir[v], j0 = j < 0 ? 0 : j, j1 = j < 0 ? s->slices : j + 1;
+    double T = ntok(s, mb, j), w = lm_weights(s);
+    int32_t id;
+    op_begin(s, MZ_OP_LM_HEAD, s->layers - 1, mb, j, bw);
+    term(s, MZ_Q_ROOT_FLOP, 0, 2 * T * s->vocab * s->hidden * (bw ? 2 : 1));
+    term(s, MZ_Q_ROOT_TOKENS, 0, T);
+    term(s, MZ_Q_ROOT_READ, 0, w);
+    if (bw) update_terms(s, w, mb == 0 && j0 == 0, mb == s->mbs - 1 && j1 == s->slices, 1, 0);
+    dep(s, rl);
+    for (int k = j0; k < j1; k++) dep_out(s, mb, k);
+    id = op_end(s);
+    for (int k = j0; k < j1; k++) OUT(s, mb, k)[0] = id, NOUT(s, mb, k) = 1;
+    return id;
+}
+
+/* Order mb: the first block of a micro-batch waits for the previous one's
+ * outputs; its first slice carries the dependency (the root serialises
+ * the rest). */
+static void serial_mbs(mz_sched *s, int v)
+{
+    int mb0 = s->vis_mb0[v];
+    if (s->order_layer || v == 0 || s->vis_mb0[v - 1] == mb0) return;
+    for (int j = 0; j < s->slices; j++) NOUT(s, mb0, j) = 0;
+    memcpy(OUT(s, mb0, 0), s->carry, s->ncarry * sizeof *s->carry);
+    NOUT(s, mb0, 0) = s->ncarry;
+}
+
+static void keep_carry(mz_sched *s, int v)
+{
+    int mb = s->vis_mb0[v];
+    s->ncarry = 0;
+    if (s->order_layer || v + 1 >= s->nvis || s->vis_mb0[v + 1] == mb) return;
+    for (int j = 0; j < s->slices; j++)
+        for (int k = 0; k < NOUT(s, mb, j); k++) s->carry[s->ncarry++] = OUT(s, mb, j)[k];
+}
+
+/* End of a visit's micro-batch: activations saved for backward (forward). */
+static void save_acts(mz_sched *s, int v, int mb, int32_t rootmax)
+{
+    int l = s->vis_layer[v], li = s->moe_slot[l];
+    if (li >= 0)
+        for (int k = 0; k < s->chiplets; k++) {
+            int c = s->hot[k];
+            op_begin(s, MZ_OP_SAVE, l, mb, -1, 0);
+            term(s, MZ_Q_MEM_WRITE, c, chip_acts(s, li, mb, c));
+            dep(s, s->xlast[(size_t)v * s->chiplets + c]);
+            op_end(s);
+        }
+    op_begin(s, MZ_OP_ATT_SAVE, l, mb, -1, 0);
+    term(s, MZ_Q_ROOT_WRITE, 0, root_acts(s, l, mb));
+    dep(s, rootmax);
+    op_end(s);
+}
+
+/* Backward, start of a micro-batch: its saved activations come back. */
+static int32_t load_acts(mz_sched *s, int v, int mb, int32_t rl)
+{
+    int l = s->vis_layer[v], li = s->moe_slot[l], C = s->chiplets;
+    int32_t ral;
+    op_begin(s, MZ_OP_ROOT_ACT_LOAD, l, mb, -1, 1);
+    term(s, MZ_Q_ROOT_READ, 0, root_acts(s, l, mb));
+    dep(s, rl);
+    ral = op_end(s);
+    if (li >= 0)
+        for (int k = 0; k < C; k++) {
+            int c = s->hot[k];
+            op_begin(s, MZ_OP_ACT_LOAD, l, mb, -1, 1);
+            term(s, MZ_Q_MEM_READ, c, chip_acts(s, li, mb, c));
+            dep(s, s->loadlast[(size_t)v * C + c]);
+            s->actl[c] = op_end(s);
+        }
+    return ral;
+}
+
+/* Backward, end of a visit: the block's weights take their update. */
+static void update_block(mz_sched *s, int v, int32_t rootmax)
+{
+    int l = s->vis_layer[v], li = s->moe_slot[l], C = s->chiplets, mb0 = s->vis_mb0[v];
+    if (li >= 0)
+        for (int k = 0; k < C; k++) {
+            int c = s->hot[k];
+            op_begin(s, MZ_OP_GRAD_WB, l, mb0, -1, 1);
+            update_terms(s, s->wc[c], s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 0, c);
+            dep(s, s->xlast[(size_t)v * C + c]);
+            s->freed[(size_t)v * C + c] = op_end(s);
+        }
+    op_begin(s, MZ_OP_ATT_WB, l, mb0, -1, 1);
+    update_terms(s, root_weights(s, l), s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 1, 0);
+    dep(s, rootmax);
+    op_end(s);
+}
+
+/* Root weights of visit v (the root holds two blocks: this waits for the
+ * visit before last to finish on the root); none at the turn. */
+static int32_t root_load(mz_sched *s, int v)
+{
+    int l = s->vis_layer[v];
+    if (turn(s, v)) return NONE;
+    op_begin(s, MZ_OP_ROOT_LOAD, l, s->vis_mb0[v], -1, s->vis_dir[v]);
+    term(s, MZ_Q_ROOT_READ, 0, root_weights(s, l));
+    if (v >= 2) dep(s, s->rootlast[v - 2]);
+    return op_end(s);
+}
+
+/* Section 4.5: tokens stream in slices through every block; the next
+ * visit's weights stream in during this one when SRAM holds two blocks. */
+static void emit_streaming(mz_sched *s)
+{
+    int C = s->chiplets;
+    for (int v = 0; v < s->nvis; v++) {
+        int l = s->vis_layer[v], li = s->moe_slot[l], bw = s->vis_dir[v], mb0 = s->vis_mb0[v], nmb = s->vis_nmb[v];
+        int nsl = nmb * s->slices, next = v + 1, k = 0;
+        int prefetch = next < s->nvis && s->moe_slot[s->vis_layer[next]] >= 0 && !turn(s, next) &&
+                       (s->vis_dir[next] ? s->o.depth_bwd : s->o.depth_fwd) >= 2;
+        int nch = s->o.load_chunks, sent = 0;
+        int32_t rl, rootmax = NONE;
+        serial_mbs(s, v);
+        rl = root_load(s, v);
+        visit_weights(s, v);
+        if (li >= 0) visit_counts(s, li, mb0, nmb);
+        for (int c = 0; c < C; c++)
+            s->xlast[(size_t)v * C + c] = v > 0 ? s->xlast[(size_t)(v - 1) * C + c] : NONE;
+        if (prefetch) {
+            for (int c = 0; c < C; c++) s->loadlast[(size_t)next * C + c] = NONE;
+            s->loaded[next] = 1;
+        }
+        for (int mb = mb0; mb < mb0 + nmb; mb++) {
+            int32_t ral = NONE;
+            if (bw && l == s->layers - 1) lm_head(s, v, mb, -1, rl);
+            if (bw) ral = load_acts(s, v, mb, rl);
+            for (int j = 0; j < s->slices; j++, k++) {
+                if (bw)
+                    stream_slice_bwd(s, v, mb, j, rl, ral, &rootmax);
+                else
+                    stream_slice_fwd(s, v, mb, j, rl, &rootmax);
+                /* chunk q of the next visit's weights after slice q * nsl / nch */
+                while (prefetch && sent < nch && (long)sent * nsl / nch <= k) {
+                    emit_loads(s, next, sent, sent + 1);
+                    if (li >= 0) visit_counts(s, li, mb0, nmb);
+                    sent++;
+                }
+            }
+            if (!bw && l == s->layers - 1) rootmax = lm_head(s, v, mb, -1, rl);
+            if (!bw) save_acts(s, v, mb, rootmax);
+        }
+        if (bw)
+            update_block(s, v, rootmax);
+        else
+            for (int c = 0; c < C; c++) s->freed[(size_t)v * C + c] = s->xlast[(size_t)v * C + c];
+        s->rootlast[v] = rootmax;
+        keep_carry(s, v);
+    }
+}
+
+/* ------------------------------------------------------------------ Baseline (section 4.7) */
+/* One op per group (dispatch, combine) or per chiplet (expert), one phase. */
+static void baseline_a2a(mz_sched *s, int kind, int l, int li, int mb, int bw)
+{
+    s->phase++;
+    for (int g = 0; g < s->groups; g++) {
+        op_begin(s, kind, l, mb, -1, bw);
+        a2a_terms(s, li, mb, -1, g);
+        op_end(s);
+    }
+}
+
+static void baseline_root(mz_sched *s, int kind, int l, int mb, int bw)
+{
+    s->phase++;
+    root_compute(s, kind, l, mb, -1, bw);
+    op_end(s);
 }
 
 static void emit_baseline(mz_sched *s)
 {
-    uint32_t ph = 0;
+    int C = s->chiplets;
     for (int v = 0; v < s->nvis; v++) {
-        int bw = s->vis_dir[v], l = s->vis_layer[v], li = s->li_of[l];
-        double mult = bw ? 2.0 : 1.0, Wr = root_weights(s, l);
-        for (int mb = s->vis_mb0[v]; mb < s->vis_mb0[v] + s->vis_nmb[v]; mb++) {
-            int first = mb == s->vis_mb0[v], last = mb == s->vis_mb0[v] + s->vis_nmb[v] - 1;
-            double Ar = root_acts(s, l, mb), F = att_flops(s, l, mb, -1) + ffn_flops(s, l, mb, -1);
-            op_begin(s, MZ_OP_ROOT_LOAD, l, mb, -1, bw, ++ph);
-            term(s, MZ_Q_ROOT_READ, 0, (first ? Wr : 0) + (bw ? Ar : 0));
-            op_end(s);
-            if (!bw) {
-                op_begin(s, MZ_OP_ATT, l, mb, -1, bw, ++ph);
-                term(s, MZ_Q_ROOT_FLOP, 0, F);
-                op_end(s);
-                op_begin(s, MZ_OP_ATT_SAVE, l, mb, -1, bw, ++ph);
-                term(s, MZ_Q_ROOT_WRITE, 0, Ar);
-                op_end(s);
-            }
-            if (li >= 0) {
-                visit_counts(s, li, mb);
-                if (bw) {
-                    if (first) {
-                        ++ph;
-                        for (int k = 0; k < s->C; k++) {
-                            op_begin(s, MZ_OP_LOAD, l, mb, -1, bw, ph);
-                            term(s, MZ_Q_MEM_READ, s->hot[k], s->Wc[s->hot[k]]);
-                            op_end(s);
-                        }
-                    }
-                    ++ph;
-                    for (int k = 0; k < s->C; k++) {
-                        op_begin(s, MZ_OP_ACT_LOAD, l, mb, -1, bw, ph);
-                        term(s, MZ_Q_MEM_READ, s->hot[k], s->Ac[s->hot[k]]);
-                        op_end(s);
-                    }
-                }
-                ++ph;
-                for (int g = 0; g < s->G; g++) {
-                    op_begin(s, MZ_OP_DISPATCH, l, mb, -1, bw, ph);
-                    a2a_terms(s, li, mb, -1, g);
-                    op_end(s);
-                }
-                if (!bw && first) {
-                    ++ph;
-                    for (int k = 0; k < s->C; k++) {
-                        op_begin(s, MZ_OP_LOAD, l, mb, -1, bw, ph);
-                        term(s, MZ_Q_MEM_READ, s->hot[k], s->Wc[s->hot[k]]);
-                        op_end(s);
-                    }
-                }
-                ++ph;
-                for (int c = 0; c < s->C; c++) {
-                    double fl = chip_flops(s, li, mb, -1, c) * mult;
-                    op_begin(s, MZ_OP_EXPERT, l, mb, -1, bw, ph);
-                    term(s, MZ_Q_CHIP_FLOP, c, fl);
-                    if (fl > 0) term(s, MZ_Q_CHIP_SRAM, c, s->Wc[c] * mult);
-                    op_end(s);
-                }
-                if (!bw || last) {
-                    ++ph;
-                    for (int k = 0; k < s->C; k++) {
-                        int c = s->hot[k];
-                        op_begin(s, bw ? MZ_OP_GRAD_WB : MZ_OP_SAVE, l, mb, -1, bw, ph);
-                        term(s, MZ_Q_MEM_WRITE, c, bw ? s->Wc[c] : s->Ac[c]);
-                        op_end(s);
-                    }
-                }
-                ++ph;
-                for (int g = 0; g < s->G; g++) {
-                    op_begin(s, MZ_OP_COMBINE, l, mb, -1, bw, ph);
-                    a2a_terms(s, li, mb, -1, g);
-                    op_end(s);
-                }
-            }
-            if (bw) {
-                op_begin(s, MZ_OP_ATT, l, mb, -1, bw, ++ph);
-                term(s, MZ_Q_ROOT_FLOP, 0, 2 * F);
-                op_end(s);
-                if (last) {
-                    op_begin(s, MZ_OP_ATT_WB, l, mb, -1, bw, ++ph);
-                    term(s, MZ_Q_ROOT_WRITE, 0, Wr);
-                    op_end(s);
-                }
-            }
-        }
-    }
-}
-
-#define PREV(s, mb, j) ((s)->prev + ((size_t)(mb) * (s)->S + (j)) * (s)->pcap)
-#define NPREV(s, mb, j) ((s)->nprev[(size_t)(mb) * (s)->S + (j)])
-#define OUT(s, j) ((s)->out + (size_t)(j) * ((s)->G + 1))
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Blocks of expert weights a chiplet holds, derived from its SRAM:
- * floor((SRAM - activations - gradient buffer in bwd) / weights), 1..2. */
-static int prefetch_depth(const mz_sched *s, int bw, double act, double wc)
-{
-    double free_ = s->o.sram_bytes - act - (bw ? wc : 0);
-    double d = wc > 0 ? floor(free_ / wc) : 2;
-    return d < 1 ? 1 : d > 2 ? 2 : (int)d;
-}
-
-static void emit_streaming(mz_sched *s)
-{
-    int S = s->S, C = s->C, G = s->G;
-    for (int c = 0; c < C; c++) s->wblast[c] = -1;
-    for (int mb = 0; mb < s->M; mb++)
-        for (int j = 0; j < S; j++) NPREV(s, mb, j) = 0;
-    for (int v = 0; v < s->nvis; v++) {
-        int bw = s->vis_dir[v], l = s->vis_layer[v], li = s->li_of[l], mb0 = s->vis_mb0[v];
-        double mult = bw ? 2.0 : 1.0, Wr = root_weights(s, l);
-        int32_t rl, rootmax = -1;
-        /* a new micro-batch: every slice waits for all of the previous one's outputs */
-        if (!s->o.order_layer && v > 0 && s->vis_mb0[v - 1] != mb0) {
-            int pm = s->vis_mb0[v - 1], n = 0;
-            for (int j = 0; j < S; j++)
-                for (int k = 0; k < NPREV(s, pm, j); k++) s->tmp[n++] = PREV(s, pm, j)[k];
-            qsort(s->tmp, n, sizeof *s->tmp, cmp_i32);
-            {
-                int u = 0;
-                for (int k = 0; k < n; k++)
-                    if (u == 0 || s->tmp[k] != s->tmp[u - 1]) s->tmp[u++] = s->tmp[k];
-                n = u;
-            }
-            for (int j = 0; j < S; j++) {
-                memcpy(PREV(s, mb0, j), s->tmp, n * sizeof *s->tmp);
-                NPREV(s, mb0, j) = n;
-            }
-        }
-        /* root weights: the root holds two blocks, so this waits for visit v-2 */
-        op_begin(s, MZ_OP_ROOT_LOAD, l, mb0, -1, bw, 0);
-        term(s, MZ_Q_ROOT_READ, 0, Wr);
-        if (v >= 2) dep(s, s->rootlast[v - 2]);
-        rl = op_end(s);
+        int l = s->vis_layer[v], li = s->moe_slot[l], bw = s->vis_dir[v], mb0 = s->vis_mb0[v], nmb = s->vis_nmb[v];
+        s->phase++;
+        root_load(s, v);
         if (li >= 0) {
-            /* expert weights, hot cluster first in each group; a chiplet holds
-             * 'prefetch' weight sets: this load waits for the last use of set v-prefetch */
-            visit_counts(s, li, mb0);
-            for (int k = 0; k < C; k++) {
-                int c = s->hot[k], depth = s->o.prefetch ? s->o.prefetch : prefetch_depth(s, bw, s->Ac[c], s->Wc[c]);
-                int ne = s->nexp[(size_t)li * C + c] + s->nsh[c];
-                if (ne > s->o.load_chunks) ne = s->o.load_chunks;
-                if (ne < 1) ne = 1;
-                s->nloads[c] = ne;
-                for (int q = 0; q < ne; q++) {
-                    op_begin(s, MZ_OP_LOAD, l, mb0, -1, bw, 0);
-                    term(s, MZ_Q_MEM_READ, c, s->Wc[c] / ne);
-                    if (v - depth >= 0) dep(s, s->xlast[(size_t)(v - depth) * C + c]);
-                    s->loads[(size_t)c * s->o.load_chunks + q] = op_end(s);
-                }
-            }
+            visit_counts(s, li, mb0, nmb);
+            s->phase++;
+            visit_weights(s, v);
         }
-        for (int c = 0; c < C; c++) s->nxs[c] = 0;
-        for (int mb = mb0; mb < mb0 + s->vis_nmb[v]; mb++) {
-            int32_t ral = rl;
-            if (bw) {
-                op_begin(s, MZ_OP_ROOT_ACT_LOAD, l, mb, -1, bw, 0);
-                term(s, MZ_Q_ROOT_READ, 0, root_acts(s, l, mb));
-                dep(s, rl);
-                ral = op_end(s);
+        for (int mb = mb0; mb < mb0 + nmb; mb++) {
+            if (bw && l == s->layers - 1) {
+                s->phase++;
+                lm_head(s, v, mb, -1, NONE);
             }
-            if (li < 0) {
-                for (int j = 0; j < S; j++) {
-                    int32_t a, dn;
-                    if (!bw) {
-                        op_begin(s, MZ_OP_ATT, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, att_flops(s, l, mb, j));
-                        dep(s, rl);
-                        for (int k = 0; k < NPREV(s, mb, j); k++) dep(s, PREV(s, mb, j)[k]);
-                        a = op_end(s);
-                        op_begin(s, MZ_OP_DENSE_FFN, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, ffn_flops(s, l, mb, j));
-                        dep(s, a);
-                        dn = op_end(s);
-                        OUT(s, j)[0] = dn;
-                        rootmax = dn;
-                    } else {
-                        op_begin(s, MZ_OP_DENSE_FFN, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, 2 * ffn_flops(s, l, mb, j));
-                        dep(s, rl);
-                        dep(s, ral);
-                        for (int k = 0; k < NPREV(s, mb, j); k++) dep(s, PREV(s, mb, j)[k]);
-                        dn = op_end(s);
-                        op_begin(s, MZ_OP_ATT, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, 2 * att_flops(s, l, mb, j));
-                        dep(s, dn);
-                        a = op_end(s);
-                        OUT(s, j)[0] = a;
-                        rootmax = a;
-                    }
-                    s->nout[j] = 1;
-                }
-                if (!bw) {
-                    op_begin(s, MZ_OP_ATT_SAVE, l, mb, -1, bw, 0);
-                    term(s, MZ_Q_ROOT_WRITE, 0, root_acts(s, l, mb));
-                    dep(s, OUT(s, S - 1)[0]);
+            if (!bw) {
+                if (l == 0) {
+                    s->phase++;
+                    op_begin(s, MZ_OP_EMBED, l, mb, -1, 0);
+                    term(s, MZ_Q_ROOT_READ, 0, ntok(s, mb, -1) * s->hidden * s->bytes);
                     op_end(s);
                 }
-            } else {
-                visit_counts(s, li, mb);
-                if (bw)
+                baseline_root(s, MZ_OP_ATT, l, mb, 0);
+                if (li < 0) baseline_root(s, MZ_OP_DENSE_FFN, l, mb, 0);
+                if (li >= 0 && s->root_shared) baseline_root(s, MZ_OP_SHARED, l, mb, 0);
+                if (li >= 0) {
+                    baseline_a2a(s, MZ_OP_DISPATCH, l, li, mb, 0);
+                    s->phase++;
                     for (int c = 0; c < C; c++) {
-                        op_begin(s, MZ_OP_ACT_LOAD, l, mb, -1, bw, 0);
-                        term(s, MZ_Q_MEM_READ, c, s->Ac[c]);
-                        dep(s, s->loads[(size_t)c * s->o.load_chunks + s->nloads[c] - 1]);
-                        s->actl[c] = op_end(s);
-                    }
-                for (int j = 0; j < S; j++) {
-                    double ff = ffn_flops(s, l, mb, j);
-                    int32_t a = -1, sh = -1;
-                    if (!bw) {
-                        op_begin(s, MZ_OP_ATT, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, att_flops(s, l, mb, j));
-                        dep(s, rl);
-                        for (int k = 0; k < NPREV(s, mb, j); k++) dep(s, PREV(s, mb, j)[k]);
-                        a = op_end(s);
-                        rootmax = a;
-                        if (ff > 0) {
-                            op_begin(s, MZ_OP_SHARED, l, mb, j, bw, 0);
-                            term(s, MZ_Q_ROOT_FLOP, 0, ff);
-                            dep(s, a);
-                            sh = rootmax = op_end(s);
-                        }
-                    } else if (ff > 0) {
-                        op_begin(s, MZ_OP_SHARED, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, 2 * ff);
-                        dep(s, rl);
-                        dep(s, ral);
-                        for (int k = 0; k < NPREV(s, mb, j); k++) dep(s, PREV(s, mb, j)[k]);
-                        sh = rootmax = op_end(s);
-                    }
-                    for (int g = 0; g < G; g++) {
-                        op_begin(s, MZ_OP_DISPATCH, l, mb, j, bw, 0);
-                        a2a_terms(s, li, mb, j, g);
-                        if (!bw)
-                            dep(s, a);
-                        else
-                            for (int k = 0; k < NPREV(s, mb, j); k++) dep(s, PREV(s, mb, j)[k]);
-                        s->dsp[g] = op_end(s);
-                    }
-                    for (int c = 0; c < C; c++) {
-                        double fl = chip_flops(s, li, mb, j, c) * mult;
-                        op_begin(s, MZ_OP_EXPERT, l, mb, j, bw, 0);
-                        term(s, MZ_Q_CHIP_FLOP, c, fl);
-                        if (fl > 0) term(s, MZ_Q_CHIP_SRAM, c, s->Wc[c] * mult / S);
-                        dep(s, s->dsp[s->gof[c]]);
-                        /* the chunks of a load complete in stream order (same resources and
-                         * deps, calendars only fill up), so the last one stands for all */
-                        dep(s, s->loads[(size_t)c * s->o.load_chunks + s->nloads[c] - 1]);
-                        if (bw) dep(s, s->actl[c]);
-                        if (bw && j == 0 && s->o.grad_buffers == 1) dep(s, s->wblast[c]);
-                        s->xs[c] = op_end(s);
-                    }
-                    for (int g = 0; g < G; g++) {
-                        op_begin(s, MZ_OP_COMBINE, l, mb, j, bw, 0);
-                        a2a_terms(s, li, mb, j, g);
-                        for (int c = 0; c < C; c++)
-                            if (s->gof[c] == g) dep(s, s->xs[c]);
-                        s->cmb[g] = op_end(s);
-                    }
-                    if (bw) {
-                        op_begin(s, MZ_OP_ATT, l, mb, j, bw, 0);
-                        term(s, MZ_Q_ROOT_FLOP, 0, 2 * att_flops(s, l, mb, j));
-                        for (int g = 0; g < G; g++) dep(s, s->cmb[g]);
-                        dep(s, rl);
-                        dep(s, ral);
-                        dep(s, sh);
-                        a = rootmax = op_end(s);
-                        OUT(s, j)[0] = a;
-                        s->nout[j] = 1;
-                    } else {
-                        int n = 0;
-                        for (int g = 0; g < G; g++) OUT(s, j)[n++] = s->cmb[g];
-                        if (sh >= 0) OUT(s, j)[n++] = sh;
-                        s->nout[j] = n;
-                    }
-                }
-                for (int c = 0; c < C; c++) {
-                    s->xs_all[(size_t)c * s->M + s->nxs[c]++] = s->xs[c];
-                    if (!bw) {
-                        op_begin(s, MZ_OP_SAVE, l, mb, -1, bw, 0);
-                        term(s, MZ_Q_MEM_WRITE, c, s->Ac[c]);
-                        dep(s, s->xs[c]);
+                        op_begin(s, MZ_OP_EXPERT, l, mb, -1, 0);
+                        expert_terms(s, li, mb, -1, c, 0);
                         op_end(s);
                     }
+                    baseline_a2a(s, MZ_OP_COMBINE, l, li, mb, 0);
                 }
-                if (!bw) {
-                    op_begin(s, MZ_OP_ATT_SAVE, l, mb, -1, bw, 0);
-                    term(s, MZ_Q_ROOT_WRITE, 0, root_acts(s, l, mb));
-                    dep(s, rootmax);
+                if (l == s->layers - 1) {
+                    s->phase++;
+                    lm_head(s, v, mb, -1, NONE);
+                }
+                s->phase++;
+                save_acts(s, v, mb, NONE);
+            } else {
+                s->phase++;
+                load_acts(s, v, mb, NONE);
+                if (li >= 0) {
+                    baseline_a2a(s, MZ_OP_DISPATCH, l, li, mb, 1);
+                    s->phase++;
+                    for (int c = 0; c < C; c++) {
+                        op_begin(s, MZ_OP_EXPERT, l, mb, -1, 1);
+                        expert_terms(s, li, mb, -1, c, 1);
+                        op_end(s);
+                    }
+                    baseline_a2a(s, MZ_OP_COMBINE, l, li, mb, 1);
+                    if (s->root_shared) baseline_root(s, MZ_OP_SHARED, l, mb, 1);
+                } else {
+                    baseline_root(s, MZ_OP_DENSE_FFN, l, mb, 1);
+                }
+                baseline_root(s, MZ_OP_ATT, l, mb, 1);
+                if (l == 0) {
+                    double rows = ntok(s, mb, -1) * s->hidden * (s->bytes + mz_sched_state_bytes(&s->o));
+                    s->phase++;
+                    op_begin(s, MZ_OP_EMBED, l, mb, -1, 1);
+                    term(s, MZ_Q_ROOT_READ, 0, rows);
+                    term(s, MZ_Q_ROOT_WRITE, 0, rows);
                     op_end(s);
                 }
             }
-            for (int j = 0; j < S; j++) {
-                memcpy(PREV(s, mb, j), OUT(s, j), s->nout[j] * sizeof *s->out);
-                NPREV(s, mb, j) = s->nout[j];
-            }
         }
-        /* gradients leave once per weight set (accumulated over its micro-batches) */
         if (bw) {
-            op_begin(s, MZ_OP_ATT_WB, l, mb0, -1, bw, 0);
-            term(s, MZ_Q_ROOT_WRITE, 0, Wr);
-            dep(s, rootmax);
-            op_end(s);
-            if (li >= 0) {
-                /* Wc depends on the layer only */
-                for (int c = 0; c < C; c++) {
-                    op_begin(s, MZ_OP_GRAD_WB, l, mb0, -1, bw, 0);
-                    term(s, MZ_Q_MEM_WRITE, c, s->Wc[c]);
-                    for (int k = 0; k < s->nxs[c]; k++) dep(s, s->xs_all[(size_t)c * s->M + k]);
-                    s->wblast[c] = op_end(s);
-                }
-            }
+            s->phase++;
+            update_block(s, v, NONE);
         }
-        for (int c = 0; c < C; c++) {
-            int32_t x = -1;
-            for (int k = 0; k < s->nxs[c]; k++)
-                if (s->xs_all[(size_t)c * s->M + k] > x) x = s->xs_all[(size_t)c * s->M + k];
-            if (s->nxs[c] == 0) x = v > 0 ? s->xlast[(size_t)(v - 1) * C + c] : -1;
-            s->xlast[(size_t)v * C + c] = x;
-        }
-        s->rootlast[v] = rootmax;
+        for (int c = 0; c < C; c++) s->freed[(size_t)v * C + c] = NONE;
     }
+}
+
+/* ------------------------------------------------------------------ footprint (section 5) */
+static void footprint(mz_sched *s)
+{
+    int G = s->groups, C = s->chiplets, nm = G + C + 2;
+    double *fw = s->foot, *fg = fw + nm, *fs = fg + nm, *fa = fs + nm;
+    double state = mz_sched_state_bytes(&s->o) / s->bytes, grad = s->o.grad_bytes / s->bytes;
+    double root_w = 2 * lm_weights(s), root_max = 0, tokens = 0;
+    int held = s->order_layer ? s->mbs : 1; /* micro-batches whose activations wait for backward */
+    memset(s->foot, 0, 4 * (size_t)nm * sizeof *s->foot);
+    for (int mb = 0; mb < s->mbs; mb++) tokens += ntok(s, mb, -1);
+    for (int l = 0; l < s->layers; l++) {
+        int li = s->moe_slot[l];
+        double rw = root_weights(s, l);
+        root_w += rw;
+        if (rw > root_max) root_max = rw;
+        for (int mb = 0; mb < held; mb++) fa[G] += root_acts(s, l, mb);
+        if (li < 0) continue;
+        for (int c = 0; c < C; c++) {
+            int g = s->group_of[c], m = G + 1 + c;
+            double w = chip_weights(s, li, c), gacc = w * grad;
+            double fwd = s->o.depth_fwd * w + sram_buffers(s, li, c, 0);
+            double bwd = s->o.depth_bwd * w + gacc + sram_buffers(s, li, c, 1);
+            fw[g] += w;
+            fs[g] += w * state;
+            if (!s->order_layer) fg[g] += gacc;
+            for (int mb = 0; mb < held; mb++) fa[g] += chip_acts(s, li, mb, c);
+            /* SRAM at its peak: the blocks held, the gradient accumulator, the buffers */
+            if (fwd > fw[m] + fg[m] + fa[m]) fw[m] = s->o.depth_fwd * w, fg[m] = 0, fa[m] = fwd - fw[m];
+            if (bwd > fw[m] + fg[m] + fa[m]) fw[m] = s->o.depth_bwd * w, fg[m] = gacc, fa[m] = bwd - fw[m] - gacc;
+        }
+    }
+    fw[G] = root_w;
+    fs[G] = root_w * state;
+    if (!s->order_layer) fg[G] = root_w * grad;
+    /* root SRAM: two blocks of weights, the block inputs and outputs of the tokens in flight */
+    fw[G + 1 + C] = 2 * root_max;
+    fa[G + 1 + C] = 2 * s->bytes * s->hidden * (s->order_layer ? tokens : tokens / s->mbs);
 }
 
 int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *), void *arg)
 {
-    size_t n = (size_t)s->M * s->nL * s->S;
+    size_t n = (size_t)s->mbs * s->moe_layers * s->slices;
+    int nm = s->groups + s->chiplets + 2;
     s->op.step = step;
     s->next_id = 0;
     s->put = put;
     s->arg = arg;
     s->err = 0;
+    s->phase = 0;
+    memset(s->loaded, 0, s->nvis * sizeof *s->loaded);
+    memset(s->nout, 0, (size_t)s->mbs * s->slices * sizeof *s->nout);
+    for (size_t i = 0; i < (size_t)s->nvis * s->chiplets; i++) s->freed[i] = s->xlast[i] = s->loadlast[i] = NONE;
+    for (int v = 0; v < s->nvis; v++) s->rootlast[v] = NONE;
+    for (int c = 0; c < s->chiplets; c++) s->actl[c] = NONE;
+    s->ncarry = 0;
     sum_pairs(s);
     if (s->o.overlap)
         emit_streaming(s);
     else
         emit_baseline(s);
-    /* last: the step's token and copy counts (for C_T); it also tells a
-     * reader that the step is complete */
-    op_begin(s, MZ_OP_STAT, 0, 0, -1, 0, 0);
-    term(s, MZ_Q_TOKENS, 0, s->tok_layers);
+    /* last: the step's token and copy counts (for C_T) and footprint; it
+     * also tells a reader that the step is complete */
+    footprint(s);
+    op_begin(s, MZ_OP_STAT, 0, 0, -1, 0);
+    s->op.phase = 0;
+    term(s, MZ_Q_TOKENS, 0, s->token_layers);
     term(s, MZ_Q_COPIES, 0, s->copies);
-    term(s, MZ_Q_GROUP_COPIES, 0, s->gcopies);
+    term(s, MZ_Q_GROUP_COPIES, 0, s->group_copies);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < nm; i++) term(s, MZ_Q_FOOT_WEIGHTS + k, i, s->foot[(size_t)k * nm + i]);
     op_end(s);
-    memset(s->ecount, 0, n * s->E * sizeof *s->ecount);
-    memset(s->tokc, 0, n * s->C * sizeof *s->tokc);
-    memset(s->tokg, 0, n * s->G * sizeof *s->tokg);
-    memset(s->ntok, 0, (size_t)s->M * s->S * sizeof *s->ntok);
-    memset(s->causal, 0, (size_t)s->M * s->S * sizeof *s->causal);
-    s->copies = s->gcopies = s->tok_layers = 0;
+    memset(s->sel, 0, n * s->experts * sizeof *s->sel);
+    memset(s->tok_chip, 0, n * s->chiplets * sizeof *s->tok_chip);
+    memset(s->tok_group, 0, n * s->groups * sizeof *s->tok_group);
+    memset(s->ntok, 0, (size_t)s->mbs * s->slices * sizeof *s->ntok);
+    memset(s->ctx, 0, (size_t)s->mbs * s->slices * sizeof *s->ctx);
+    s->copies = s->group_copies = s->token_layers = 0;
     return s->err;
 }
 

@@ -9,15 +9,17 @@
 /* ------------------------------------------------------------------ names */
 static const char *const kind_names[MZ_OP_NKINDS] = {
     "stat", "root_load", "root_act_load", "att", "dense_ffn", "shared", "att_save", "att_wb",
-    "load", "act_load", "dispatch", "expert", "combine", "save", "grad_wb"};
+    "load", "act_load", "dispatch", "expert", "combine", "save", "grad_wb", "embed", "lm_head"};
 static const int kind_cat[MZ_OP_NKINDS] = {
     MZ_CAT_NONE, MZ_CAT_DRAM, MZ_CAT_ACT, MZ_CAT_ATT, MZ_CAT_ATT, MZ_CAT_ATT, MZ_CAT_ACT, MZ_CAT_DRAM,
-    MZ_CAT_DRAM, MZ_CAT_ACT, MZ_CAT_DISPATCH, MZ_CAT_EXPERT, MZ_CAT_COMBINE, MZ_CAT_ACT, MZ_CAT_DRAM};
+    MZ_CAT_DRAM, MZ_CAT_ACT, MZ_CAT_DISPATCH, MZ_CAT_EXPERT, MZ_CAT_COMBINE, MZ_CAT_ACT, MZ_CAT_DRAM,
+    MZ_CAT_DRAM, MZ_CAT_ATT};
 static const char *const cat_names[MZ_NCATS] = {
     "none", "att_compute", "expert_compute", "dram_stream", "act_traffic", "a2a_dispatch", "a2a_combine"};
 static const char *const term_names[MZ_Q_NTYPES] = {
-    "root_flop", "chip_flop", "chip_sram", "root_read", "root_write", "mem_read", "mem_write",
-    "a2a_chip", "a2a_group", "tokens", "copies", "group_copies"};
+    "root_flop", "chip_flop", "root_read", "root_write", "mem_read", "mem_write", "a2a_chip", "a2a_group",
+    "root_tokens", "root_ctx", "chip_tokens", "chip_experts", "chip_shared",
+    "tokens", "copies", "group_copies", "foot_weights", "foot_grads", "foot_state", "foot_acts"};
 
 const char *mz_op_kind_name(int k) { return k >= 0 && k < MZ_OP_NKINDS ? kind_names[k] : "?"; }
 const char *mz_op_cat_name(int c) { return c >= 0 && c < MZ_NCATS ? cat_names[c] : "?"; }
@@ -249,14 +251,19 @@ static int check_ranges(const sched_ctx *c, const mz_op *op)
         return -1;
     }
     for (int i = 0; i < op->nterms; i++) {
-        int t = op->term[i].type, n = t == MZ_Q_A2A_GROUP ? c->groups
-                                    : t == MZ_Q_CHIP_FLOP || t == MZ_Q_CHIP_SRAM || t == MZ_Q_MEM_READ ||
-                                              t == MZ_Q_MEM_WRITE || t == MZ_Q_A2A_CHIP
-                                        ? c->chiplets
-                                        : 1;
+        int t = op->term[i].type, n;
+        const char *what;
+        switch (t) {
+        case MZ_Q_A2A_GROUP: n = c->groups, what = "groups"; break;
+        case MZ_Q_CHIP_FLOP: case MZ_Q_MEM_READ: case MZ_Q_MEM_WRITE: case MZ_Q_A2A_CHIP:
+        case MZ_Q_CHIP_TOKENS: case MZ_Q_CHIP_EXPERTS: case MZ_Q_CHIP_SHARED: n = c->chiplets, what = "chiplets"; break;
+        case MZ_Q_FOOT_WEIGHTS: case MZ_Q_FOOT_GRADS: case MZ_Q_FOOT_STATE: case MZ_Q_FOOT_ACTS:
+            n = c->groups + c->chiplets + 2, what = "memories"; break;
+        default: n = 1, what = "allowed";
+        }
         if (op->term[i].index >= n) {
             mz_error("op %u: term %s: index %d out of range (%d %s)", op->id, term_names[t], op->term[i].index,
-                     n, t == MZ_Q_A2A_GROUP ? "groups" : n > 1 ? "chiplets" : "allowed");
+                     n, what);
             return -1;
         }
     }
@@ -405,34 +412,72 @@ const mz_codec mz_sched_codec = {MZ_KIND_SCHED, "schedule", sched_init, sched_do
                                  sched_from_text};
 
 /* ------------------------------------------------------------------ options */
+static const char *const order_names[] = {"auto", "layer", "mb"};
+static const char *const shared_names[] = {"auto", "root", "spread"};
+static const char *const optimizer_names[] = {"sgd", "adam"};
+
+const char *mz_sched_order_name(int v) { return v >= 0 && v < 3 ? order_names[v] : "?"; }
+const char *mz_sched_shared_name(int v) { return v >= 0 && v < 3 ? shared_names[v] : "?"; }
+const char *mz_sched_optimizer_name(int v) { return v >= 0 && v < 2 ? optimizer_names[v] : "?"; }
+
+/* mz-model(7) section 4.4: Adam keeps FP32 master weights and two FP32
+ * moments (12 bytes per parameter, read and written at every update);
+ * SGD keeps none. */
+int mz_sched_state_bytes(const mz_sched_opts *o) { return o->optimizer == MZ_OPT_ADAM ? 12 : 0; }
+
 void mz_sched_opts_default(mz_sched_opts *o)
 {
     memset(o, 0, sizeof *o);
     snprintf(o->variant, sizeof o->variant, "baseline");
     o->micro_batches = 4;
     o->slices = 8;
-    o->prefetch = 1;
+    o->order = MZ_ORDER_AUTO;
+    o->prefetch = 0;
     o->load_chunks = 4;
-    o->grad_buffers = 1;
+    o->shared_on = MZ_SHARED_AUTO;
+    o->optimizer = MZ_OPT_SGD;
     o->bytes = 2;
+    o->grad_bytes = 2;
+    o->depth_fwd = o->depth_bwd = 1;
 }
 
 void mz_sched_opts_to_header(const mz_sched_opts *o, mz_header *h)
 {
     mz_header_remove(h, "@SC");
     mz_header_add(h,
-                  "@SC\tvariant:%s\toverlap:%d\tdedup:%d\tmicro_batches:%d\tslices:%d\tprefetch:%d\t"
-                  "sram_bytes:%.17g\tload_chunks:%d\tgrad_buffers:%d\tshared_on:%s\torder:%s\tbytes:%d",
-                  o->variant, o->overlap, o->dedup, o->micro_batches, o->slices, o->prefetch, o->sram_bytes,
-                  o->load_chunks, o->grad_buffers, o->shared_on_root ? "root" : "chiplets",
-                  o->order_layer ? "layer" : "mb", o->bytes);
+                  "@SC\tvariant:%s\toverlap:%d\tdedup:%d\tmicro_batches:%d\tslices:%d\torder:%s\tprefetch:%d\t"
+                  "depth_fwd:%d\tdepth_bwd:%d\tsram_bytes:%.17g\troot_sram_bytes:%.17g\tload_chunks:%d\t"
+                  "shared_on:%s\toptimizer:%s\tbytes:%d\tgrad_bytes:%d",
+                  o->variant, o->overlap, o->dedup, o->micro_batches, o->slices, order_names[o->order], o->prefetch,
+                  o->depth_fwd, o->depth_bwd, o->sram_bytes, o->root_sram_bytes, o->load_chunks,
+                  shared_names[o->shared_on], optimizer_names[o->optimizer], o->bytes, o->grad_bytes);
+}
+
+static int header_enum(const mz_header *h, int i, const char *key, const char *const *names, int n, int *out)
+{
+    char buf[64];
+    if (!mz_header_value(h, i, key, buf, sizeof buf)) {
+        mz_error("header @SC %s: missing", key);
+        return -1;
+    }
+    for (int k = 0; k < n; k++)
+        if (strcmp(buf, names[k]) == 0) {
+            *out = k;
+            return 0;
+        }
+    {
+        mz_buf b = {0};
+        for (int k = 0; k < n; k++) mz_buf_printf(&b, "%s%s", k ? ", " : "", names[k]);
+        mz_error("header @SC %s: '%s' is not one of %s", key, buf, b.s);
+        mz_buf_free(&b);
+    }
+    return -1;
 }
 
 int mz_sched_opts_from_header(const mz_header *h, mz_sched_opts *o)
 {
     int i = mz_header_find(h, "@SC", 0);
     long v;
-    char buf[64];
     mz_sched_opts_default(o);
     if (i < 0) {
         mz_error("header has no @SC (schedule options) line: not a schedule from mz-sched");
@@ -448,23 +493,19 @@ int mz_sched_opts_from_header(const mz_header *h, mz_sched_opts *o)
         long lo, hi;
     } f[] = {{"overlap", &o->overlap, 0, 1},          {"dedup", &o->dedup, 0, 1},
              {"micro_batches", &o->micro_batches, 1, 1 << 20}, {"slices", &o->slices, 1, 1 << 20},
-             {"prefetch", &o->prefetch, 0, 1 << 20},  {"load_chunks", &o->load_chunks, 1, 1 << 20},
-             {"grad_buffers", &o->grad_buffers, 0, 1}, {"bytes", &o->bytes, 1, 16}};
+             {"prefetch", &o->prefetch, 0, 2},        {"depth_fwd", &o->depth_fwd, 1, 2},
+             {"depth_bwd", &o->depth_bwd, 1, 2},      {"load_chunks", &o->load_chunks, 1, 1 << 20},
+             {"bytes", &o->bytes, 1, 16},             {"grad_bytes", &o->grad_bytes, 1, 16}};
     for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
         if (mz_header_long(h, i, f[k].key, f[k].lo, f[k].hi, &v) < 0) return -1;
         *f[k].dst = (int)v;
     }
-    if (mz_header_double(h, i, "sram_bytes", 0, 1e300, &o->sram_bytes) < 0) return -1;
-    if (!mz_header_value(h, i, "shared_on", buf, sizeof buf) ||
-        (strcmp(buf, "root") != 0 && strcmp(buf, "chiplets") != 0)) {
-        mz_error("header @SC shared_on: expected root or chiplets");
+    if (mz_header_double(h, i, "sram_bytes", 0, 1e300, &o->sram_bytes) < 0 ||
+        mz_header_double(h, i, "root_sram_bytes", 0, 1e300, &o->root_sram_bytes) < 0)
         return -1;
-    }
-    o->shared_on_root = strcmp(buf, "root") == 0;
-    if (!mz_header_value(h, i, "order", buf, sizeof buf) || (strcmp(buf, "mb") != 0 && strcmp(buf, "layer") != 0)) {
-        mz_error("header @SC order: expected mb or layer");
+    if (header_enum(h, i, "order", order_names, 3, &o->order) < 0 ||
+        header_enum(h, i, "shared_on", shared_names, 3, &o->shared_on) < 0 ||
+        header_enum(h, i, "optimizer", optimizer_names, 2, &o->optimizer) < 0)
         return -1;
-    }
-    o->order_layer = strcmp(buf, "layer") == 0;
     return 0;
 }

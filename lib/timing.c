@@ -1,93 +1,23 @@
-/* timing.c: one step of a schedule compiled onto a fabric, placed in time over resource calendars, and its critical path. */
+/* timing.c: one step of a schedule compiled onto a fabric, placed in time (fixed resource order), and its critical path. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "timing.h"
 
-/* ------------------------------------------------------------------ calendars */
-
-static int bisect_right(const double *a, int n, double x)
-{
-    int lo = 0, hi = n;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (x < a[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
-double mz_calendar_earliest(const mz_calendar *c, double t, double d, int *blocker)
-{
-    int k;
-    if (c->n == 0 || c->e[c->n - 1] <= t) return t; /* free after the last interval */
-    k = bisect_right(c->e, c->n, t);
-    while (k < c->n && c->s[k] < t + d - EPS) {
-        t = c->e[k];
-        *blocker = c->own[k];
-        k++;
-    }
-    return t;
-}
-
-void mz_calendar_add(mz_calendar *c, double t, double d, int op)
-{
-    double e = t + d;
-    int k;
-    if (d <= 0) return;
-    /* most ops land after the last interval: no search */
-    k = c->n == 0 || t >= c->s[c->n - 1] ? c->n : bisect_right(c->s, c->n, t);
-    if (k > 0 && fabs(c->e[k - 1] - t) < EPS) { /* touches the previous interval */
-        c->e[k - 1] = e;
-        c->own[k - 1] = op;
-        if (k < c->n && fabs(c->s[k] - e) < EPS) { /* and the next */
-            c->e[k - 1] = c->e[k];
-            c->own[k - 1] = c->own[k];
-            memmove(c->s + k, c->s + k + 1, (c->n - k - 1) * sizeof *c->s);
-            memmove(c->e + k, c->e + k + 1, (c->n - k - 1) * sizeof *c->e);
-            memmove(c->own + k, c->own + k + 1, (c->n - k - 1) * sizeof *c->own);
-            c->n--;
-        }
-        return;
-    }
-    if (k < c->n && fabs(c->s[k] - e) < EPS) {
-        c->s[k] = t;
-        return;
-    }
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->s = mz_realloc(c->s, c->cap * sizeof *c->s);
-        c->e = mz_realloc(c->e, c->cap * sizeof *c->e);
-        c->own = mz_realloc(c->own, c->cap * sizeof *c->own);
-    }
-    memmove(c->s + k + 1, c->s + k, (c->n - k) * sizeof *c->s);
-    memmove(c->e + k + 1, c->e + k, (c->n - k) * sizeof *c->e);
-    memmove(c->own + k + 1, c->own + k, (c->n - k) * sizeof *c->own);
-    c->s[k] = t, c->e[k] = e, c->own[k] = op;
-    c->n++;
-}
-
-void mz_calendar_free(mz_calendar *c)
-{
-    free(c->s), free(c->e), free(c->own);
-    memset(c, 0, sizeof *c);
-}
-
 /* ------------------------------------------------------------------ compiled steps */
 void mz_step_clear(mz_step *st)
 {
     st->n_ops = st->n_uses = st->n_deps = 0;
     st->tokens = st->copies = st->group_copies = 0;
+    if (st->foot) memset(st->foot, 0, FOOT_N * (size_t)st->n_mem * sizeof *st->foot);
 }
 
 void mz_step_free(mz_step *st)
 {
-    free(st->use_ptr), free(st->use_res), free(st->use_hops), free(st->use_q), free(st->use_sram);
+    free(st->use_ptr), free(st->use_res), free(st->use_hops), free(st->use_mem), free(st->use_q), free(st->use_sram);
     free(st->dep_ptr), free(st->dep), free(st->phase), free(st->layer), free(st->mb), free(st->slice);
-    free(st->kind), free(st->cat), free(st->dir), free(st->slot);
+    free(st->kind), free(st->cat), free(st->dir), free(st->flop), free(st->foot), free(st->slot), free(st->order);
     memset(st, 0, sizeof *st);
 }
 
@@ -101,6 +31,8 @@ static void step_grow(mz_step *st, int uses, int deps)
         st->layer = mz_realloc(st->layer, n * sizeof *st->layer);
         st->mb = mz_realloc(st->mb, n * sizeof *st->mb);
         st->slice = mz_realloc(st->slice, n * sizeof *st->slice);
+        st->flop = mz_realloc(st->flop, n * sizeof *st->flop);
+        st->order = mz_realloc(st->order, n * sizeof *st->order);
         st->kind = mz_realloc(st->kind, n);
         st->cat = mz_realloc(st->cat, n);
         st->dir = mz_realloc(st->dir, n);
@@ -110,6 +42,7 @@ static void step_grow(mz_step *st, int uses, int deps)
         int n = 2 * (st->n_uses + uses) + 1024;
         st->use_res = mz_realloc(st->use_res, n * sizeof *st->use_res);
         st->use_hops = mz_realloc(st->use_hops, n * sizeof *st->use_hops);
+        st->use_mem = mz_realloc(st->use_mem, n * sizeof *st->use_mem);
         st->use_q = mz_realloc(st->use_q, n * sizeof *st->use_q);
         st->use_sram = mz_realloc(st->use_sram, n * sizeof *st->use_sram);
         st->cap_uses = n;
@@ -123,34 +56,44 @@ static void step_grow(mz_step *st, int uses, int deps)
 
 /* Add q (and SRAM bytes) on resource r to the op being compiled; uses of
  * one resource by one op are merged (quantities add, hops take the max). */
-static void use_add(mz_step *st, int r, double q, double sram, int hops)
+static void use_add(mz_step *st, int r, double q, double sram, int hops, int mem)
 {
     int u = st->slot[r];
     if (u < 0) {
         u = st->slot[r] = st->n_uses++;
         st->use_res[u] = r;
-        st->use_q[u] = 0;
-        st->use_sram[u] = 0;
+        st->use_q[u] = st->use_sram[u] = 0;
         st->use_hops[u] = 0;
+        st->use_mem[u] = mem;
     }
     st->use_q[u] += q;
     st->use_sram[u] += sram;
     if (hops > st->use_hops[u]) st->use_hops[u] = hops;
 }
 
-static void route_add(mz_step *st, const mz_fabric *f, int route, double q, int *maxhops)
+/* A transfer of q bytes along a route; mem: the memory the bytes come from
+ * or go to (a memory use may spill, section 5.2). */
+static void route_add(mz_step *st, const mz_fabric *f, int route, double q, int mem, int *maxhops)
 {
     for (int k = f->rptr[route]; k < f->rptr[route + 1]; k++) {
-        use_add(st, f->rres[k], q, 0, f->rhops[k]);
+        int r = f->rres[k];
+        use_add(st, r, q, 0, f->rhops[k], f->type[r] == MZ_RES_DRAM ? mem : -1);
         if (maxhops && f->rhops[k] > *maxhops) *maxhops = f->rhops[k];
     }
 }
 
-int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
+static int chip_term(int t)
 {
-    int i = st->n_ops, first_use = st->n_uses, maxhops = 0;
-    double grp[2] = {0, 0};
+    return t == MZ_Q_CHIP_FLOP || t == MZ_Q_MEM_READ || t == MZ_Q_MEM_WRITE || t == MZ_Q_A2A_CHIP ||
+           t == MZ_Q_CHIP_TOKENS || t == MZ_Q_CHIP_EXPERTS || t == MZ_Q_CHIP_SHARED;
+}
+
+int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_op *op)
+{
+    int i = st->n_ops, first_use = st->n_uses, maxhops = 0, comp_chip = -1, comp_root = 0;
+    double grp[2] = {0, 0}, cw[CW_N] = {0};
     int gidx = -1, a2a = op->kind == MZ_OP_DISPATCH || op->kind == MZ_OP_COMBINE;
+    int n_mem = f->Gp + f->Cp + 2;
     if (op->id != (uint32_t)i) {
         mz_error("op %u of step %u: expected op %d (ids count 0, 1, ... within a step)", op->id, op->step, i);
         return -1;
@@ -161,14 +104,19 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
             st->slot = mz_malloc(f->n * sizeof *st->slot);
             for (int r = 0; r < f->n; r++) st->slot[r] = -1;
         }
+        if (st->n_mem != n_mem) {
+            free(st->foot);
+            st->n_mem = n_mem;
+            st->foot = mz_calloc(FOOT_N * (size_t)n_mem, sizeof *st->foot);
+        }
     }
     step_grow(st, 4 * op->nterms + 64, op->ndeps);
     if (i == 0) st->use_ptr[0] = st->dep_ptr[0] = 0;
+    st->flop[i] = 0;
     for (int k = 0; k < op->nterms; k++) {
         const mz_term *t = &op->term[k];
-        int wc = -1, grow;
-        if (t->type == MZ_Q_CHIP_FLOP || t->type == MZ_Q_CHIP_SRAM || t->type == MZ_Q_MEM_READ ||
-            t->type == MZ_Q_MEM_WRITE || t->type == MZ_Q_A2A_CHIP) {
+        int wc = -1;
+        if (chip_term(t->type)) {
             if (t->index >= f->Cp) {
                 mz_error("op %u: chiplet %d out of range (%d chiplets)", op->id, t->index, f->Cp);
                 return -1;
@@ -176,16 +124,27 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
             wc = f->pmap[t->index];
         }
         /* a mesh route can be long: make room before adding */
-        grow = f->nuse + 8;
-        step_grow(st, grow, 0);
+        step_grow(st, f->nuse + 8, 0);
         switch (t->type) {
-        case MZ_Q_ROOT_FLOP: use_add(st, f->ca, t->q, 0, 0); break;
-        case MZ_Q_CHIP_FLOP: use_add(st, f->chip[wc], t->q, 0, 0); break;
-        case MZ_Q_CHIP_SRAM: use_add(st, f->chip[wc], 0, t->q, 0); break;
-        case MZ_Q_ROOT_READ: route_add(st, f, f->r_root_read, t->q, NULL); break;
-        case MZ_Q_ROOT_WRITE: route_add(st, f, f->r_root_write, t->q, NULL); break;
-        case MZ_Q_MEM_READ: route_add(st, f, f->r_mem_down[wc], t->q, NULL); break;
-        case MZ_Q_MEM_WRITE: route_add(st, f, f->r_mem_up[wc], t->q, NULL); break;
+        case MZ_Q_ROOT_FLOP: st->flop[i] += t->q; break;
+        case MZ_Q_CHIP_FLOP: st->flop[i] += t->q; break;
+        case MZ_Q_ROOT_TOKENS: cw[CW_ROOT_TOKENS] += t->q, comp_root = 1; break;
+        case MZ_Q_ROOT_CTX: cw[CW_ROOT_CTX] += t->q; break;
+        case MZ_Q_CHIP_TOKENS:
+        case MZ_Q_CHIP_EXPERTS:
+        case MZ_Q_CHIP_SHARED:
+            if (comp_chip >= 0 && comp_chip != wc) {
+                mz_error("op %u: one compute op spans chiplets %d and %d", op->id, comp_chip, wc);
+                return -1;
+            }
+            comp_chip = wc;
+            cw[t->type == MZ_Q_CHIP_TOKENS ? CW_CHIP_TOKENS : t->type == MZ_Q_CHIP_EXPERTS ? CW_CHIP_EXPERTS
+                                                                                               : CW_CHIP_SHARED] += t->q;
+            break;
+        case MZ_Q_ROOT_READ:
+        case MZ_Q_ROOT_WRITE: route_add(st, f, f->r_root_mem, t->q, f->Gp, NULL); break;
+        case MZ_Q_MEM_READ:
+        case MZ_Q_MEM_WRITE: route_add(st, f, f->r_mem[wc], t->q, t->index * f->Gp / f->Cp, NULL); break;
         case MZ_Q_A2A_CHIP: {
             int g = t->index * f->Gp / f->Cp;
             if (!a2a) goto misplaced;
@@ -195,7 +154,7 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
             }
             gidx = g;
             grp[0] += t->q;
-            route_add(st, f, op->kind == MZ_OP_DISPATCH ? f->r_a2a_down[wc] : f->r_a2a_up[wc], t->q, &maxhops);
+            route_add(st, f, f->r_a2a[wc], t->q, -1, &maxhops);
             break;
         }
         case MZ_Q_A2A_GROUP:
@@ -210,6 +169,17 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
         case MZ_Q_TOKENS: st->tokens += t->q; break;
         case MZ_Q_COPIES: st->copies += t->q; break;
         case MZ_Q_GROUP_COPIES: st->group_copies += t->q; break;
+        case MZ_Q_FOOT_WEIGHTS:
+        case MZ_Q_FOOT_GRADS:
+        case MZ_Q_FOOT_STATE:
+        case MZ_Q_FOOT_ACTS:
+            if (op->kind != MZ_OP_STAT) goto misplaced;
+            if (t->index >= n_mem) {
+                mz_error("op %u: memory %d out of range (%d memories)", op->id, t->index, n_mem);
+                return -1;
+            }
+            st->foot[(size_t)(t->type - MZ_Q_FOOT_WEIGHTS) * n_mem + t->index] += t->q;
+            break;
         default: goto misplaced;
         }
         continue;
@@ -218,14 +188,26 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
                  mz_op_kind_name(op->kind));
         return -1;
     }
-    /* the root port: one copy per chiplet, or per group when the group's
-     * switch multicasts (dispatch) or reduces (combine) */
+    /* compute (section 3.4): tile-cycles on the chiplet's arrays and SRAM bytes */
+    if (comp_chip >= 0 || comp_root) {
+        double cycles, sram;
+        if (comp_chip >= 0 && op->kind != MZ_OP_EXPERT) {
+            mz_error("op %u: expert terms in a %s op", op->id, mz_op_kind_name(op->kind));
+            return -1;
+        }
+        mz_compute_work(sh, f, op->kind, op->dir, op->layer, cw, &cycles, &sram);
+        if (cycles > 0 || sram > 0) use_add(st, comp_chip >= 0 ? f->chip[comp_chip] : f->ca, cycles, sram, 0, -1);
+    }
+    /* at the root (section 3.2): one copy per chiplet, or per group when the
+     * switch multicasts (dispatch) or reduces (combine), on the root's link to
+     * the group's switch (tree; a mesh has its root links in the routes) and
+     * on the root's dispatcher */
     if (a2a && gidx >= 0) {
         int agg = f->topo == MZ_TOPO_TREE &&
                   (op->kind == MZ_OP_DISPATCH ? f->multicast : op->dir ? f->reduce_bwd : f->reduce_fwd);
         double q = agg ? grp[1] : grp[0];
-        /* placement group g sits on wafer group g (see mz_fabric_new) */
-        use_add(st, f->rp[gidx], q, 0, maxhops ? maxhops : 2);
+        if (f->topo == MZ_TOPO_TREE) use_add(st, f->rl[gidx], q, 0, maxhops ? maxhops : 2, -1);
+        use_add(st, f->rd, q, 0, 0, -1); /* every byte the root sends or takes passes its dispatcher */
     }
     /* drop empty uses; reset the scratch slots */
     {
@@ -234,7 +216,7 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
             st->slot[st->use_res[u]] = -1;
             if (!(st->use_q[u] > 0) && !(st->use_sram[u] > 0)) continue;
             st->use_res[n] = st->use_res[u], st->use_q[n] = st->use_q[u];
-            st->use_sram[n] = st->use_sram[u], st->use_hops[n] = st->use_hops[u];
+            st->use_sram[n] = st->use_sram[u], st->use_hops[n] = st->use_hops[u], st->use_mem[n] = st->use_mem[u];
             n++;
         }
         st->n_uses = n;
@@ -249,7 +231,34 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_op *op)
     return 0;
 }
 
-/* ------------------------------------------------------------------ timing */
+void mz_step_order(mz_step *st)
+{
+    int n = st->n_ops, maxd = 0, *depth = mz_malloc((n + 1) * sizeof *depth), *count;
+    uint32_t cur_phase = 0;
+    int phase_base = 0, phase_max = -1;
+    for (int i = 0; i < n; i++) {
+        int d = 0;
+        if (st->phase[i]) {
+            /* a barrier: after every op of the phases before */
+            if (st->phase[i] != cur_phase) cur_phase = st->phase[i], phase_base = phase_max + 1;
+            d = phase_base;
+        }
+        for (int k = st->dep_ptr[i]; k < st->dep_ptr[i + 1]; k++)
+            if (depth[st->dep[k]] + 1 > d) d = depth[st->dep[k]] + 1;
+        depth[i] = d;
+        if (d > phase_max) phase_max = d;
+        if (d > maxd) maxd = d;
+    }
+    /* counting sort by depth, stable (stream order within a depth) */
+    count = mz_calloc(maxd + 2, sizeof *count);
+    for (int i = 0; i < n; i++) count[depth[i] + 1]++;
+    for (int d = 0; d <= maxd; d++) count[d + 1] += count[d];
+    for (int i = 0; i < n; i++) st->order[count[depth[i]]++] = i;
+    free(count);
+    free(depth);
+}
+
+/* ------------------------------------------------------------------ timing (section 6) */
 static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
 {
     if (st->n_ops > tm->cap || !tm->start) {
@@ -260,26 +269,54 @@ static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
         tm->cap = n;
     }
     tm->occ = mz_realloc(tm->occ, (st->n_uses + 1) * sizeof *tm->occ);
-    if (nres > tm->n_cal) {
-        tm->cal = mz_realloc(tm->cal, nres * sizeof *tm->cal);
-        memset(tm->cal + tm->n_cal, 0, (nres - tm->n_cal) * sizeof *tm->cal);
-        tm->n_cal = nres;
+    if (nres > tm->n_res) {
+        tm->free_at = mz_realloc(tm->free_at, nres * sizeof *tm->free_at);
+        tm->owner = mz_realloc(tm->owner, nres * sizeof *tm->owner);
+        tm->n_res = nres;
     }
-    for (int r = 0; r < tm->n_cal; r++) tm->cal[r].n = 0;
+    for (int r = 0; r < nres; r++) tm->free_at[r] = 0, tm->owner[r] = -1;
 }
 
-/* Ops in stream order: each starts at the earliest time after its
- * dependencies (and, with a phase, after every op of earlier phases) at
- * which every resource it uses has a free slot of its own occupancy. */
-double mz_step_time(const mz_step *st, const mz_fabric *f, mz_timing *tm)
+/* Seconds use u holds its resource (section 6.1): compute, the larger of
+ * its arrays' cycles and its SRAM bytes; a link, bytes over its wires plus
+ * the hops; a memory, its share of the bytes over its rate (the rest of a
+ * spilling memory's bytes on the spill tier: spill_occ). */
+static double occupancy(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ)
+{
+    int r = st->use_res[u];
+    double t;
+    *spill_occ = 0;
+    switch (f->type[r]) {
+    case MZ_RES_COMPUTE: {
+        double pe = st->use_q[u] / ((double)f->tiles * f->clock_Hz), sr = st->use_sram[u] / f->sram_Bps;
+        return pe > sr ? pe : sr;
+    }
+    case MZ_RES_LINK: return st->use_q[u] / f->rate[r] + st->use_hops[u] * f->hop_s;
+    default:
+        t = st->use_q[u];
+        if (spill && st->use_mem[u] >= 0 && spill[st->use_mem[u]] > 0) {
+            *spill_occ = t * spill[st->use_mem[u]] / f->rate[f->spill];
+            t *= 1 - spill[st->use_mem[u]];
+        }
+        return t / f->rate[r];
+    }
+}
+
+/* Ops in the fixed order of mz_step_order; every resource serves its ops in
+ * that order. Op i starts at the latest of its dependencies' ends, the end
+ * of every op of an earlier phase (Baseline), and, on each resource it uses,
+ * the moment the resource's previous op releases it (its start plus its own
+ * occupancy there). It lasts its largest occupancy. */
+double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, mz_timing *tm)
 {
     uint32_t cur_phase = 0;
     double barrier = 0, run_max = 0;
     int barrier_op = -1, run_op = -1;
     timing_reserve(tm, st, f->n);
-    for (int i = 0; i < st->n_ops; i++) {
-        double s = 0, dur = 0;
-        int p = -1, moved = 1;
+    for (int oi = 0; oi < st->n_ops; oi++) {
+        int i = st->order[oi];
+        double s = 0, dur = 0, xocc = 0;
+        int p = -1;
         if (st->phase[i]) {
             if (st->phase[i] != cur_phase) cur_phase = st->phase[i], barrier = run_max, barrier_op = run_op;
             s = barrier, p = barrier_op;
@@ -290,25 +327,19 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, mz_timing *tm)
         }
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
             int r = st->use_res[u];
-            double t = st->use_q[u] / f->rate[r];
-            if (f->type[r] == MZ_RES_COMPUTE) {
-                if (st->use_sram[u] > 0 && st->use_sram[u] / f->sram_rate > t) t = st->use_sram[u] / f->sram_rate;
-            } else if (f->type[r] == MZ_RES_LINK) {
-                t += st->use_hops[u] * f->hop_s;
-            }
-            tm->occ[u] = t;
-            if (t > dur) dur = t;
+            double x;
+            tm->occ[u] = occupancy(st, f, spill, u, &x);
+            xocc += x;
+            if (tm->occ[u] > 0 && tm->free_at[r] > s) s = tm->free_at[r], p = tm->owner[r];
+            if (tm->occ[u] > dur) dur = tm->occ[u];
         }
-        while (moved) {
-            moved = 0;
-            for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
-                int b = -1;
-                double s2 = mz_calendar_earliest(&tm->cal[st->use_res[u]], s, tm->occ[u], &b);
-                if (s2 > s + EPS) s = s2, p = b, moved = 1;
-            }
+        if (xocc > 0) {
+            if (tm->free_at[f->spill] > s) s = tm->free_at[f->spill], p = tm->owner[f->spill];
+            if (xocc > dur) dur = xocc;
+            tm->free_at[f->spill] = s + xocc, tm->owner[f->spill] = i;
         }
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++)
-            mz_calendar_add(&tm->cal[st->use_res[u]], s, tm->occ[u], i);
+            if (tm->occ[u] > 0) tm->free_at[st->use_res[u]] = s + tm->occ[u], tm->owner[st->use_res[u]] = i;
         tm->start[i] = s, tm->end[i] = s + dur, tm->pred[i] = p;
         if (s + dur > run_max) run_max = s + dur, run_op = i;
     }
@@ -338,7 +369,6 @@ void mz_timing_exposed(const mz_step *st, mz_timing *tm, double *exposed)
 
 void mz_timing_free(mz_timing *tm)
 {
-    for (int r = 0; r < tm->n_cal; r++) mz_calendar_free(&tm->cal[r]);
-    free(tm->cal), free(tm->start), free(tm->end), free(tm->pred), free(tm->occ);
+    free(tm->start), free(tm->end), free(tm->pred), free(tm->occ), free(tm->free_at), free(tm->owner);
     memset(tm, 0, sizeof *tm);
 }

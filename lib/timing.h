@@ -1,37 +1,112 @@
-/* timing.h: private to the timing model (fabric.c, timing.c, cost.c, calibrate.c): the fabric's insides. */
+/* timing.h: private to the timing model (fabric.c, compute.c, timing.c, cost.c, calibrate.c): its structures. */
 #ifndef MZ_TIMING_H
 #define MZ_TIMING_H
 
 #include "mz.h"
 
-/* ------------------------------------------------------------------ fabric
- * Rate classes: every resource of a class runs at the class's rate. */
-enum { R_CA, R_C, R_RP, R_S, R_M, R_MA, R_D, R_DA, R_L, R_RL, R_NCLASS };
+/* Resource classes (mz-model(7) section 2): every resource of a class but
+ * the links runs at the class's rate; a link's rate is its own wires. */
+enum { R_CA, R_C, R_DA, R_D, R_X, R_RD, R_RL, R_SL, R_ML, R_MR, R_NCLASS };
 
 struct mz_fabric {
     int topo, C, G, per;     /* wafer: expert chiplets, groups, chiplets per group */
     int Cp, Gp;              /* the placement's */
     int *pmap;               /* [Cp] wafer chiplet of each placement chiplet */
-    int n, cap;
+    int n, cap;              /* resources */
     char (*name)[24];
     int *type, *cls;
-    double *rate;
+    double *rate;            /* bytes/s (links, memories), peak FLOP/s (compute) */
+    double *wires, *shore_mm; /* links: wires and the shoreline they come from */
     double class_rate[R_NCLASS];
-    double sram_rate, hop_s;
+    double hop_s, clock_Hz, sram_Bps;
+    int tiles, array_dim, arrays, bytes;
     int multicast, reduce_fwd, reduce_bwd;
     /* routes: CSR lists of (resource, hops) */
     int nroutes, rcap, ucap, nuse;
     int *rptr, *rres, *rhops;
-    int r_root_read, r_root_write;
-    int *r_mem_down, *r_mem_up, *r_a2a_down, *r_a2a_up; /* [C] */
-    int ca, *chip;           /* compute resources; chip[C] */
-    int *rp;                 /* [G] root port resource used for group g */
+    int r_root_mem;          /* root <-> its stacks */
+    int *r_mem, *r_a2a;      /* [C] chiplet <-> its group's stacks; root <-> chiplet */
+    int *mem_group;          /* [C] the group whose stacks chiplet c uses */
+    int ca, *chip, da, spill; /* compute resources, root stacks, spill tier */
+    int rd;                  /* the root's dispatcher: every all-to-all byte at the root */
+    int *rl;                 /* [G] the root's link to switch g (tree), -1 on a mesh */
 };
-
-#define EPS 1e-15
 
 /* The files (and -s overrides) of a wafer, for errors about a wafer that
  * does not fit a schedule. Returns buf. */
 const char *mz_wafer_files(const mz_wafer *w, char *buf, size_t size);
+const char *mz_fabric_class_name(int cls);
+double mz_fabric_wires(const mz_fabric *f, int r);
+
+/* ---------------------------------------------------------------- compute (compute.c, section 3.4)
+ * The matrix shapes of a model's ops, from the schedule's @MD line. */
+typedef struct {
+    double hidden, ffn, up;          /* up: width of the first expert matrix (2 ffn when gated) */
+    double shared_ffn, shared_up, shared, dense_ffn, dense_up;
+    double experts, heads, head_dim, attn_params, vocab;
+    int chiplets;                    /* the placement's (spread shared experts are cut this many ways) */
+    const uint8_t *moe;              /* [layers] */
+} mz_shapes;
+void mz_shapes_init(mz_shapes *sh, const mz_model *m, int chiplets);
+/* Work of one op on a chiplet: tile-cycles of its arrays and bytes between
+ * SRAM and the arrays. kind, dir and layer are the op's. */
+void mz_compute_work(const mz_shapes *sh, const mz_fabric *f, int kind, int dir, int layer, const double *q,
+                     double *cycles, double *sram);
+/* The quantities mz_compute_work reads, indexed by these. */
+enum { CW_ROOT_TOKENS, CW_ROOT_CTX, CW_CHIP_TOKENS, CW_CHIP_EXPERTS, CW_CHIP_SHARED, CW_N };
+
+/* ---------------------------------------------------------------- compiled steps (timing.c)
+ * One step of a schedule on a fabric: per op its resource uses (resource,
+ * quantity, SRAM bytes for compute, hops for links, memory for spills), its
+ * dependencies (op indices = ids) and what the tables need. */
+enum { FOOT_WEIGHTS, FOOT_GRADS, FOOT_STATE, FOOT_ACTS, FOOT_N };
+typedef struct {
+    uint32_t step;
+    int n_ops, n_uses, n_deps;
+    int *use_ptr, *use_res, *use_hops, *use_mem; /* use_ptr[n_ops + 1]; use_mem: memory of a DRAM use, or -1 */
+    double *use_q, *use_sram;           /* bytes; compute: tile-cycles and SRAM bytes */
+    int *dep_ptr, *dep;                 /* dep_ptr[n_ops + 1] */
+    uint32_t *phase;
+    int *layer, *mb, *slice;
+    uint8_t *kind, *cat, *dir;
+    double *flop;                       /* [n_ops] FLOPs (reported) */
+    double tokens, copies, group_copies; /* from the stat op */
+    int n_mem;                          /* memories: groups, root DRAM, chiplet SRAMs, root SRAM */
+    double *foot;                       /* [FOOT_N][n_mem] bytes resident at the peak */
+    int *order;                         /* [n_ops] the order resources serve ops in (mz_step_order) */
+    int cap_ops, cap_uses, cap_deps;
+    int *slot;                          /* scratch [resources] */
+} mz_step;
+void mz_step_clear(mz_step *st);
+/* Append op (the next id of the step, or id 0 of a new step after a clear). */
+int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_op *op);
+void mz_step_free(mz_step *st);
+/* Fix the order every resource serves the step's ops in (section 6.1):
+ * by depth in the dependency graph (barriers count as dependencies on every
+ * op of the phase before), ties in stream order. Call once, after the last op. */
+void mz_step_order(mz_step *st);
+
+/* The step in time (section 6): each resource serves its ops in stream order. */
+typedef struct {
+    double latency;        /* seconds: the largest end */
+    int last;              /* op that ends last, -1 if none */
+    double *start, *end;   /* [n_ops] seconds */
+    double *occ;           /* [n_uses] seconds each use holds its resource */
+    int *pred;             /* [n_ops] binding predecessor, -1 none */
+    int path_ops;          /* ops on the critical path */
+    double exposed_idle;   /* critical path time before its first op (0) */
+    double *free_at;       /* [resources] scratch */
+    int *owner;            /* [resources] scratch */
+    int n_res, cap;
+} mz_timing;
+/* Each memory's share of its traffic on the spill tier (section 5.2) from
+ * the step's footprint and the wafer's capacities, into spill[st->n_mem]. */
+void mz_step_spill(const mz_step *st, const mz_wafer *w, const mz_fabric *f, double *spill);
+/* Place st on f: returns the latency in seconds (tm filled). spill[n_mem]:
+ * each memory's share on the spill tier (NULL: none). */
+double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, mz_timing *tm);
+/* Per-op seconds on the critical path (exposed) into exposed[n_ops]. */
+void mz_timing_exposed(const mz_step *st, mz_timing *tm, double *exposed);
+void mz_timing_free(mz_timing *tm);
 
 #endif

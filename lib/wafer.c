@@ -12,7 +12,6 @@ enum { F_INT, F_NUM, F_ENUM };
 enum { NEED_ALL, NEED_TREE, NEED_MESH };
 
 static const char *const topo_names[] = {"tree", "mesh", NULL};
-static const char *const root_names[] = {"shared", "per_switch", NULL};
 
 /* One field: its "section.key" name, type, lower bound (positive: > 0;
  * otherwise >= 0), upper bound, which topology needs it, where it lives. */
@@ -35,20 +34,21 @@ static const struct field {
     {"compute.clock_GHz", F_NUM, 1, 1e3, NEED_ALL, offsetof(mz_wafer, clock_GHz), NULL},
     {"compute.flops_per_pe_cycle", F_NUM, 1, 1e6, NEED_ALL, offsetof(mz_wafer, flops_per_pe_cycle), NULL},
     {"compute.precision_bytes", F_INT, 1, 16, NEED_ALL, offsetof(mz_wafer, precision_bytes), NULL},
-    {"compute.utilisation", F_NUM, 1, 1, NEED_ALL, offsetof(mz_wafer, utilisation), NULL},
+    {"compute.tile_mm2", F_NUM, 1, 1e6, NEED_ALL, offsetof(mz_wafer, tile_mm2), NULL},
     {"sram.tile_MB", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, sram_tile_MB), NULL},
     {"sram.tile_GBps", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, sram_tile_GBps), NULL},
+    {"sram.efficiency", F_NUM, 1, 1, NEED_ALL, offsetof(mz_wafer, sram_efficiency), NULL},
     {"memory.bandwidth_GBps", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, mem_bandwidth_GBps), NULL},
     {"memory.capacity_GB", F_NUM, 1, 1e12, NEED_ALL, offsetof(mz_wafer, mem_capacity_GB), NULL},
     {"memory.root_stacks", F_INT, 1, 1024, NEED_ALL, offsetof(mz_wafer, root_stacks), NULL},
     {"memory.stacks_per_group", F_INT, 1, 1024, NEED_ALL, offsetof(mz_wafer, stacks_per_group), NULL},
+    {"memory.phy_mm", F_NUM, 0, 1e6, NEED_ALL, offsetof(mz_wafer, phy_mm), NULL},
+    {"memory.efficiency", F_NUM, 1, 1, NEED_ALL, offsetof(mz_wafer, mem_efficiency), NULL},
+    {"spill.bandwidth_GBps", F_NUM, 0, 1e9, NEED_ALL, offsetof(mz_wafer, spill_GBps), NULL},
     {"links.wire_GBps", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, wire_GBps), NULL},
-    {"links.pitch_um", F_NUM, 1, 1e6, NEED_ALL, offsetof(mz_wafer, pitch_um), NULL},
+    {"links.wires_per_mm", F_NUM, 1, 1e6, NEED_ALL, offsetof(mz_wafer, wires_per_mm), NULL},
     {"links.hop_latency_ns", F_NUM, 0, 1e9, NEED_ALL, offsetof(mz_wafer, hop_latency_ns), NULL},
-    {"links.root_port_wires", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, root_port_wires), NULL},
-    {"links.chiplet_wires", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, chiplet_wires), NULL},
-    {"links.memory_wires", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, memory_wires), NULL},
-    {"links.root_port", F_ENUM, 0, 0, NEED_ALL, offsetof(mz_wafer, root_port), root_names},
+    {"root.dispatch_Bpc", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, dispatch_Bpc), NULL},
     {"switch.multicast", F_INT, 0, 1, NEED_TREE, offsetof(mz_wafer, multicast), NULL},
     {"switch.reduce_forward", F_INT, 0, 1, NEED_TREE, offsetof(mz_wafer, reduce_forward), NULL},
     {"switch.reduce_backward", F_INT, 0, 1, NEED_TREE, offsetof(mz_wafer, reduce_backward), NULL},
@@ -411,17 +411,24 @@ int mz_wafer_finish(mz_wafer *w)
                  w->expert_chiplets, w->switches);
         return -1;
     }
-    if (topo == MZ_TOPO_MESH && w->root_port == MZ_ROOT_PER_SWITCH) {
-        char where[700];
-        origin(w, field_index("links.root_port"), where, sizeof where);
-        mz_error("%s: a mesh has no switches: links.root_port must be 'shared'", where);
-        return -1;
+    {
+        int a = (int)lround(sqrt((double)w->pes_per_array));
+        if ((long)a * a != w->pes_per_array) {
+            char where[700];
+            origin(w, field_index("compute.pes_per_array"), where, sizeof where);
+            mz_error("%s: %d PEs is not a square array (a x a PEs, e.g. 576 = 24 x 24)", where, w->pes_per_array);
+            return -1;
+        }
+        w->array_dim = a;
     }
     w->per_group = w->expert_chiplets / w->switches;
     w->peak_flops = (double)w->tiles * w->arrays_per_tile * w->pes_per_array * w->flops_per_pe_cycle *
                     w->clock_GHz * 1e9;
     w->sram_bytes = w->tiles * w->sram_tile_MB * 1e6;
-    w->sram_Bps = w->tiles * w->sram_tile_GBps * 1e9;
+    w->sram_Bps = w->tiles * w->sram_tile_GBps * 1e9 * w->sram_efficiency;
+    /* mz-model(7) section 2: a chiplet is a square of tiles; its NoP shoreline is
+     * its perimeter less the memory interfaces it carries */
+    w->edge_mm = sqrt(w->tiles * w->tile_mm2);
     /* mesh: groups are blocks of block_cols x block_rows chiplets (near
      * square, wider than tall), the blocks laid out the same way */
     w->block_rows = low_divisor(w->per_group);

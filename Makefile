@@ -70,10 +70,12 @@ install: all
 	install -m 644 $(wildcard models/*.json models/*.prior models/*.wafer) $(DESTDIR)$(DATADIR)/models
 	install -m 644 $(addprefix bin/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 lib/mzt.5 lib/mzs.5 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(MANDIR)/man7
+	install -m 644 lib/mz-model.7 $(DESTDIR)$(MANDIR)/man7
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5 $(DESTDIR)$(MANDIR)/man5/mzs.5
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5 $(DESTDIR)$(MANDIR)/man5/mzs.5 $(DESTDIR)$(MANDIR)/man7/mz-model.7
 	rm -rf $(DESTDIR)$(DATADIR)
 
 include plots/figures.mk

@@ -250,7 +250,8 @@ int main(int argc, char **argv)
                     mz_buf_free(&b);
                     die_out(out, 5);
                 }
-                fprintf(stderr, "%s: warning: the step does not fit the wafer (%s):\n%s", prog, files, b.s ? b.s : "");
+                fprintf(stderr, "%s: warning: the step does not fit the wafer (%s); -F FILE gives every memory:\n%s",
+                        prog, files, b.s ? b.s : "");
                 mz_buf_free(&b);
                 warned = 1;
             }

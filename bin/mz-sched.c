@@ -8,7 +8,7 @@
 static const char *prog = "mz-sched";
 
 #define USAGE_LINE                                                                                     \
-    "Usage: mz-sched [-V VARIANT | --overlap --dedup] [-M N] [--slices N] [-w WAFER]... [--order ORDER]\n" \
+    "Usage: mz-sched [-V VARIANT | --overlap --dedup] [-M N] [--slices N] [-w WAFER]... [-s KEY=VALUE]... [--order ORDER]\n" \
     "                [--prefetch N] [--optimizer OPT] [--shared-on WHERE] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
@@ -28,6 +28,7 @@ static void usage(FILE *fp)
             "      --slices N           token slices per micro-batch when streaming [8]\n"
             "  -w, --wafer NAME|FILE    the wafer (layers repeat): its SRAM decides the order and\n"
             "                           how many blocks of weights a chiplet holds\n"
+            "  -s, --set KEY=VALUE      override a field of that wafer (as mz-cost -s)\n"
             "      --order ORDER        'layer': each block once for all micro-batches; 'mb':\n"
             "                           micro-batch by micro-batch, weights streamed for each;\n"
             "                           'auto': layer when the SRAM holds a block, its gradients\n"
@@ -91,6 +92,7 @@ int main(int argc, char **argv)
         {"slices", required_argument, NULL, OPT_SLICES},
         {"prefetch", required_argument, NULL, OPT_PREFETCH},
         {"wafer", required_argument, NULL, 'w'},
+        {"set", required_argument, NULL, 's'},
         {"load-chunks", required_argument, NULL, OPT_CHUNKS},
         {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
         {"grad-bytes", required_argument, NULL, OPT_GRADBYTES},
@@ -105,8 +107,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *variant = NULL;
-    const char **wafers = mz_malloc(argc * sizeof *wafers);
-    int n_wafers = 0, text = 0, flags = 0, c, ret;
+    const char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
+    int n_sets = 0, n_wafers = 0, text = 0, flags = 0, c, ret;
     long level = 1, v;
     mz_sched_opts o;
     mz_trace_reader tr;
@@ -119,7 +121,7 @@ int main(int argc, char **argv)
 
     mz_tool_init();
     mz_sched_opts_default(&o);
-    while ((c = getopt_long(argc, argv, "V:M:w:o:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "V:M:w:s:o:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'V':
             if (strcmp(optarg, "baseline") && strcmp(optarg, "A") && strcmp(optarg, "B") && strcmp(optarg, "C")) {
@@ -131,6 +133,7 @@ int main(int argc, char **argv)
         case OPT_OVERLAP: o.overlap = 1, flags = 1; break;
         case OPT_DEDUP: o.dedup = 1, flags = 1; break;
         case 'w': wafers[n_wafers++] = optarg; break;
+        case 's': sets[n_sets++] = optarg; break;
         case OPT_SHARED: {
             static const char *const names[] = {"auto", "root", "spread"};
             if ((o.shared_on = pick(optarg, names, 3)) < 0) {
@@ -192,7 +195,7 @@ int main(int argc, char **argv)
                 usage(stdout);
             else
                 mz_print_version(prog);
-            free(wafers);
+            free(wafers), free(sets);
             return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
         default: usage_error();
         }
@@ -215,11 +218,17 @@ int main(int argc, char **argv)
         o.dedup = strcmp(variant, "B") == 0 || strcmp(variant, "C") == 0;
         snprintf(o.variant, sizeof o.variant, "%s", variant);
     }
+    if (n_sets && !n_wafers) {
+        fprintf(stderr, "%s: -s overrides a wafer's field: give the wafer with -w\n", prog);
+        usage_error();
+    }
     if (n_wafers) {
         mz_wafer wf;
         mz_wafer_init(&wf);
         for (int i = 0; i < n_wafers; i++)
             if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+        for (int i = 0; i < n_sets; i++)
+            if (mz_wafer_set(&wf, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
         if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
         o.sram_bytes = o.root_sram_bytes = wf.sram_bytes;
         mz_wafer_free(&wf);
@@ -267,6 +276,6 @@ int main(int argc, char **argv)
     mz_placement_free(&pl);
     mz_header_free(&h);
     mz_buf_free(&em.rec);
-    free(wafers);
+    free(wafers), free(sets);
     return MZ_EXIT_OK;
 }

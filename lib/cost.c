@@ -224,23 +224,35 @@ int mz_cost_fits(const mz_cost *c)
     return 1;
 }
 
-/* One line per memory that overflows (or nothing): what it holds against
- * its capacity, and what the timing did about it. */
+/* One line per kind of memory that overflows (group DRAM, root DRAM, chiplet
+ * SRAM, root SRAM), for the worst of its kind: what it holds against its
+ * capacity, and what the timing did about it. Returns the lines appended. */
 int mz_cost_fit_report(const mz_cost *c, mz_buf *b)
 {
+    static const char *const kind[] = {"group DRAM", "root DRAM", "chiplet SRAM", "root SRAM"};
     int n = 0;
-    for (int i = 0; i < c->n_mem; i++) {
-        double r = resident(c->peak, c->n_mem, i);
+    for (int k = 0; k < 4; k++) {
+        int i0 = k == 0 ? 0 : k == 1 ? c->G : k == 2 ? c->G + 1 : c->G + 1 + c->C;
+        int i1 = k == 0 ? c->G : k == 1 ? c->G + 1 : k == 2 ? c->G + 1 + c->C : c->n_mem;
+        int worst = -1, over = 0;
+        double wr = 0;
         char name[32];
-        if (!(r > c->cap[i])) continue;
-        memory_name(c, i, name, sizeof name);
-        mz_buf_printf(b, "%s holds %.3g GB at its peak, %.3g GB over its %.3g GB (weights %.3g, gradients %.3g, "
+        for (int i = i0; i < i1; i++) {
+            double r = resident(c->peak, c->n_mem, i);
+            if (!(r > c->cap[i])) continue;
+            over++;
+            if (r - c->cap[i] > wr) wr = r - c->cap[i], worst = i;
+        }
+        if (worst < 0) continue;
+        memory_name(c, worst, name, sizeof name);
+        mz_buf_printf(b, "%s: %d of %d over capacity, the worst %s: %.3g GB in %.3g GB (weights %.3g, gradients %.3g, "
                          "optimizer state %.3g, activations %.3g GB); %s\n",
-                      name, r / 1e9, (r - c->cap[i]) / 1e9, c->cap[i] / 1e9, c->peak[i] / 1e9,
-                      c->peak[(size_t)FOOT_GRADS * c->n_mem + i] / 1e9, c->peak[(size_t)FOOT_STATE * c->n_mem + i] / 1e9,
-                      c->peak[(size_t)FOOT_ACTS * c->n_mem + i] / 1e9,
-                      !is_dram(c, i) ? "the schedule assumed it fits (timed as if it did)"
-                      : c->w->spill_GBps > 0 ? "the overflow's share of its traffic is timed on the spill tier (spill.bandwidth_GBps)"
+                      kind[k], over, i1 - i0, name, resident(c->peak, c->n_mem, worst) / 1e9, c->cap[worst] / 1e9,
+                      c->peak[worst] / 1e9, c->peak[(size_t)FOOT_GRADS * c->n_mem + worst] / 1e9,
+                      c->peak[(size_t)FOOT_STATE * c->n_mem + worst] / 1e9,
+                      c->peak[(size_t)FOOT_ACTS * c->n_mem + worst] / 1e9,
+                      k >= 2 ? "timed as the schedule has it (it assumed the SRAM holds it)"
+                      : c->w->spill_GBps > 0 ? "its share of the traffic over capacity is timed on the spill tier"
                                              : "timed as if it fit (spill.bandwidth_GBps = 0: capacity not enforced)");
         n++;
     }

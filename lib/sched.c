@@ -971,7 +971,8 @@ static void footprint(mz_sched *s)
     }
     fw[G] = root_w;
     fs[G] = root_w * state;
-    if (!s->order_layer) fg[G] = root_w * grad;
+    /* the LM head's gradient accumulates in root DRAM (4.4); order mb: every block's too */
+    fg[G] = (s->order_layer ? lm_weights(s) : root_w - lm_weights(s)) * grad;
     /* root SRAM: two blocks of weights, the block inputs and outputs of the tokens in flight */
     fw[G + 1 + C] = 2 * root_max;
     fa[G + 1 + C] = 2 * s->bytes * s->hidden * (s->order_layer ? tokens : tokens / s->mbs);

@@ -14,7 +14,7 @@ static const char *prog = "mz-cost";
 #define USAGE_LINE                                                                                          \
     "Usage: mz-cost -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-b FILE] [-r FILE] [-F FILE] [-T FILE\n"      \
     "               [--timeline-steps RANGE]] [--strict] [-o FILE] [SCHEDULE]\n"                            \
-    "       mz-cost --fit TARGETS [--free KEY,...] [-s KEY=VALUE]... [-o FILE]\n"
+    "       mz-cost --fit TARGETS [--free KEY[=LO:HI],...] [-s KEY=VALUE]... [-o FILE]\n"
 
 static void usage(FILE *fp)
 {
@@ -36,7 +36,7 @@ static void usage(FILE *fp)
             "  -T, --timeline FILE      Chrome trace event JSON (Perfetto), one track per resource\n"
             "      --timeline-steps RANGE  steps in the timeline, e.g. 0-2 [0]\n"
             "      --fit TARGETS        fit wafer constants to the targets of a TSV (see mz-cost(1))\n"
-            "      --free KEY,...       fields the fit varies, the first one setting the scale\n"
+            "      --free KEY[=LO:HI],...  fields the fit varies and their ranges\n"
             "                           [" FREE_DEFAULT "]\n"
             "  -o, --output FILE        output TSV [-]\n"
             "  -q, --quiet              no fit progress on stderr\n"

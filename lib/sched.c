@@ -93,11 +93,10 @@ static double sram_buffers(const mz_sched *s, int li, int c, int bwd)
     /* tokens stream through a chiplet in slices of a micro-batch, whether or
      * not the schedule overlaps them: the buffers do not depend on the variant */
     double tsl = (double)s->seqs * s->seq_len / s->mbs / s->o.slices;
-    double tmb = (double)s->seqs * s->seq_len / s->mbs;
     double n = s->experts_on[(size_t)li * s->chiplets + c], share = 2.0 * s->topk * n / s->experts;
     double per_tok = s->hidden * 2 * (share < 1 ? share : 1) + share * s->gate_mult * s->m->ffn;
     double buf = s->bytes * tsl * per_tok;
-    if (bwd) buf += s->bytes * tmb * per_tok; /* the micro-batch's saved activations, read back */
+    if (bwd) buf += buf; /* backward, the slice's saved activations, read back */
     return buf;
 }
 
@@ -376,11 +375,11 @@ static double copies_to(const mz_sched *s, int li, int mb, int j, int c)
 
 /* Saved activations of chiplet c for micro-batch mb (section 4.3): its
  * inputs (one per copy received) and the gated intermediates per pair. */
-static double chip_acts(const mz_sched *s, int li, int mb, int c)
+static double chip_acts(const mz_sched *s, int li, int mb, int j, int c)
 {
-    double pairs = cnt(s, s->pairs, s->chiplets, mb, li, -1, c), a;
-    a = copies_to(s, li, mb, -1, c) * s->hidden + s->gate_mult * pairs * s->m->ffn;
-    if (s->spread) a += ntok(s, mb, -1) * s->gate_mult * s->shared * s->m->shared_ffn / s->chiplets;
+    double pairs = cnt(s, s->pairs, s->chiplets, mb, li, j, c), a;
+    a = copies_to(s, li, mb, j, c) * s->hidden + s->gate_mult * pairs * s->m->ffn;
+    if (s->spread) a += ntok(s, mb, j) * s->gate_mult * s->shared * s->m->shared_ffn / s->chiplets;
     return s->bytes * a;
 }
 
@@ -731,7 +730,7 @@ static void save_acts(mz_sched *s, int v, int mb, int32_t rootmax)
         for (int k = 0; k < s->chiplets; k++) {
             int c = s->hot[k];
             op_begin(s, MZ_OP_SAVE, l, mb, -1, 0);
-            term(s, MZ_Q_MEM_WRITE, c, chip_acts(s, li, mb, c));
+            term(s, MZ_Q_MEM_WRITE, c, chip_acts(s, li, mb, -1, c));
             dep(s, s->xlast[(size_t)v * s->chiplets + c]);
             op_end(s);
         }
@@ -741,23 +740,33 @@ static void save_acts(mz_sched *s, int v, int mb, int32_t rootmax)
     op_end(s);
 }
 
-/* Backward, start of a micro-batch: its saved activations come back. */
-static int32_t load_acts(mz_sched *s, int v, int mb, int32_t rl)
+/* Backward: the saved activations come back, the root's for micro-batch mb,
+ * the chiplets' for slice j of it (j < 0: all of it, the Baseline's). */
+static int32_t load_root_acts(mz_sched *s, int v, int mb, int32_t rl)
+{
+    op_begin(s, MZ_OP_ROOT_ACT_LOAD, s->vis_layer[v], mb, -1, 1);
+    term(s, MZ_Q_ROOT_READ, 0, root_acts(s, s->vis_layer[v], mb));
+    dep(s, rl);
+    return op_end(s);
+}
+
+static void load_chip_acts(mz_sched *s, int v, int mb, int j)
 {
     int l = s->vis_layer[v], li = s->moe_slot[l], C = s->chiplets;
-    int32_t ral;
-    op_begin(s, MZ_OP_ROOT_ACT_LOAD, l, mb, -1, 1);
-    term(s, MZ_Q_ROOT_READ, 0, root_acts(s, l, mb));
-    dep(s, rl);
-    ral = op_end(s);
-    if (li >= 0)
-        for (int k = 0; k < C; k++) {
-            int c = s->hot[k];
-            op_begin(s, MZ_OP_ACT_LOAD, l, mb, -1, 1);
-            term(s, MZ_Q_MEM_READ, c, chip_acts(s, li, mb, c));
-            dep(s, s->loadlast[(size_t)v * C + c]);
-            s->actl[c] = op_end(s);
-        }
+    if (li < 0) return;
+    for (int k = 0; k < C; k++) {
+        int c = s->hot[k];
+        op_begin(s, MZ_OP_ACT_LOAD, l, mb, j, 1);
+        term(s, MZ_Q_MEM_READ, c, chip_acts(s, li, mb, j, c));
+        dep(s, s->loadlast[(size_t)v * C + c]);
+        s->actl[c] = op_end(s);
+    }
+}
+
+static int32_t load_acts(mz_sched *s, int v, int mb, int32_t rl)
+{
+    int32_t ral = load_root_acts(s, v, mb, rl);
+    load_chip_acts(s, v, mb, -1);
     return ral;
 }
 
@@ -816,12 +825,14 @@ static void emit_streaming(mz_sched *s)
         for (int mb = mb0; mb < mb0 + nmb; mb++) {
             int32_t ral = NONE;
             if (bw && l == s->layers - 1) lm_head(s, v, mb, -1, rl);
-            if (bw) ral = load_acts(s, v, mb, rl);
+            if (bw) ral = load_root_acts(s, v, mb, rl);
             for (int j = 0; j < s->slices; j++, k++) {
-                if (bw)
+                if (bw) {
+                    load_chip_acts(s, v, mb, j);
                     stream_slice_bwd(s, v, mb, j, rl, ral, &rootmax);
-                else
+                } else {
                     stream_slice_fwd(s, v, mb, j, rl, &rootmax);
+                }
                 /* chunk q of the next visit's weights after slice q * nsl / nch */
                 while (prefetch && sent < nch && (long)sent * nsl / nch <= k) {
                     emit_loads(s, next, sent, sent + 1);
@@ -963,7 +974,7 @@ static void footprint(mz_sched *s)
             fw[g] += w;
             fs[g] += w * state;
             if (!s->order_layer) fg[g] += gacc;
-            for (int mb = 0; mb < held; mb++) fa[g] += chip_acts(s, li, mb, c);
+            for (int mb = 0; mb < held; mb++) fa[g] += chip_acts(s, li, mb, -1, c);
             /* SRAM at its peak: the blocks held, the gradient accumulator, the buffers */
             if (fwd > fw[m] + fg[m] + fa[m]) fw[m] = s->o.depth_fwd * w, fg[m] = 0, fa[m] = fwd - fw[m];
             if (bwd > fw[m] + fg[m] + fa[m]) fw[m] = s->o.depth_bwd * w, fg[m] = gacc, fa[m] = bwd - fw[m] - gacc;

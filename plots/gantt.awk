@@ -3,10 +3,10 @@
 # The file is read twice: the first pass finds the layer's window (its first event to its last end, for that step,
 # micro-batch and direction) and every layer's first event; the second prints every event that overlaps the window,
 # from any layer, with this_layer = 1 for the chosen layer's own. Times: ms from the layer's first event.
-# Rows, top to bottom: attention chiplet (CA), its DRAM (DA), the root port (RP), each group's DRAM stack (Dg), each
-# group's switch-to-chiplet links down and up (S*d, S*u of its chiplets, merged), each expert chiplet (Cn). The memory
-# links (M*, MA*) are left out: every event on one starts with the same op on its DRAM stack and lasts as long, to
-# within the hop latency (under 2%). Rows of layer_start give when each layer in the window starts (resource: -).
+# Rows, top to bottom: attention chiplet (CA), its DRAM (DA), its dispatcher (RD), each group's DRAM stack (Dg), each
+# group's switch-to-chiplet links (S* of its chiplets, merged), each expert chiplet (Cn). The root's links to the
+# switches (R*) are left out: every event on one is an all-to-all op that also holds the dispatcher, longer (the links
+# are 3.5x as fast). Rows of layer_start give when each layer in the window starts (resource: -).
 # Output order: rows in row order, each row's events in file order (the schedule's op order): deterministic.
 BEGIN {
     if (layer == "") { print "gantt.awk: -v layer=N is required" > "/dev/stderr"; bad = 2; exit 2 }
@@ -54,12 +54,10 @@ FNR == 1 {
     nrow = 0
     rowof["CA"] = ++nrow; label[nrow] = "CA attention chiplet"
     rowof["DA"] = ++nrow; label[nrow] = "DA root DRAM"
-    rowof["RP"] = ++nrow; label[nrow] = "RP root port"
+    rowof["RD"] = ++nrow; label[nrow] = "RD root dispatcher"
     for (g = 0; g < ngrp; g++) { rowof["D" g] = ++nrow; label[nrow] = "D" g " DRAM stack, group " g }
-    for (g = 0; g < ngrp; g++) { ++nrow; label[nrow] = sprintf("links down to C%d-%d", g * cpg, g * cpg + cpg - 1)
-        for (k = g * cpg; k < g * cpg + cpg; k++) rowof["S" k "d"] = nrow }
-    for (g = 0; g < ngrp; g++) { ++nrow; label[nrow] = sprintf("links up from C%d-%d", g * cpg, g * cpg + cpg - 1)
-        for (k = g * cpg; k < g * cpg + cpg; k++) rowof["S" k "u"] = nrow }
+    for (g = 0; g < ngrp; g++) { ++nrow; label[nrow] = sprintf("links to C%d-%d", g * cpg, g * cpg + cpg - 1)
+        for (k = g * cpg; k < g * cpg + cpg; k++) rowof["S" k] = nrow }
     for (k = 0; k < nchip; k++) { rowof["C" k] = ++nrow; label[nrow] = "C" k " expert chiplet" }
     for (r = 1; r <= nrow; r++) cnt[r] = 0
 }

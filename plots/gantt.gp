@@ -23,9 +23,10 @@ do for [p = 1:2] {
     span[p] = STATS_max
     stats f using (strcol(5) eq 'layer_start' && column(7) == 1 ? $6 : NaN) nooutput
     lay[p] = int(STATS_max)
-    stats f using (strcol(5) eq 'layer_start' && column(7) == 0 ? $3 : NaN) nooutput
-    nxt[p] = STATS_records > 0 ? STATS_min : NaN
-    if (STATS_records > 0) {
+    # the next layer's start, if one falls in the window (1e9 stands for none: stats needs a point)
+    stats f using (strcol(5) eq 'layer_start' ? (column(7) == 0 ? $3 : 1e9) : NaN) nooutput
+    nxt[p] = STATS_min < 1e9 ? STATS_min : NaN
+    if (STATS_min < 1e9) {
         stats f using (strcol(5) eq 'layer_start' && $3 == nxt[p] ? $6 : NaN) nooutput
         nxtl[p] = int(STATS_min)
     }
@@ -57,7 +58,7 @@ do for [p = 1:2] {
     do for [r = 1:n] { set ytics add (rowlabel[100 * (p - 1) + r] r) }
     unset label; unset arrow
     # separators: attention side | DRAM stacks | links | expert chiplets
-    set for [b in "3 7 15"] arrow from graph 0, first b + 0.5 to graph 1, first b + 0.5 nohead lc rgb '#999999' lw 0.8 dt 3 back
+    set for [b in "3 7 11"] arrow from graph 0, first b + 0.5 to graph 1, first b + 0.5 nohead lc rgb '#999999' lw 0.8 dt 3 back
     ttl = (nxt[p] == nxt[p]) ? \
         sprintf("%s: layer %d's ops span %.2f ms; layer %d starts %.2f ms after layer %d", word(names, p), lay[p], \
                 span[p], nxtl[p], nxt[p], lay[p]) : \

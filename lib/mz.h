@@ -205,7 +205,22 @@ typedef struct {
     int gated;             /* 1: SwiGLU (3 matrices), 0: 2 matrices */
     /* multi-head latent attention (DeepSeek-V2/V3); 0 when absent */
     int q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
+    /* Bytes per element, from quantization_config (2, FP16/BF16, without
+     * one): weight_bytes for the routed and shared experts' weights,
+     * other_weight_bytes for attention, router and dense FFN weights,
+     * act_bytes for activations. E.g. FP8 (DeepSeek-V3, Kimi-K2) 1, 1, 1;
+     * GPTQ/AWQ int4 0.5, 0.5, 2; MXFP4 (gpt-oss) 0.53125, 2, 2. quant: the
+     * quant_method, "" when none. (Carried in @MD; mz-sched does not use
+     * them yet: its bytes per element are mz_sched_opts.bytes.) */
+    double weight_bytes, other_weight_bytes, act_bytes;
+    char quant[24];
+    /* Attention span of each block: MZ_ATTN_* per layer, or NULL when every
+     * block attends to its whole causal prefix; window (sliding) and chunk
+     * (chunked) in tokens, 0 when no block uses them. */
+    uint8_t *attn_kind;
+    int window, chunk;
 } mz_model;
+enum { MZ_ATTN_FULL = 0, MZ_ATTN_SLIDING = 1, MZ_ATTN_CHUNKED = 2 };
 
 /* Load a catalogue name (models/NAME.json) or a config.json path. */
 int mz_model_load(const char *name_or_path, mz_model *m);
@@ -220,6 +235,13 @@ double mz_model_expert_params(const mz_model *m);
 double mz_model_shared_params(const mz_model *m);
 double mz_model_dense_params(const mz_model *m);
 double mz_model_attn_params(const mz_model *m);
+/* Query-key pairs that causal attention of block 'layer' scores over a
+ * sequence of n tokens: n(n+1)/2 for full attention; with a sliding window
+ * W a token sees at most W tokens (itself included): W(W+1)/2 + (n-W)W for
+ * n > W; with chunks of C tokens a token sees its chunk's tokens up to
+ * itself: q C(C+1)/2 + r(r+1)/2, n = qC + r. Attention FLOPs per head
+ * dimension are 4 times this (scores and values, forward). */
+double mz_model_attn_pairs(const mz_model *m, int layer, double n);
 
 /* ---------------------------------------------------------------- traces
  * A routing trace: for each step, sequence and token, the top-k routed

@@ -434,7 +434,7 @@ void mz_stat_free(mz_stat *s);
  * lines) or a TSV/CSV of "sequence token layer id...". Malformed lines are
  * errors naming file and line; anomalies are reported, counted and dropped
  * only when asked. Memory grows with the longest sequence, not the log. */
-enum { MZ_IMPORT_AUTO, MZ_IMPORT_JSONL, MZ_IMPORT_TSV, MZ_IMPORT_CSV };
+enum { MZ_IMPORT_AUTO, MZ_IMPORT_JSONL, MZ_IMPORT_TSV, MZ_IMPORT_CSV, MZ_IMPORT_COUNTS };
 enum {
     MZ_ANOM_RANGE,     /* expert id out of range */
     MZ_ANOM_DUPLICATE, /* an expert twice in one token's top-k */
@@ -460,6 +460,14 @@ typedef struct {
     /* called with each anomaly ("FILE: line N: kind: what"), or NULL */
     void (*report)(void *arg, const char *msg);
     void *arg;
+    /* JSONL key names: "ids=experts,weights=gating_probs,req=a+b,token=t,
+     * layer=l,type=-" (see mz-import.1, FIELD MAPPING), or NULL for ours */
+    const char *fields;
+    /* a log with one sequence id whose longest sequence exceeds this many
+     * tokens is reported as packed batches; 0: off */
+    int packed_len;
+    /* format MZ_IMPORT_COUNTS: which count format (MZ_COUNTS_*; 0 = sniff) */
+    int counts_format;
 } mz_import_opts;
 
 typedef struct {
@@ -470,6 +478,8 @@ typedef struct {
     long found[MZ_ANOM_KINDS];      /* anomalies found */
     uint64_t dropped[MZ_ANOM_KINDS]; /* tokens (repeat: rows) dropped */
     long longest;                   /* longest sequence in the trace */
+    long longest_src;               /* longest sequence of the log (tokens kept, before -L) */
+    int packed;                     /* reported as packed batches */
 } mz_import_counts;
 
 typedef struct mz_import mz_import;
@@ -501,6 +511,42 @@ typedef struct {
 int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads *d);
 /* Count the selections of a trace. */
 int mz_loads_from_trace(const char *path, mz_loads *d);
+/* Normalise each layer of d to sum 1 (layers ascending); -1 if one has no
+ * load (the error names path). */
+int mz_loads_normalise(mz_loads *d, const char *path);
+
+/* Expert selection counts as serving stacks write them (counts.c; formats
+ * and the layer rule in bin/mz-import.1, COUNT SETS): SGLang count matrices
+ * ({"counts": [[...]], "num_layers", "num_experts"}, or "logical_count"),
+ * per-layer JSON ({"0": [...], ...}), EPLB tables ("layer expert count"
+ * rows or a matrix of per-layer rows). */
+enum { MZ_COUNTS_AUTO, MZ_COUNTS_SGLANG, MZ_COUNTS_LAYER_JSON, MZ_COUNTS_EPLB };
+/* Rows name blocks (MZ_LAYERS_BLOCK), MoE layers in order (MZ_LAYERS_MOE),
+ * or either by the documented rule (MZ_LAYERS_AUTO). */
+enum { MZ_LAYERS_AUTO, MZ_LAYERS_BLOCK, MZ_LAYERS_MOE };
+const char *mz_counts_format_name(int format);
+int mz_counts_format_parse(const char *s);   /* -1 if unknown */
+int mz_layer_index_parse(const char *s);     /* -1 if unknown */
+/* Read a count set for model m into d: d->share holds the raw counts (call
+ * mz_loads_normalise for shares), d->layer block numbers, ascending; rows
+ * of zeros are dropped. note (or NULL) gets a line saying how the rows were
+ * read. Returns 0 or -1. Free d with mz_loads_free. */
+int mz_counts_read(const char *path, const mz_model *m, int format, int layer_index, mz_loads *d, mz_buf *note);
+/* The same from an open input (read to its end; the caller closes it). */
+int mz_counts_read_in(mz_in *in, const mz_model *m, int format, int layer_index, mz_loads *d, mz_buf *note);
+/* Which count format the first n bytes of an input look like: MZ_COUNTS_SGLANG
+ * or _LAYER_JSON (a JSON object whose first key is a layer number or an
+ * SGLang key), _EPLB (a first row of 3 fields: numbers, or a header naming
+ * expert and count), 0 for anything else (a route log). */
+int mz_counts_sniff(const char *head, size_t n);
+/* A loads table of counts ("layer expert count", what mz-fit -T reads),
+ * with an optional '#' note line first. */
+int mz_loads_write_counts(const mz_loads *d, const char *note, mz_out *out);
+/* A count set instead of a route log (given as MZ_IMPORT_COUNTS, or
+ * sniffed): its MZ_COUNTS_* format, else 0. Read it with
+ * mz_import_read_counts (see mz_counts_read) instead of mz_import_read. */
+int mz_import_counts_format(const mz_import *im);
+int mz_import_read_counts(mz_import *im, int layer_index, mz_loads *d, mz_buf *note);
 void mz_loads_free(mz_loads *d);
 /* Fill p->share for every MoE layer of m from loads d measured on model src
  * (pass m itself for its own loads): measured layers as they are, the others

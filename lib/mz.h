@@ -355,6 +355,11 @@ typedef struct {
     int *layers;           /* placed MoE layer numbers, ascending */
     int *chiplet;          /* [n_layers * experts] */
     char algorithm[32];
+    /* replicas read from a placement map (placemap.c): n_replicas triples
+     * (layer number, expert, chiplet) of copies beyond each expert's primary
+     * one in chiplet[]; reported and carried in @PR lines, not costed */
+    int n_replicas, cap_replicas;
+    int *replica;
 } mz_placement;
 
 /* Empty placement for the traced layers of t (chiplet = -1). */
@@ -664,6 +669,27 @@ void mz_place_eval_free(mz_place_eval *ev);
  * rows). info may be NULL (placement read from a file). */
 int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const mz_place_info *info,
                           int profile_steps, int eval_steps, mz_out *out);
+
+/* Placement maps of serving stacks (placemap.c; bin/mz-place.1, PLACEMENT
+ * MAPS): vLLM's expert_to_ep_rank, SGLang's physical_to_logical_map,
+ * DeepSeek EPLB's phy2log. An EP rank is a chiplet. */
+enum { MZ_PLACEMAP_TSV, MZ_PLACEMAP_VLLM, MZ_PLACEMAP_SGLANG, MZ_PLACEMAP_EPLB };
+const char *mz_placemap_format_name(int format);
+int mz_placemap_format_parse(const char *s);   /* -1 if unknown */
+/* The format of a placement file by content: a JSON map by its key, else TSV; -1 on error. */
+int mz_placemap_sniff(const char *path);
+/* Read a map for the traced layers of t into p (freed with
+ * mz_placement_free). Ranks: chiplets when chiplets_given, else the file's
+ * ep_size/num_gpus, else (vLLM) the largest rank + 1, else chiplets. Each
+ * expert is placed on its primary copy (its lowest physical slot); further
+ * copies go to p->replica. Returns 0 or -1. */
+int mz_placemap_read(const char *path, int format, const mz_trace_info *t, int chiplets, int chiplets_given,
+                     int groups, mz_placement *p);
+/* Write p as a map of this format (m: the model, for SGLang's row per
+ * block). SGLang and EPLB maps need equally many experts on every chiplet. */
+int mz_placemap_write(const mz_placement *p, const mz_model *m, int format, mz_out *out);
+/* The @PR lines of p's replicas ("@PR layer:L copies:e=c,..."), replacing any. */
+void mz_placement_replicas_to_header(const mz_placement *p, mz_header *h);
 
 /* Chiplets and groups named by a placement TSV's "#placement" line:
  * 1 and both set, 0 if there is no such line, -1 on error. */

@@ -62,6 +62,17 @@ static int table_format(const char *path, int format)
     n = mz_in_peek(in, head, sizeof head);
     mz_in_close(in);
     if (n < 0) return -1;
+    /* a tab-separated header line is our loads table (read as it always was) */
+    for (long i = 0; i < n;) {
+        long e = i;
+        while (e < n && head[e] != '\n') e++;
+        if (e > i && head[i] != '#') {
+            if (((head[i] >= 'a' && head[i] <= 'z') || (head[i] >= 'A' && head[i] <= 'Z')) && memchr(head + i, '\t', e - i))
+                return 0;
+            break;
+        }
+        i = e + 1;
+    }
     return mz_counts_sniff(head, (size_t)n);
 }
 

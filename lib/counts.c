@@ -116,7 +116,7 @@ static int count_list(const char *path, json_t *a, int E, const char *where, dou
 /* The whole input as a NUL-terminated string (*len bytes). NULL on error. */
 static char *slurp(mz_in *in, size_t *len)
 {
-    size_t n = 1 << 20;
+    size_t n = 1 << 16;
     char *buf = NULL;
     for (;;) {
         long got;

@@ -228,13 +228,13 @@ static int read_text(const char *path, char *text, int E, rows *r)
     char *line, *save = NULL, *f[3];
     long ln = 0;
     int shape = 0, col[3] = {0, 1, 2}, matrix_row = 0; /* shape: 3 triples, E matrix rows */
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (line = text; line; line = save) {
         char *p = line, *tok, *ts = NULL;
         int n = 0;
         double v[3];
+        if ((save = strchr(line, '\n'))) *save++ = '\0';
+        if (!save && !*line) break; /* after the last newline */
         ln++;
-        /* lines are counted by strtok_r only when not empty; good enough for
-         * messages on count tables, which have no blank lines in between */
         while (*p == ' ' || *p == '\t') p++;
         if (!*p || *p == '#' || *p == '\r') continue;
         if (!shape) {

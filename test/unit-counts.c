@@ -100,6 +100,9 @@ static void test_layer_rule(void)
           "a negative count is refused");
     CHECK(mz_counts_read(file("i.json", "{\"x\": [1,1,1,1]}"), &m, 0, 0, &d, NULL) < 0 && errmsg_has("key 'x' is not a layer number"),
           "a key that is not a layer is refused");
+    CHECK(mz_counts_read(file("j.txt", "layer expert count\n\n# c\n2 0 5\n2 x 1\n"), &m, 0, 0, &d, NULL) < 0 &&
+              errmsg_has("j.txt: line 5: expert: 'x' is not a number"),
+          "an error names the line, blank and comment lines counted (%s)", mz_errmsg());
     mz_buf_free(&note);
     mz_model_free(&m);
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../lib/mz.h"
 
@@ -57,7 +58,10 @@ static int table_format(const char *path, int format)
     char head[4096];
     long n;
     mz_in *in;
+    struct stat st;
     if (format) return format;
+    /* looking would consume a pipe (or standard input): a loads table unless --format says */
+    if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
     if (!(in = mz_in_open(path))) return -1;
     n = mz_in_peek(in, head, sizeof head);
     mz_in_close(in);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mz.h"
 
@@ -38,9 +39,12 @@ int mz_placemap_sniff(const char *path)
 {
     char head[4096];
     long n;
-    mz_in *in = mz_in_open(path);
+    mz_in *in;
     size_t i = 0;
-    if (!in) return -1;
+    struct stat st;
+    /* looking would consume a pipe (or standard input): those are TSV unless --format says */
+    if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) return MZ_PLACEMAP_TSV;
+    if (!(in = mz_in_open(path))) return -1;
     n = mz_in_peek(in, head, sizeof head - 1);
     mz_in_close(in);
     if (n < 0) return -1;

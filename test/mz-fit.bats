@@ -219,6 +219,9 @@ tiny() {
     diff <(grep -v '^#' sg.prior) <(grep -v '^#' e.prior)
     run -1 mz-fit -m olmoe-1b-7b-0924 -T sg.json -S domain=x -o x.prior
     assert_output --partial "-S selects rows of a loads table, not of a count set"
+    # from a pipe, with --format (looking would consume it)
+    run -0 mz-fit -m olmoe-1b-7b-0924 -T <(cat sg.json) --format sglang -k 500 -i 2 -o p.prior
+    diff <(grep -v '^#' sg.prior) <(grep -v '^#' p.prior)
     run -2 mz-fit -m olmoe-1b-7b-0924 -T sg.json --format json
     assert_output --partial "--format: 'json' is not auto, sglang, layer-json or eplb"
 }

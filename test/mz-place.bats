@@ -300,6 +300,9 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     grep -q '^{"physical_to_logical_map": \[\[' q.sglang
     grep -q '"ep_size": 16}$' q.sglang
     grep -q '"num_gpus": 16}$' q.eplb
+    # a pipe is not looked into (that would consume it): TSV unless --format says
+    mz-place -R <(cat q.vllm.json) --format vllm -p 1 -r d.tsv -u -o /dev/null q.mzt
+    [ "$(col ct_eval d.tsv)" = "$(col ct_eval a.tsv)" ]
 }
 
 @test "placement maps: one vLLM list for every layer; ranks from the file; a wrong map is refused" {

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../lib/mz.h"
 
@@ -18,7 +19,10 @@ static void usage(FILE *fp)
             "interpolated by depth between measured layers (see mz-fit(1)).\n"
             "\n"
             "  -m, --model NAME|FILE    model the prior is for\n"
-            "  -T, --table FILE         loads table: TSV with columns layer, expert, share|count\n"
+            "  -T, --table FILE         loads table: TSV with columns layer, expert, share|count;\n"
+            "                           or a count set (SGLang counts, per-layer JSON, EPLB table)\n"
+            "      --format F           the count set's format: auto, sglang, layer-json, eplb [auto]\n"
+            "      --layer-index I      count-set rows are block, moe or auto (see mz-import(1)) [auto]\n"
             "  -S, --select COL=V[,V]   keep table rows whose COL is one of the values (repeatable)\n"
             "  -r, --trace FILE         count loads from a trace instead\n"
             "  -F, --from MODEL         the loads were measured on this other model\n"
@@ -45,7 +49,36 @@ static void usage_error(void)
     exit(MZ_EXIT_USAGE);
 }
 
-enum { OPT_COACT = 256, OPT_TSIZE, OPT_TLAYOUT, OPT_TSEED, OPT_SEQSTICK, OPT_LAYERSTICK, OPT_VERSION };
+enum { OPT_COACT = 256, OPT_TSIZE, OPT_TLAYOUT, OPT_TSEED, OPT_SEQSTICK, OPT_LAYERSTICK, OPT_VERSION, OPT_FORMAT,
+       OPT_LAYERINDEX };
+
+/* Which count format a table file is (MZ_COUNTS_*), 0 for a loads table. */
+static int table_format(const char *path, int format)
+{
+    char head[4096];
+    long n;
+    mz_in *in;
+    struct stat st;
+    if (format) return format;
+    /* looking would consume a pipe (or standard input): a loads table unless --format says */
+    if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 0;
+    if (!(in = mz_in_open(path))) return -1;
+    n = mz_in_peek(in, head, sizeof head);
+    mz_in_close(in);
+    if (n < 0) return -1;
+    /* a tab-separated header line is our loads table (read as it always was) */
+    for (long i = 0; i < n;) {
+        long e = i;
+        while (e < n && head[e] != '\n') e++;
+        if (e > i && head[i] != '#') {
+            if (((head[i] >= 'a' && head[i] <= 'z') || (head[i] >= 'A' && head[i] <= 'Z')) && memchr(head + i, '\t', e - i))
+                return 0;
+            break;
+        }
+        i = e + 1;
+    }
+    return mz_counts_sniff(head, (size_t)n);
+}
 
 int main(int argc, char **argv)
 {
@@ -62,11 +95,13 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},        {"note", required_argument, NULL, 'N'},
         {"report", required_argument, NULL, 'R'},      {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},              {"version", no_argument, NULL, OPT_VERSION},
+        {"format", required_argument, NULL, OPT_FORMAT}, {"layer-index", required_argument, NULL, OPT_LAYERINDEX},
         {NULL, 0, NULL, 0}};
     const char *model_arg = NULL, *table = NULL, *trace = NULL, *from_arg = NULL, *out_path = "-",
                *report_path = NULL;
     char **select = mz_malloc(argc * sizeof *select), **notes = mz_malloc(argc * sizeof *notes);
-    int n_select = 0, n_notes = 0, layout = -1, c;
+    int n_select = 0, n_notes = 0, layout = -1, c, counts_format = 0, layer_index = MZ_LAYERS_AUTO;
+    mz_buf counts_note = {0};
     long tsize = 0, tseed = -1, iters = 30, tokens = 20000, seed = 1, v;
     double coact = -1, seq_stick = -1, layer_stick = -1, d;
     mz_model m, src;
@@ -113,6 +148,18 @@ int main(int argc, char **argv)
             }
             *(c == OPT_COACT ? &coact : c == OPT_SEQSTICK ? &seq_stick : &layer_stick) = d;
             break;
+        case OPT_FORMAT:
+            if ((counts_format = mz_counts_format_parse(optarg)) <= 0) {
+                fprintf(stderr, "%s: --format: '%s' is not auto, sglang, layer-json or eplb\n", prog, optarg);
+                usage_error();
+            }
+            break;
+        case OPT_LAYERINDEX:
+            if ((layer_index = mz_layer_index_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --layer-index: '%s' is not auto, block or moe\n", prog, optarg);
+                usage_error();
+            }
+            break;
         case OPT_TLAYOUT:
             if ((layout = mz_layout_parse(optarg)) < 0) {
                 fprintf(stderr, "%s: --topic-layout: '%s' is not random, strided or blocked\n", prog, optarg);
@@ -147,8 +194,15 @@ int main(int argc, char **argv)
     if (mz_model_load(model_arg, &m) < 0) mz_die(prog, "%s", mz_errmsg());
     src = m;
     if (from_arg && mz_model_load(from_arg, &src) < 0) mz_die(prog, "%s", mz_errmsg());
-    if ((table ? mz_loads_read_table(table, select, n_select, &loads) : mz_loads_from_trace(trace, &loads)) < 0)
+    if (table && (counts_format = table_format(table, counts_format)) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (counts_format && n_select) mz_die(prog, "%s: -S selects rows of a loads table, not of a count set", table);
+    if (counts_format) {
+        if (mz_counts_read(table, &src, counts_format, layer_index, &loads, &counts_note) < 0 ||
+            mz_loads_normalise(&loads, table) < 0)
+            mz_die(prog, "%s", mz_errmsg());
+    } else if ((table ? mz_loads_read_table(table, select, n_select, &loads) : mz_loads_from_trace(trace, &loads)) < 0) {
         mz_die(prog, "%s", mz_errmsg());
+    }
 
     mz_prior_for_model(&m, &p);
     if (coact >= 0) p.coact = coact;
@@ -168,6 +222,7 @@ int main(int argc, char **argv)
     mz_buf_printf(&note, "# loads: %s", table ? table : trace);
     for (int i = 0; i < n_select; i++) mz_buf_printf(&note, " %s", select[i]);
     if (from_arg) mz_buf_printf(&note, ", measured on %s", src.name);
+    if (counts_format) mz_buf_printf(&note, " (%s)", counts_note.s);
     mz_buf_printf(&note, "\n# layers:\n");
     /* its errors are the loads' disagreements with the model: name their file */
     if (mz_fit_targets(&loads, from_arg ? &src : &m, &m, (unsigned long)seed, &p, &note) < 0)
@@ -204,6 +259,7 @@ int main(int argc, char **argv)
     if (mz_prior_write(&p, out) < 0 || mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
 
     free(fitted);
+    mz_buf_free(&counts_note);
     free(select);
     free(notes);
     mz_prior_free(&p);

@@ -13,10 +13,18 @@ static void usage(FILE *fp)
             "Usage: mz-import -m MODEL [-d KINDS] [-b SEQS] [-L SEQ_LEN] [-l LAYERS] [options] [FILE]\n"
             "Convert a real routing log into a trace (MZT). FILE is a vLLM route log (JSONL: a\n"
             "'meta' line, then 'route' lines) or a TSV/CSV of 'sequence token layer id...', plain\n"
-            "or gzip; '-' or nothing reads standard input. Schema: man mz-import.\n"
+            "or gzip; '-' or nothing reads standard input. Schema: man mz-import. A count set\n"
+            "(SGLang count matrix, per-layer expert-load JSON, EPLB table) becomes a loads table.\n"
             "\n"
             "  -m, --model NAME|FILE  catalogue name (models/NAME.json) or a config.json path\n"
-            "  -f, --format F         auto, jsonl, tsv or csv [auto]\n"
+            "  -f, --format F         auto, jsonl, tsv or csv; or a count set: sglang, layer-json\n"
+            "                         or eplb (written as a loads table for mz-fit) [auto]\n"
+            "      --fields MAP       JSONL key names, e.g. ids=experts,weights=gating_probs,\n"
+            "                         req=dataset+problem_id (req=- : no sequence id) [ours]\n"
+            "      --layer-index I    count-set rows are block numbers, MoE layers in order,\n"
+            "                         or either by the rule of mz-import(1): block, moe, auto [auto]\n"
+            "      --packed-len N     report a log with one sequence id and a sequence longer\n"
+            "                         than N tokens as packed batches; 0 = off [512]\n"
             "  -d, --drop KINDS       drop these anomalies instead of refusing the log: a list of\n"
             "                         range, duplicate, count, gap, repeat, warmup, or all [none]\n"
             "      --max-run N        identical routes in a row that make a warm-up run; 0 = off [64]\n"
@@ -57,7 +65,52 @@ static void describe(const mz_import_counts *c, unsigned set, mz_buf *b)
                           c->dropped[k] == 1 ? "" : "s");
 }
 
-enum { OPT_MAXRUN = 256, OPT_LEVEL, OPT_VERSION };
+enum { OPT_MAXRUN = 256, OPT_LEVEL, OPT_VERSION, OPT_FIELDS, OPT_LAYERINDEX, OPT_PACKED };
+
+/* A count set to a loads table ("layer expert count"), with a summary on stderr. */
+static int import_counts(mz_import *im, const char *in_path, const char *out_path, int layer_index, int quiet)
+{
+    mz_loads d;
+    mz_buf note = {0};
+    mz_out *out;
+    if (mz_import_read_counts(im, layer_index, &d, &note) < 0) return -1;
+    if (!(out = mz_out_open(out_path, 0))) {
+        mz_loads_free(&d);
+        mz_buf_free(&note);
+        return -1;
+    }
+    {
+        mz_buf line = {0};
+        mz_buf_printf(&line, "expert selection counts from %s: %s", in_path, note.s);
+        if (mz_loads_write_counts(&d, line.s, out) < 0) {
+            mz_out_abort(out);
+            mz_buf_free(&line);
+            mz_loads_free(&d);
+            mz_buf_free(&note);
+            return -1;
+        }
+        mz_buf_free(&line);
+    }
+    if (mz_out_close(out) < 0) {
+        mz_loads_free(&d);
+        mz_buf_free(&note);
+        return -1;
+    }
+    if (!quiet) {
+        double lo = 0, hi = 0;
+        for (int l = 0; l < d.n_layers; l++) {
+            double t = 0;
+            for (int e = 0; e < d.experts; e++) t += d.share[(size_t)l * d.experts + e];
+            if (!l || t < lo) lo = t;
+            if (!l || t > hi) hi = t;
+        }
+        fprintf(stderr, "%s: %s: a count set, %s; %d layers x %d experts, %.0f to %.0f selections per layer; "
+                        "wrote a loads table\n", prog, in_path, note.s, d.n_layers, d.experts, lo, hi);
+    }
+    mz_loads_free(&d);
+    mz_buf_free(&note);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -69,10 +122,12 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},          {"output", required_argument, NULL, 'o'},
         {"uncompressed", no_argument, NULL, 'u'},   {"text", no_argument, NULL, 't'},
         {"level", required_argument, NULL, OPT_LEVEL}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, OPT_VERSION}, {"fields", required_argument, NULL, OPT_FIELDS},
+        {"layer-index", required_argument, NULL, OPT_LAYERINDEX},
+        {"packed-len", required_argument, NULL, OPT_PACKED}, {NULL, 0, NULL, 0}};
     const char *model_arg = NULL, *layers_arg = NULL, *out_path = "-", *in_path = "-";
-    long seqs = 32, seq_len = 0, max_run = 64, level = 1, v;
-    int text = 0, quiet = 0, c, *layers = NULL;
+    long seqs = 32, seq_len = 0, max_run = 64, level = 1, packed_len = 512, v;
+    int text = 0, quiet = 0, c, *layers = NULL, layer_index = MZ_LAYERS_AUTO;
     mz_import_opts o = {0};
     mz_model m;
     mz_import *im;
@@ -95,8 +150,18 @@ int main(int argc, char **argv)
                 o.format = MZ_IMPORT_TSV;
             else if (strcmp(optarg, "csv") == 0)
                 o.format = MZ_IMPORT_CSV;
+            else if (mz_counts_format_parse(optarg) > 0)
+                o.format = MZ_IMPORT_COUNTS, o.counts_format = mz_counts_format_parse(optarg);
             else {
-                fprintf(stderr, "%s: --format: '%s' is not auto, jsonl, tsv or csv\n", prog, optarg);
+                fprintf(stderr, "%s: --format: '%s' is not auto, jsonl, tsv, csv, sglang, layer-json or eplb\n",
+                        prog, optarg);
+                usage_error();
+            }
+            break;
+        case OPT_FIELDS: o.fields = optarg; break;
+        case OPT_LAYERINDEX:
+            if ((layer_index = mz_layer_index_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --layer-index: '%s' is not auto, block or moe\n", prog, optarg);
                 usage_error();
             }
             break;
@@ -115,9 +180,12 @@ int main(int argc, char **argv)
         case 'b':
         case 'L':
         case OPT_MAXRUN:
+        case OPT_PACKED:
         case OPT_LEVEL: {
-            const char *name = c == 'b' ? "--seqs" : c == 'L' ? "--seq-len" : c == OPT_MAXRUN ? "--max-run" : "--level";
-            long lo = c == OPT_MAXRUN ? 0 : 1, hi = c == OPT_LEVEL ? 9 : c == OPT_MAXRUN ? 1000000 : 1L << 30;
+            const char *name = c == 'b' ? "--seqs" : c == 'L' ? "--seq-len" : c == OPT_MAXRUN ? "--max-run"
+                               : c == OPT_PACKED ? "--packed-len" : "--level";
+            long lo = c == OPT_MAXRUN || c == OPT_PACKED ? 0 : 1,
+                 hi = c == OPT_LEVEL ? 9 : c == OPT_MAXRUN ? 1000000 : 1L << 30;
             if (mz_parse_long(optarg, lo, hi, name, &v) < 0) {
                 mz_perror(prog);
                 usage_error();
@@ -126,7 +194,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: --max-run: 1 would make every token a run; use 0 (off) or at least 2\n", prog);
                 usage_error();
             }
-            *(c == 'b' ? &seqs : c == 'L' ? &seq_len : c == OPT_MAXRUN ? &max_run : &level) = v;
+            *(c == 'b' ? &seqs : c == 'L' ? &seq_len : c == OPT_MAXRUN ? &max_run : c == OPT_PACKED ? &packed_len : &level) = v;
             break;
         }
         case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
@@ -154,9 +222,16 @@ int main(int argc, char **argv)
             mz_die(prog, "%s", mz_errmsg());
         o.layers = layers;
     }
-    o.seqs = (int)seqs, o.seq_len = (int)seq_len, o.max_run = (int)max_run;
+    o.seqs = (int)seqs, o.seq_len = (int)seq_len, o.max_run = (int)max_run, o.packed_len = (int)packed_len;
     o.report = quiet ? NULL : report;
     if (!(im = mz_import_open(in_path, &m, &o))) mz_die(prog, "%s", mz_errmsg());
+    if (mz_import_counts_format(im)) {
+        if (import_counts(im, in_path, out_path, layer_index, quiet) < 0) mz_die(prog, "%s", mz_errmsg());
+        mz_import_close(im);
+        mz_model_free(&m);
+        free(layers);
+        return MZ_EXIT_OK;
+    }
     if (mz_import_read(im) < 0) mz_die(prog, "%s", mz_errmsg());
     cnt = mz_import_get_counts(im);
     if ((refused = mz_import_refused(im))) {

@@ -34,6 +34,10 @@ static void usage(FILE *fp)
             "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
             "  -W, --write-placement FILE  save the placement (TSV: layer expert chiplet group)\n"
             "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
+            "      --format F           the -R/-W file's format: tsv, vllm (expert_to_ep_rank),\n"
+            "                           sglang (physical_to_logical_map) or eplb (phy2log)\n"
+            "                           [-R: by content; -W: tsv]. Replicas are read and reported;\n"
+            "                           each expert is costed on its primary copy (mz-place(1))\n"
             "  -o, --output FILE        output trace [-]\n"
             "  -u, --uncompressed       binary without gzip (for pipes)\n"
             "  -t, --text               text form instead of binary\n"
@@ -79,7 +83,7 @@ static int spool_input(const char *path, const mz_trace_reader *tr)
     return magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
-enum { OPT_SAMPLE = 256, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION };
+enum { OPT_SAMPLE = 256, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT };
 
 int main(int argc, char **argv)
 {
@@ -99,12 +103,13 @@ int main(int argc, char **argv)
         {"uncompressed", no_argument, NULL, 'u'},
         {"text", no_argument, NULL, 't'},
         {"level", required_argument, NULL, OPT_LEVEL},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *report_path = NULL, *write_path = NULL, *read_path = NULL;
     long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v;
-    int algo = MZ_PLACE_MOZART, algo_set = 0, topo_set = 0, text = 0, c, ret;
+    int algo = MZ_PLACE_MOZART, algo_set = 0, topo_set = 0, chiplets_set = 0, text = 0, c, ret, map_format = -1;
     profiler prof = {0, 0, 0, 0};
     mz_trace_reader tr;
     mz_trace_info *ti;
@@ -152,8 +157,15 @@ int main(int argc, char **argv)
             *(c == 'c' ? &chiplets : c == 'g' ? &groups : c == 'p' ? &prof.n : c == 's' ? &seed
               : c == OPT_SAMPLE ? &sample : c == OPT_NODES ? &nodes : c == OPT_KICKS ? &kicks : &level) = v;
             if (c == 'c' || c == 'g') topo_set = 1;
+            if (c == 'c') chiplets_set = 1;
             break;
         }
+        case OPT_FORMAT:
+            if ((map_format = mz_placemap_format_parse(optarg)) < 0) {
+                fprintf(stderr, "%s: --format: '%s' is not tsv, vllm, sglang or eplb\n", prog, optarg);
+                usage_error();
+            }
+            break;
         case 'r': report_path = optarg; break;
         case 'W': write_path = optarg; break;
         case 'R': read_path = optarg; break;
@@ -182,6 +194,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %ld chiplets cannot form %ld equal groups\n", prog, chiplets, groups);
         usage_error();
     }
+    if (map_format >= 0 && !read_path && !write_path) {
+        fprintf(stderr, "%s: --format is the format of a -R or -W file\n", prog);
+        usage_error();
+    }
 
     if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
     ti = &tr.info;
@@ -192,7 +208,32 @@ int main(int argc, char **argv)
     opts.seed = (unsigned long)seed;
     opts.alloc_nodes = nodes;
     opts.kicks = kicks;
-    if (read_path) {
+    if (read_path && map_format < 0 && (map_format = mz_placemap_sniff(read_path)) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (read_path && map_format != MZ_PLACEMAP_TSV) {
+        if (mz_placemap_read(read_path, map_format, ti, (int)chiplets, chiplets_set, (int)groups, &pl) < 0)
+            mz_die(prog, "%s", mz_errmsg());
+        if (pl.n_replicas) {
+            int experts = 0, layers = 0;
+            uint8_t *seen = mz_calloc((size_t)pl.n_layers * pl.experts, 1);
+            for (int i = 0; i < pl.n_replicas; i++) {
+                int sl = mz_placement_slot(&pl, pl.replica[3 * i]);
+                experts += !seen[(size_t)sl * pl.experts + pl.replica[3 * i + 1]];
+                seen[(size_t)sl * pl.experts + pl.replica[3 * i + 1]] = 1;
+            }
+            for (int l = 0; l < pl.n_layers; l++)
+                for (int e = 0; e < pl.experts; e++)
+                    if (seen[(size_t)l * pl.experts + e]) {
+                        layers++;
+                        break;
+                    }
+            free(seen);
+            fprintf(stderr, "%s: %s: %d replicas (extra copies of %d experts in %d layers): the timing model costs "
+                            "one copy per expert, so each expert is placed on its primary copy (its lowest physical "
+                            "slot); the replicas are kept in @PR lines, not costed\n",
+                    prog, read_path, pl.n_replicas, experts, layers);
+        }
+        chiplets = pl.chiplets;
+    } else if (read_path) {
         int fc, fg, got = topo_set ? 0 : mz_place_tsv_topology(read_path, &fc, &fg);
         if (got < 0) mz_die(prog, "%s", mz_errmsg());
         if (got) chiplets = fc, groups = fg;
@@ -242,7 +283,11 @@ int main(int argc, char **argv)
     mz_header_copy(&h, mz_reader_header(tr.r));
     mz_placement_to_header(&pl, &h);
     mz_header_remove(&h, "@PA");
-    if (read_path) {
+    mz_placement_replicas_to_header(&pl, &h);
+    if (read_path && map_format != MZ_PLACEMAP_TSV) {
+        mz_header_add(&h, "@PA\talgorithm:file\tformat:%s\treplicas:%d\treplicas_costed:no", mz_placemap_format_name(map_format),
+                      pl.n_replicas);
+    } else if (read_path) {
         mz_header_add(&h, "@PA\talgorithm:file");
     } else if (mz_place_needs_priors(algo)) {
         mz_buf b = {0};
@@ -301,7 +346,7 @@ int main(int argc, char **argv)
     if (write_path) {
         mz_out *out = mz_out_open(write_path, 0);
         if (!out) mz_die(prog, "%s", mz_errmsg());
-        if (mz_placement_write_tsv(&pl, out) < 0) {
+        if (mz_placemap_write(&pl, &ti->model, map_format < 0 ? MZ_PLACEMAP_TSV : map_format, out) < 0) {
             mz_out_abort(out);
             mz_die(prog, "%s", mz_errmsg());
         }

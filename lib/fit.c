@@ -44,7 +44,7 @@ static int loads_slot(mz_loads *d, int layer)
 }
 
 /* Normalise each layer to sum 1; error if a layer has no mass. */
-static int loads_normalise(mz_loads *d, const char *path)
+int mz_loads_normalise(mz_loads *d, const char *path)
 {
     for (int i = 0; i < d->n_layers; i++) {
         double s = 0, *v = d->share + (size_t)i * d->experts;
@@ -184,7 +184,7 @@ int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads 
         mz_error("%s: no rows%s", path, n_select ? " match the selection" : "");
         goto fail;
     }
-    if (loads_fill(d, rv, nr, path) < 0 || loads_normalise(d, path) < 0) goto fail;
+    if (loads_fill(d, rv, nr, path) < 0 || mz_loads_normalise(d, path) < 0) goto fail;
     free(f), free(col), free(hdr), free(c_sel), free(rv);
     mz_in_close(in);
     return 0;
@@ -212,7 +212,7 @@ int mz_loads_from_trace(const char *path, mz_loads *d)
         mz_loads_free(d);
         return -1;
     }
-    return loads_normalise(d, path);
+    return mz_loads_normalise(d, path);
 }
 
 static int cmp_desc(const void *a, const void *b)

@@ -100,6 +100,18 @@ struct mz_import {
     mz_token tok;
     long reported[MZ_ANOM_KINDS];
     mz_import_counts c;
+    /* --fields: the log's key for each schema field (NULL: absent); req may
+     * join several keys */
+    int mapped;
+    char *field_buf;
+    const char *key_type, *key_token, *key_layer, *key_ids, *key_w;
+    const char *key_req[8];
+    int n_req;
+    /* packed-batch detection: sequence ids seen (up to two), longest kept sequence */
+    mz_buf first_req;
+    int n_req_ids;
+    int counts_format;     /* the input is a count set (MZ_COUNTS_*), 0: a route log */
+    long len_src, src_len;  /* tokens kept of source sequence len_src so far */
 };
 
 /* Count an anomaly and report it (up to MAX_REPORTS per kind). */
@@ -163,6 +175,58 @@ static void set_layers(mz_import *im, const char *from)
     im->rec = mz_malloc(mz_trace_record_size(t));
 }
 
+/* --fields "ids=experts,weights=gating_probs,req=dataset+problem_id": the
+ * log's key for each field of the schema; '-' for a field the log lacks
+ * (req or type). */
+static int parse_fields(mz_import *im, const char *spec)
+{
+    char *p;
+    im->key_type = "type", im->key_token = "token_idx", im->key_layer = "layer";
+    im->key_ids = "topk_ids", im->key_w = "topk_weights";
+    im->key_req[0] = "req_id", im->n_req = 1;
+    if (!spec) return 0;
+    im->mapped = 1;
+    im->field_buf = mz_strdup(spec);
+    for (char *item = strtok_r(im->field_buf, ",", &p); item; item = strtok_r(NULL, ",", &p)) {
+        char *eq = strchr(item, '='), *val;
+        const char **dst = NULL;
+        if (!eq || eq == item || !eq[1]) {
+            mz_error("--fields: '%s' is not FIELD=KEY (fields: req, token, layer, ids, weights, type)", item);
+            return -1;
+        }
+        *eq = '\0';
+        val = eq + 1;
+        if (strcmp(item, "req") == 0 || strcmp(item, "req_id") == 0) {
+            char *q;
+            im->n_req = 0;
+            if (strcmp(val, "-") == 0) continue;
+            for (char *k = strtok_r(val, "+", &q); k; k = strtok_r(NULL, "+", &q)) {
+                if (im->n_req == 8) {
+                    mz_error("--fields: req joins at most 8 keys");
+                    return -1;
+                }
+                im->key_req[im->n_req++] = k;
+            }
+            continue;
+        }
+        if (strcmp(item, "token") == 0 || strcmp(item, "token_idx") == 0) dst = &im->key_token;
+        else if (strcmp(item, "layer") == 0) dst = &im->key_layer;
+        else if (strcmp(item, "ids") == 0 || strcmp(item, "topk_ids") == 0) dst = &im->key_ids;
+        else if (strcmp(item, "weights") == 0 || strcmp(item, "topk_weights") == 0) dst = &im->key_w;
+        else if (strcmp(item, "type") == 0) dst = &im->key_type;
+        else {
+            mz_error("--fields: unknown field '%s' (fields: req, token, layer, ids, weights, type)", item);
+            return -1;
+        }
+        if (strcmp(val, "-") == 0 && dst != &im->key_type) {
+            mz_error("--fields: %s cannot be absent (only req and type can be '-')", item);
+            return -1;
+        }
+        *dst = strcmp(val, "-") == 0 ? NULL : val;
+    }
+    return 0;
+}
+
 mz_import *mz_import_open(const char *path, const mz_model *m, const mz_import_opts *o)
 {
     mz_import *im;
@@ -193,18 +257,25 @@ mz_import *mz_import_open(const char *path, const mz_model *m, const mz_import_o
     im->q = -1;
     im->last_src = -1;
     im->r.n_w = -1;
+    if (parse_fields(im, o->fields) < 0) goto fail;
     if (o->layers) {
         for (int i = 0; i < o->n_layers; i++) im->traced[mz_model_moe_index(m, o->layers[i])] = 1;
         set_layers(im, "option");
     }
-    /* the format: given, or sniffed from the first byte */
+    /* the format: given, or sniffed from the first bytes (a count set, a
+     * JSONL log, a TSV/CSV log) */
     im->format = o->format;
+    if (im->format == MZ_IMPORT_COUNTS) im->counts_format = o->counts_format ? o->counts_format : MZ_COUNTS_AUTO;
     if (im->format == MZ_IMPORT_AUTO) {
-        char b = 0;
-        long n = mz_in_peek(in, &b, 1);
+        char head[4096];
+        long n = mz_in_peek(in, head, sizeof head);
         if (n < 0) goto fail;
-        im->format = b == '{' ? MZ_IMPORT_JSONL : MZ_IMPORT_TSV;
+        if (!o->fields && (im->counts_format = mz_counts_sniff(head, (size_t)n)) != 0)
+            im->format = MZ_IMPORT_COUNTS;
+        else
+            im->format = n > 0 && head[0] == '{' ? MZ_IMPORT_JSONL : MZ_IMPORT_TSV;
     }
+    if (im->format == MZ_IMPORT_COUNTS) return im;
     if (!(im->spool = tmpfile())) {
         mz_error("cannot create a temporary file: %s", strerror(errno));
         goto fail;
@@ -461,9 +532,9 @@ static int parse_json_tree(mz_import *im, const char *line, size_t len)
         fail_line(im, "expected a JSON object");
         goto done;
     }
-    if ((v = json_object_get(o, "type"))) {
+    if (im->key_type && (v = json_object_get(o, im->key_type))) {
         if (!json_is_string(v)) {
-            fail_line(im, "field 'type' is not a string");
+            fail_line(im, "field '%s' is not a string", im->key_type);
             goto done;
         }
         type = json_string_value(v);
@@ -477,33 +548,38 @@ static int parse_json_tree(mz_import *im, const char *line, size_t len)
         goto done;
     }
     im->r.req.n = 0;
-    if (!(v = json_object_get(o, "req_id"))) {
-        fail_line(im, "missing field 'req_id'");
-        goto done;
-    }
-    if (json_is_string(v))
-        mz_buf_puts(&im->r.req, json_string_value(v));
-    else if (json_is_integer(v))
-        mz_buf_printf(&im->r.req, "%lld", (long long)json_integer_value(v));
-    else {
-        fail_line(im, "field 'req_id' is not a string or an integer");
-        goto done;
+    for (int q = 0; q < im->n_req; q++) {
+        const char *rk = im->key_req[q];
+        if (!(v = json_object_get(o, rk))) {
+            fail_line(im, "missing field '%s'%s", rk, im->mapped ? "" : " (a log with other key names: --fields)");
+            goto done;
+        }
+        if (q) mz_buf_puts(&im->r.req, "/");
+        if (json_is_string(v))
+            mz_buf_puts(&im->r.req, json_string_value(v));
+        else if (json_is_integer(v))
+            mz_buf_printf(&im->r.req, "%lld", (long long)json_integer_value(v));
+        else {
+            fail_line(im, "field '%s' is not a string or an integer", rk);
+            goto done;
+        }
     }
     mz_buf_put(&im->r.req, "", 0);
-    if (json_long(im, o, "token_idx", 0, &im->r.token_idx) < 0 || json_long(im, o, "layer", 0, &x) < 0) goto done;
+    if (json_long(im, o, im->key_token, 0, &im->r.token_idx) < 0 || json_long(im, o, im->key_layer, 0, &x) < 0)
+        goto done;
     im->r.layer = (int)x;
-    if (!(ids = json_object_get(o, "topk_ids")) || !json_is_array(ids)) {
-        fail_line(im, ids ? "field 'topk_ids' is not a list" : "missing field 'topk_ids'");
+    if (!(ids = json_object_get(o, im->key_ids)) || !json_is_array(ids)) {
+        fail_line(im, ids ? "field '%s' is not a list" : "missing field '%s'", im->key_ids);
         goto done;
     }
     if (json_array_size(ids) > MAX_IDS) {
-        fail_line(im, "field 'topk_ids' has %zu items (at most %d)", json_array_size(ids), MAX_IDS);
+        fail_line(im, "field '%s' has %zu items (at most %d)", im->key_ids, json_array_size(ids), MAX_IDS);
         goto done;
     }
     im->r.n_ids = (int)json_array_size(ids);
     json_array_foreach(ids, i, v) {
         if (!json_is_integer(v)) {
-            fail_line(im, "field 'topk_ids' item %zu is not an integer", i);
+            fail_line(im, "field '%s' item %zu is not an integer", im->key_ids, i);
             goto done;
         }
         im->r.ids[i] = json_integer_value(v) < -1000000 ? -1000000
@@ -511,18 +587,18 @@ static int parse_json_tree(mz_import *im, const char *line, size_t len)
     }
     im->r.n_w = -1;
     if (im->o.weights) {
-        if (!(w = json_object_get(o, "topk_weights"))) {
-            fail_line(im, "missing field 'topk_weights' (asked for gate weights with -w)");
+        if (!(w = json_object_get(o, im->key_w))) {
+            fail_line(im, "missing field '%s' (asked for gate weights with -w)", im->key_w);
             goto done;
         }
         if (!json_is_array(w) || json_array_size(w) > MAX_IDS) {
-            fail_line(im, "field 'topk_weights' is not a list of at most %d numbers", MAX_IDS);
+            fail_line(im, "field '%s' is not a list of at most %d numbers", im->key_w, MAX_IDS);
             goto done;
         }
         im->r.n_w = (int)json_array_size(w);
         json_array_foreach(w, i, v) {
             if (!json_is_number(v)) {
-                fail_line(im, "field 'topk_weights' item %zu is not a number", i);
+                fail_line(im, "field '%s' item %zu is not a number", im->key_w, i);
                 goto done;
             }
             im->r.w[i] = (float)json_number_value(v);
@@ -538,7 +614,7 @@ done:
 static int parse_json(mz_import *im, const char *line, size_t len)
 {
     if (strspn(line, " \t") == len) return 0;
-    if (parse_route_fast(im, line, len)) return 1;
+    if (!im->mapped && parse_route_fast(im, line, len)) return 1;
     return parse_json_tree(im, line, len);
 }
 
@@ -613,6 +689,8 @@ static int emit(mz_import *im, const uint16_t *ids, const float *w, long src)
         im->last_src = src;
         im->c.seqs++;
     }
+    if (src != im->len_src) im->len_src = src, im->src_len = 0;
+    if (++im->src_len > im->c.longest_src) im->c.longest_src = im->src_len;
     im->tok.step = (uint32_t)(im->q / im->o.seqs);
     im->tok.seq = (uint32_t)(im->q % im->o.seqs);
     im->tok.tok = (uint32_t)im->cur_tok++;
@@ -844,6 +922,14 @@ static int add_row(mz_import *im)
                     break;
                 }
     }
+    /* packed batches: does the whole log carry one sequence id? */
+    if (im->n_req_ids == 0) {
+        mz_buf_puts(&im->first_req, r->req.s);
+        mz_buf_put(&im->first_req, "", 0);
+        im->n_req_ids = 1;
+    } else if (im->n_req_ids == 1 && strcmp(r->req.s, im->first_req.s) != 0) {
+        im->n_req_ids = 2;
+    }
     /* sequences: a new one starts when the id changes or token_idx restarts at 0 */
     if (!im->in_seq || strcmp(r->req.s, im->cur_req.s) != 0 || (r->token_idx == 0 && im->last_idx[mi] >= 0)) {
         if (end_sequence(im) < 0) return -1;
@@ -890,6 +976,21 @@ int mz_import_read(mz_import *im)
         return -1;
     }
     if (end_sequence(im) < 0 || run_end(im) < 0) return -1;
+    /* one sequence id for the whole log and sequences longer than any
+     * request of a route log has: forward passes packing many requests */
+    if (im->n_req_ids == 1 && im->o.packed_len && im->c.longest_src > im->o.packed_len) {
+        im->c.packed = 1;
+        if (im->o.report) {
+            char msg[1024];
+            snprintf(msg, sizeof msg,
+                     "%s: packed batches? every route row has sequence id '%.40s' and the longest sequence "
+                     "(cut where token_idx restarts at 0) has %ld tokens, more than --packed-len %d: its "
+                     "'sequences' are probably forward passes that pack several requests, so per-sequence "
+                     "statistics describe batches; cut them with -L N, or log a req_id per request",
+                     im->name, im->first_req.s, im->c.longest_src, im->o.packed_len);
+            im->o.report(im->o.arg, msg);
+        }
+    }
     if (fflush(im->spool) != 0 || ferror(im->spool)) {
         mz_error("writing the temporary file: %s", strerror(errno));
         return -1;
@@ -902,6 +1003,17 @@ int mz_import_read(mz_import *im)
 }
 
 const mz_import_counts *mz_import_get_counts(const mz_import *im) { return &im->c; }
+
+int mz_import_counts_format(const mz_import *im) { return im->format == MZ_IMPORT_COUNTS ? im->counts_format : 0; }
+
+int mz_import_read_counts(mz_import *im, int layer_index, mz_loads *d, mz_buf *note)
+{
+    if (im->format != MZ_IMPORT_COUNTS) {
+        mz_error("%s: a route log, not a count set", im->name);
+        return -1;
+    }
+    return mz_counts_read_in(im->in, im->m, im->counts_format, layer_index, d, note);
+}
 
 unsigned mz_import_refused(const mz_import *im)
 {
@@ -944,6 +1056,11 @@ int mz_import_header(const mz_import *im, mz_header *h)
     else
         mz_buf_puts(&b, "none");
     mz_buf_printf(&b, "\tmax_run:%d\tlayers_from:%s", im->o.max_run, im->layers_from);
+    if (im->c.packed) mz_buf_printf(&b, "\tpacked:%ld", im->c.longest_src);
+    if (im->o.fields) {
+        clean_value(v, sizeof v, im->o.fields);
+        mz_buf_printf(&b, "\tfields:%s", v);
+    }
     if (im->c.skipped_rows) mz_buf_printf(&b, "\tskipped_rows:%ld", im->c.skipped_rows);
     mz_buf_puts(&b, "\tfound:");
     for (int k = 0; k < MZ_ANOM_KINDS; k++)
@@ -1016,6 +1133,8 @@ void mz_import_close(mz_import *im)
     free(im->rec);
     mz_buf_free(&im->r.req);
     mz_buf_free(&im->cur_req);
+    mz_buf_free(&im->first_req);
+    free(im->field_buf);
     free(im->s_idx);
     free(im->s_line);
     free(im->s_last);

@@ -205,7 +205,22 @@ typedef struct {
     int gated;             /* 1: SwiGLU (3 matrices), 0: 2 matrices */
     /* multi-head latent attention (DeepSeek-V2/V3); 0 when absent */
     int q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
+    /* Bytes per element, from quantization_config (2, FP16/BF16, without
+     * one): weight_bytes for the routed and shared experts' weights,
+     * other_weight_bytes for attention, router and dense FFN weights,
+     * act_bytes for activations. E.g. FP8 (DeepSeek-V3, Kimi-K2) 1, 1, 1;
+     * GPTQ/AWQ int4 0.5, 0.5, 2; MXFP4 (gpt-oss) 0.53125, 2, 2. quant: the
+     * quant_method, "" when none. (Carried in @MD; mz-sched does not use
+     * them yet: its bytes per element are mz_sched_opts.bytes.) */
+    double weight_bytes, other_weight_bytes, act_bytes;
+    char quant[24];
+    /* Attention span of each block: MZ_ATTN_* per layer, or NULL when every
+     * block attends to its whole causal prefix; window (sliding) and chunk
+     * (chunked) in tokens, 0 when no block uses them. */
+    uint8_t *attn_kind;
+    int window, chunk;
 } mz_model;
+enum { MZ_ATTN_FULL = 0, MZ_ATTN_SLIDING = 1, MZ_ATTN_CHUNKED = 2 };
 
 /* Load a catalogue name (models/NAME.json) or a config.json path. */
 int mz_model_load(const char *name_or_path, mz_model *m);
@@ -220,6 +235,13 @@ double mz_model_expert_params(const mz_model *m);
 double mz_model_shared_params(const mz_model *m);
 double mz_model_dense_params(const mz_model *m);
 double mz_model_attn_params(const mz_model *m);
+/* Query-key pairs that causal attention of block 'layer' scores over a
+ * sequence of n tokens: n(n+1)/2 for full attention; with a sliding window
+ * W a token sees at most W tokens (itself included): W(W+1)/2 + (n-W)W for
+ * n > W; with chunks of C tokens a token sees its chunk's tokens up to
+ * itself: q C(C+1)/2 + r(r+1)/2, n = qC + r. Attention FLOPs per head
+ * dimension are 4 times this (scores and values, forward). */
+double mz_model_attn_pairs(const mz_model *m, int layer, double n);
 
 /* ---------------------------------------------------------------- traces
  * A routing trace: for each step, sequence and token, the top-k routed
@@ -333,6 +355,11 @@ typedef struct {
     int *layers;           /* placed MoE layer numbers, ascending */
     int *chiplet;          /* [n_layers * experts] */
     char algorithm[32];
+    /* replicas read from a placement map (placemap.c): n_replicas triples
+     * (layer number, expert, chiplet) of copies beyond each expert's primary
+     * one in chiplet[]; reported and carried in @PR lines, not costed */
+    int n_replicas, cap_replicas;
+    int *replica;
 } mz_placement;
 
 /* Empty placement for the traced layers of t (chiplet = -1). */
@@ -412,7 +439,7 @@ void mz_stat_free(mz_stat *s);
  * lines) or a TSV/CSV of "sequence token layer id...". Malformed lines are
  * errors naming file and line; anomalies are reported, counted and dropped
  * only when asked. Memory grows with the longest sequence, not the log. */
-enum { MZ_IMPORT_AUTO, MZ_IMPORT_JSONL, MZ_IMPORT_TSV, MZ_IMPORT_CSV };
+enum { MZ_IMPORT_AUTO, MZ_IMPORT_JSONL, MZ_IMPORT_TSV, MZ_IMPORT_CSV, MZ_IMPORT_COUNTS };
 enum {
     MZ_ANOM_RANGE,     /* expert id out of range */
     MZ_ANOM_DUPLICATE, /* an expert twice in one token's top-k */
@@ -438,6 +465,14 @@ typedef struct {
     /* called with each anomaly ("FILE: line N: kind: what"), or NULL */
     void (*report)(void *arg, const char *msg);
     void *arg;
+    /* JSONL key names: "ids=experts,weights=gating_probs,req=a+b,token=t,
+     * layer=l,type=-" (see mz-import.1, FIELD MAPPING), or NULL for ours */
+    const char *fields;
+    /* a log with one sequence id whose longest sequence exceeds this many
+     * tokens is reported as packed batches; 0: off */
+    int packed_len;
+    /* format MZ_IMPORT_COUNTS: which count format (MZ_COUNTS_*; 0 = sniff) */
+    int counts_format;
 } mz_import_opts;
 
 typedef struct {
@@ -448,6 +483,8 @@ typedef struct {
     long found[MZ_ANOM_KINDS];      /* anomalies found */
     uint64_t dropped[MZ_ANOM_KINDS]; /* tokens (repeat: rows) dropped */
     long longest;                   /* longest sequence in the trace */
+    long longest_src;               /* longest sequence of the log (tokens kept, before -L) */
+    int packed;                     /* reported as packed batches */
 } mz_import_counts;
 
 typedef struct mz_import mz_import;
@@ -479,6 +516,42 @@ typedef struct {
 int mz_loads_read_table(const char *path, char **select, int n_select, mz_loads *d);
 /* Count the selections of a trace. */
 int mz_loads_from_trace(const char *path, mz_loads *d);
+/* Normalise each layer of d to sum 1 (layers ascending); -1 if one has no
+ * load (the error names path). */
+int mz_loads_normalise(mz_loads *d, const char *path);
+
+/* Expert selection counts as serving stacks write them (counts.c; formats
+ * and the layer rule in bin/mz-import.1, COUNT SETS): SGLang count matrices
+ * ({"counts": [[...]], "num_layers", "num_experts"}, or "logical_count"),
+ * per-layer JSON ({"0": [...], ...}), EPLB tables ("layer expert count"
+ * rows or a matrix of per-layer rows). */
+enum { MZ_COUNTS_AUTO, MZ_COUNTS_SGLANG, MZ_COUNTS_LAYER_JSON, MZ_COUNTS_EPLB };
+/* Rows name blocks (MZ_LAYERS_BLOCK), MoE layers in order (MZ_LAYERS_MOE),
+ * or either by the documented rule (MZ_LAYERS_AUTO). */
+enum { MZ_LAYERS_AUTO, MZ_LAYERS_BLOCK, MZ_LAYERS_MOE };
+const char *mz_counts_format_name(int format);
+int mz_counts_format_parse(const char *s);   /* -1 if unknown */
+int mz_layer_index_parse(const char *s);     /* -1 if unknown */
+/* Read a count set for model m into d: d->share holds the raw counts (call
+ * mz_loads_normalise for shares), d->layer block numbers, ascending; rows
+ * of zeros are dropped. note (or NULL) gets a line saying how the rows were
+ * read. Returns 0 or -1. Free d with mz_loads_free. */
+int mz_counts_read(const char *path, const mz_model *m, int format, int layer_index, mz_loads *d, mz_buf *note);
+/* The same from an open input (read to its end; the caller closes it). */
+int mz_counts_read_in(mz_in *in, const mz_model *m, int format, int layer_index, mz_loads *d, mz_buf *note);
+/* Which count format the first n bytes of an input look like: MZ_COUNTS_SGLANG
+ * or _LAYER_JSON (a JSON object whose first key is a layer number or an
+ * SGLang key), _EPLB (a first row of 3 fields: numbers, or a header naming
+ * expert and count), 0 for anything else (a route log). */
+int mz_counts_sniff(const char *head, size_t n);
+/* A loads table of counts ("layer expert count", what mz-fit -T reads),
+ * with an optional '#' note line first. */
+int mz_loads_write_counts(const mz_loads *d, const char *note, mz_out *out);
+/* A count set instead of a route log (given as MZ_IMPORT_COUNTS, or
+ * sniffed): its MZ_COUNTS_* format, else 0. Read it with
+ * mz_import_read_counts (see mz_counts_read) instead of mz_import_read. */
+int mz_import_counts_format(const mz_import *im);
+int mz_import_read_counts(mz_import *im, int layer_index, mz_loads *d, mz_buf *note);
 void mz_loads_free(mz_loads *d);
 /* Fill p->share for every MoE layer of m from loads d measured on model src
  * (pass m itself for its own loads): measured layers as they are, the others
@@ -596,6 +669,27 @@ void mz_place_eval_free(mz_place_eval *ev);
  * rows). info may be NULL (placement read from a file). */
 int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const mz_place_info *info,
                           int profile_steps, int eval_steps, mz_out *out);
+
+/* Placement maps of serving stacks (placemap.c; bin/mz-place.1, PLACEMENT
+ * MAPS): vLLM's expert_to_ep_rank, SGLang's physical_to_logical_map,
+ * DeepSeek EPLB's phy2log. An EP rank is a chiplet. */
+enum { MZ_PLACEMAP_TSV, MZ_PLACEMAP_VLLM, MZ_PLACEMAP_SGLANG, MZ_PLACEMAP_EPLB };
+const char *mz_placemap_format_name(int format);
+int mz_placemap_format_parse(const char *s);   /* -1 if unknown */
+/* The format of a placement file by content: a JSON map by its key, else TSV; -1 on error. */
+int mz_placemap_sniff(const char *path);
+/* Read a map for the traced layers of t into p (freed with
+ * mz_placement_free). Ranks: chiplets when chiplets_given, else the file's
+ * ep_size/num_gpus, else (vLLM) the largest rank + 1, else chiplets. Each
+ * expert is placed on its primary copy (its lowest physical slot); further
+ * copies go to p->replica. Returns 0 or -1. */
+int mz_placemap_read(const char *path, int format, const mz_trace_info *t, int chiplets, int chiplets_given,
+                     int groups, mz_placement *p);
+/* Write p as a map of this format (m: the model, for SGLang's row per
+ * block). SGLang and EPLB maps need equally many experts on every chiplet. */
+int mz_placemap_write(const mz_placement *p, const mz_model *m, int format, mz_out *out);
+/* The @PR lines of p's replicas ("@PR layer:L copies:e=c,..."), replacing any. */
+void mz_placement_replicas_to_header(const mz_placement *p, mz_header *h);
 
 /* Chiplets and groups named by a placement TSV's "#placement" line:
  * 1 and both set, 0 if there is no such line, -1 on error. */

@@ -39,6 +39,7 @@ void mz_placement_free(mz_placement *p)
 {
     free(p->layers);
     free(p->chiplet);
+    free(p->replica);
     memset(p, 0, sizeof *p);
 }
 

@@ -195,3 +195,44 @@ tiny() {
     done < <(man_examples mz-fit)
     [ -s olmoe.prior ] && [ -s olmoe.mzt ] && [ -s ds.prior ] && [ -s q15.prior ] && [ -s fit.tsv ]
 }
+
+# ---------------------------------------------------------------- issue 15: count sets
+
+@test "mz-fit -T reads count sets directly: per-layer JSON (DeepSeek-V3), SGLang counts, EPLB rows" {
+    run -0 mz-fit -m deepseek-v3 -T "$TOP/traces/deepseek-v3.expert-load.json.gz" -k 500 -i 2 -o ds.prior
+    grep -q '^# loads: .*deepseek-v3.expert-load.json.gz (layer-json format, 58 rows read as MoE layers in order' ds.prior
+    grep -q '^#   layer 3: measured layer 3$' ds.prior
+    grep -q '^#   layer 60: measured layer 60$' ds.prior
+    # the same counts through mz-import's loads table give the same prior body
+    mz-import -q -m deepseek-v3 -o ds.tsv "$TOP/traces/deepseek-v3.expert-load.json.gz"
+    run -0 mz-fit -m deepseek-v3 -T ds.tsv -k 500 -i 2 -o ds2.prior
+    diff <(grep -v '^#' ds.prior) <(grep -v '^#' ds2.prior)
+    # SGLang and EPLB count sets of OLMoE's layer 7
+    awk 'BEGIN { printf "{\"num_layers\": 16, \"num_experts\": 64, \"counts\": ["
+        for (l = 0; l < 16; l++) { printf "%s[", l ? ", " : ""; for (e = 0; e < 64; e++) printf "%s%d", e ? ", " : "", l == 7 ? e + 1 : 0; printf "]" }
+        printf "]}\n" }' > sg.json
+    run -0 mz-fit -m olmoe-1b-7b-0924 -T sg.json -k 500 -i 2 -o sg.prior
+    grep -q 'sglang format, 16 rows read as block numbers, 1 MoE layer with counts, 15 empty rows dropped' sg.prior
+    grep -q '^#   layer 7: measured layer 7$' sg.prior
+    awk 'BEGIN { for (e = 0; e < 64; e++) printf "7\t%d\t%d\n", e, e + 1 }' > eplb.tsv
+    run -0 mz-fit -m olmoe-1b-7b-0924 -T eplb.tsv -k 500 -i 2 -o e.prior
+    diff <(grep -v '^#' sg.prior) <(grep -v '^#' e.prior)
+    run -1 mz-fit -m olmoe-1b-7b-0924 -T sg.json -S domain=x -o x.prior
+    assert_output --partial "-S selects rows of a loads table, not of a count set"
+    # from a pipe, with --format (looking would consume it)
+    run -0 mz-fit -m olmoe-1b-7b-0924 -T <(cat sg.json) --format sglang -k 500 -i 2 -o p.prior
+    diff <(grep -v '^#' sg.prior) <(grep -v '^#' p.prior)
+    run -2 mz-fit -m olmoe-1b-7b-0924 -T sg.json --format json
+    assert_output --partial "--format: 'json' is not auto, sglang, layer-json or eplb"
+}
+
+@test "models/deepseek-v3.prior reproduces the real counts' skew within 10% on every layer (hottest share, CV, entropy)" {
+    mz-import -q -m deepseek-v3 -o ds.tsv "$TOP/traces/deepseek-v3.expert-load.json.gz"
+    mz-trace -m deepseek-v3 -n 10 -u | mz-stat > ds.stat
+    run -0 "$TOP/models/skew-compare" ds.tsv ds.stat
+    [ "$(echo "$output" | grep -vc '^#\|^layer')" -eq 58 ]
+    echo "$output" | awk -F'\t' '!/^#/ && $1 != "layer" {
+        for (i = 2; i <= 6; i += 2) { e = ($(i + 1) - $i) / $i; if (e < 0) e = -e; if (e > 0.10) { print "layer " $1 " column " i ": " e; bad = 1 } } }
+        END { exit bad }'
+    grep -q '^# source: traces/deepseek-v3.expert-load.json.gz' "$TOP/models/deepseek-v3.prior"
+}

@@ -381,9 +381,115 @@ records() {
 
 @test "mz-import: the man page examples run" {
     ln -s "$TOP/traces" traces
+    ln -s "$TOP/test" test
     while IFS= read -r cmd; do
         run bash -c "$cmd"
         [ "$status" -eq 0 ] || { echo "example failed: $cmd"; echo "$output"; return 1; }
     done < <(man_examples mz-import)
     [ -s qwen.mzt ] && [ -s mine.csv ]
+}
+
+# ---------------------------------------------------------------- issue 15: other schemas, packed logs, count sets
+
+MIXTRAL="$TOP/test/data/mixtral-style.routes.jsonl"
+MAP="ids=experts,weights=gating_probs,req=dataset+problem_id"
+
+@test "mz-import --fields: a Mixtral-style log (experts, gating_probs, no req_id) through the field mapping" {
+    run -1 mz-import -m mixtral-8x7b "$MIXTRAL"
+    assert_output --partial "line 1: missing field 'req_id' (a log with other key names: --fields)"
+    run -0 --separate-stderr mz-import -m mixtral-8x7b --fields "$MAP" -w -t "$MIXTRAL"
+    assert_line --regexp $'^@IM\t.*\ttokens:60\tseqs_in:3\tseqs:3\t.*\tfields:ids=experts,weights=gating_probs,req=dataset\+problem_id\t'
+    assert_line --regexp $'^@TR\tsteps:1\tseqs:3\tseq_len:20\tlayers:0-31\tweights:1$'
+    [ "$(echo "$output" | grep -vc '^@')" -eq 60 ]
+    # the ids and weights are those of the log: token 0 of problem 0, layer 0
+    assert_line --regexp "^0	0	0	5:0.5934088,3:0.022124456	"
+    # no sequence id at all: sequences start where token_idx restarts
+    run -0 --separate-stderr mz-import -m mixtral-8x7b --fields ids=experts,req=- -t "$MIXTRAL"
+    assert_line --regexp $'^@IM\t.*\tseqs_in:3\tseqs:3\t'
+    # bad mappings are usage errors naming the field
+    run -1 mz-import -m mixtral-8x7b --fields ids "$MIXTRAL"
+    assert_output --partial "--fields: 'ids' is not FIELD=KEY"
+    run -1 mz-import -m mixtral-8x7b --fields experts=ids "$MIXTRAL"
+    assert_output --partial "--fields: unknown field 'experts'"
+    run -1 mz-import -m mixtral-8x7b --fields ids=experts,layer=- "$MIXTRAL"
+    assert_output --partial "--fields: layer cannot be absent"
+    run -1 mz-import -m mixtral-8x7b --fields ids=expert_ids,req=- "$MIXTRAL"
+    assert_output --partial "line 1: missing field 'expert_ids'"
+}
+
+@test "mz-import: a packed log (one req_id, sequences longer than --packed-len) is reported; the Qwen1.5 log is not" {
+    awk 'BEGIN { for (b = 0; b < 3; b++) for (t = 0; t < (b ? 8 : 700); t++)
+        printf "{\"type\": \"route\", \"req_id\": \"r1\", \"token_idx\": %d, \"layer\": 0, \"topk_ids\": [%d, %d, %d, %d]}\n", t, t % 60, (t + 1) % 60, (t + 2) % 60, (t + 3) % 60 }' > packed.jsonl
+    run -0 --separate-stderr mz-import -m qwen1.5-moe-a2.7b -t packed.jsonl
+    [[ "$stderr" == *"packed.jsonl: packed batches? every route row has sequence id 'r1' and the longest sequence (cut where token_idx restarts at 0) has 700 tokens, more than --packed-len 512"* ]]
+    assert_line --regexp $'^@IM\t.*\tpacked:700\t'
+    run -0 --separate-stderr mz-import -m qwen1.5-moe-a2.7b --packed-len 0 -t packed.jsonl
+    [[ "$stderr" != *"packed batches"* ]]
+    refute_line --regexp $'^@IM\t.*packed:'
+    run -0 --separate-stderr mz-import -m qwen1.5-moe-a2.7b -d warmup -t "$REAL"
+    [[ "$stderr" != *"packed batches"* ]]
+    # a log with a req_id per request is never packed
+    sed 's/"r1", "token_idx": \([0-9]*\)/"r\1", "token_idx": 0/' packed.jsonl > many.jsonl
+    run -0 --separate-stderr mz-import -m qwen1.5-moe-a2.7b --max-run 0 -t many.jsonl
+    [[ "$stderr" != *"packed batches"* ]]
+}
+
+@test "mz-import: the DeepSeek-V3 expert-load JSON (MoE layers 0-57) becomes a loads table of blocks 3-60" {
+    run -0 --separate-stderr mz-import -m deepseek-v3 -o ds.tsv "$TOP/traces/deepseek-v3.expert-load.json.gz"
+    [[ "$stderr" == *"a count set, layer-json format, 58 rows read as MoE layers in order (row 0: the first MoE block), 58 MoE layers with counts; 58 layers x 256 experts, 2582784 to 2582784 selections per layer"* ]]
+    [ "$(sed -n 2p ds.tsv)" = $'layer\texpert\tcount' ]
+    [ "$(sed -n 3p ds.tsv)" = $'3\t0\t11137' ]
+    [ "$(tail -1 ds.tsv | cut -f1,2)" = $'60\t255' ]
+    [ "$(grep -vc '^#\|^layer' ds.tsv)" -eq $((58 * 256)) ]
+    # every layer sums to 322,848 tokens x top-8
+    run -0 awk -F'\t' 'NR > 2 { s[$1] += $3 } END { for (l in s) if (s[l] != 2582784) bad++; print bad + 0 }' ds.tsv
+    assert_output 0
+    # the same rows read as blocks are refused: blocks 0-2 are dense
+    run -1 mz-import -m deepseek-v3 --layer-index block -o x.tsv "$TOP/traces/deepseek-v3.expert-load.json.gz"
+    assert_output --partial "row 0 is a dense block of deepseek-v3, not an MoE layer"
+    [ ! -e x.tsv ]
+}
+
+@test "mz-import: SGLang count matrices (counts or logical_count, a row per block) and EPLB tables" {
+    # a row per block of deepseek-moe-16b-base (28 blocks, block 0 dense and zero)
+    awk 'BEGIN { printf "{\"num_layers\": 28, \"num_experts\": 64, \"counts\": ["
+        for (l = 0; l < 28; l++) { printf "%s[", l ? ", " : ""; for (e = 0; e < 64; e++) printf "%s%d", e ? ", " : "", l ? (e + l) % 7 + 1 : 0; printf "]" }
+        printf "]}\n" }' > sg.json
+    run -0 --separate-stderr mz-import -m deepseek-moe-16b-base -o sg.tsv sg.json
+    [[ "$stderr" == *"sglang format, 28 rows read as block numbers, 27 MoE layers with counts, 1 empty row dropped"* ]]
+    [ "$(sed -n 3p sg.tsv)" = $'1\t0\t2' ]
+    # SGLang's own key, with snapshots summed: the same counts twice over
+    sed 's/"counts": \[/"logical_count": [[/; s/]}$/], [[1]]]}/' sg.json > bad.json
+    run -1 mz-import -m deepseek-moe-16b-base -o x.tsv bad.json
+    assert_output --partial "snapshot 1 does not have 28 rows"
+    awk 'BEGIN { printf "{\"logical_count\": [" } { } END { }' /dev/null
+    rows=$(sed 's/^{"num_layers": 28, "num_experts": 64, "counts": \(.*\)}$/\1/' sg.json)
+    echo "{\"logical_count\": [$rows, $rows]}" > lc.json
+    run -0 mz-import -m deepseek-moe-16b-base -q -o lc.tsv lc.json
+    [ "$(sed -n 3p lc.tsv)" = $'1\t0\t4' ]
+    # the header must agree with the rows and the model
+    sed 's/"num_experts": 64/"num_experts": 60/' sg.json > bad.json
+    run -1 mz-import -m deepseek-moe-16b-base bad.json
+    assert_output --partial "num_experts is not the model's 64 experts"
+    sed 's/"num_layers": 28/"num_layers": 27/' sg.json > bad.json
+    run -1 mz-import -m deepseek-moe-16b-base bad.json
+    assert_output --partial "num_layers says another count, 'counts' has 28 rows"
+    # EPLB: rows with a header, rows without one, and a weight matrix (with -f eplb)
+    printf 'layer,expert,count\n3,0,5\n3,1,7\n4,2,1\n' > eplb.csv
+    run -0 mz-import -m deepseek-moe-16b-base -q -o e.tsv eplb.csv
+    [ "$(grep -vc '^#\|^layer' e.tsv)" -eq 128 ]
+    printf '0 0 5\n0 1 7\n' > eplb.txt
+    run -0 --separate-stderr mz-import -m deepseek-moe-16b-base -o e2.tsv eplb.txt
+    [[ "$stderr" == *"eplb format, 1 rows read as MoE layers in order"* ]]
+    [ "$(sed -n 3p e2.tsv)" = $'1\t0\t5' ]
+    awk 'BEGIN { for (l = 0; l < 27; l++) { for (e = 0; e < 64; e++) printf "%s%d", e ? " " : "", e + 1; printf "\n" } }' > w.txt
+    run -0 --separate-stderr mz-import -m deepseek-moe-16b-base -f eplb -o w.tsv w.txt
+    [[ "$stderr" == *"27 rows read as MoE layers in order"* ]]
+    [ "$(tail -1 w.tsv)" = $'27\t63\t64' ]
+    printf '0 0 5 9\n' > bad.txt
+    run -1 mz-import -m deepseek-moe-16b-base -f eplb bad.txt
+    assert_output --partial "line 1: 4 fields: neither 'layer expert count' nor a row of the model's 64 expert counts"
+    printf '0 70 5\n' > bad.txt
+    run -1 mz-import -m deepseek-moe-16b-base bad.txt
+    assert_output --partial "bad.txt: line 1: expert"
 }

@@ -275,3 +275,80 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     [ "$(col ct_dedup s.tsv)" = 3.1237 ]
     [ "$(col group_alloc m.tsv)" = exact ]
 }
+
+# ---------------------------------------------------------------- issue 15: vLLM, SGLang and EPLB placement maps
+
+@test "placement maps: a placement exported for vLLM (and SGLang, EPLB) and read back gives the same C_T" {
+    mz-trace -m qwen3-30b-a3b -n 2 -b 8 -L 64 -u -o q.mzt
+    mz-place -a mozart -p 1 -r a.tsv -W q.vllm.json --format vllm -u -o a.mzt q.mzt
+    # per-layer placements: a list per layer and the layers they place
+    grep -q '^{"expert_to_ep_rank": \[\[' q.vllm.json
+    grep -q '"layers": \[0, 1, 2, .*, 47\]}$' q.vllm.json
+    mz-place -R q.vllm.json -p 1 -r b.tsv -u -o b.mzt q.mzt
+    diff <(grep -v '^#' a.tsv | cut -f 1,4-10) <(grep -v '^#' b.tsv | cut -f 1,4-10)
+    [ "$(col ct_eval a.tsv)" = "$(col ct_eval b.tsv)" ]
+    # the same @PL lines, so the same schedule and cost downstream
+    diff <(mz-view -H a.mzt | grep '^@PL') <(mz-view -H b.mzt | grep '^@PL')
+    mz-view -H b.mzt | grep -q $'^@PA\talgorithm:file\tformat:vllm\treplicas:0\treplicas_costed:no$'
+    for f in sglang eplb; do
+        mz-place -a mozart -p 1 -W q.$f --format $f -u -o /dev/null q.mzt
+        mz-place -R q.$f -p 1 -r c.$f.tsv -u -o c.mzt q.mzt
+        diff <(mz-view -H a.mzt | grep '^@PL') <(mz-view -H c.mzt | grep '^@PL')
+        [ "$(col ct_eval c.$f.tsv)" = "$(col ct_eval a.tsv)" ]
+    done
+    # SGLang: a row per block; EPLB: per placed layer, with the ranks
+    grep -q '^{"physical_to_logical_map": \[\[' q.sglang
+    grep -q '"ep_size": 16}$' q.sglang
+    grep -q '"num_gpus": 16}$' q.eplb
+    # a pipe is not looked into (that would consume it): TSV unless --format says
+    mz-place -R <(cat q.vllm.json) --format vllm -p 1 -r d.tsv -u -o /dev/null q.mzt
+    [ "$(col ct_eval d.tsv)" = "$(col ct_eval a.tsv)" ]
+}
+
+@test "placement maps: one vLLM list for every layer; ranks from the file; a wrong map is refused" {
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 4 -L 32 -u -o o.mzt
+    # contiguous 8 chiplets: the same in every layer, written as vLLM's flat list
+    mz-place -a contiguous -c 8 -g 2 -W o.json --format vllm -u -o /dev/null o.mzt
+    [ "$(cat o.json)" = "{\"expert_to_ep_rank\": [$(seq 0 63 | awk '{ printf "%s%d", (NR > 1 ? ", " : ""), int($1 / 8) }')]}" ]
+    mz-place -R o.json -g 2 -r r.tsv -u o.mzt | mz-view -H - > h.txt
+    grep -q $'^@PT\tchiplets:8\tgroups:2\talgorithm:file$' h.txt
+    mz-place -a contiguous -c 8 -g 2 -r c.tsv -o /dev/null o.mzt
+    [ "$(col ct_dedup r.tsv)" = "$(col ct_dedup c.tsv)" ]
+    # refusals name the file and the fault
+    echo '{"expert_to_ep_rank": [0, 1]}' > short.json
+    run -1 mz-place -R short.json -c 16 -o /dev/null o.mzt
+    assert_output --partial "short.json: 'expert_to_ep_rank' has 2 ranks, olmoe-1b-7b-0924 has 64 experts"
+    echo '{"phy2log": [[0, 1, 2]], "layers": [0], "num_gpus": 2}' > odd.json
+    run -1 mz-place -R odd.json -g 1 -o /dev/null o.mzt
+    assert_output --partial "odd.json: 'phy2log' row 0 has 3 slots: every row needs the same number, at least the 64 experts"
+    run -1 mz-place -R o.json -c 16 -o /dev/null o.mzt
+    assert_output --partial "o.json: layer 0: chiplet 8 hosts no expert"
+    echo '{"placement": []}' > none.json
+    run -1 mz-place -R none.json --format sglang -o /dev/null o.mzt
+    assert_output --partial "none.json: missing field 'physical_to_logical_map' (a sglang placement map)"
+    # SGLang and EPLB maps need as many experts on every chiplet
+    mz-trace -m qwen1.5-moe-a2.7b -n 1 -b 2 -L 8 -u -o q15.mzt
+    run -1 mz-place -a contiguous -c 16 -W q15.json --format eplb -o /dev/null q15.mzt
+    assert_output --partial "chiplet 0 4: eplb maps need the same number of slots on every rank"
+    run -2 mz-place --format vllm -o /dev/null o.mzt
+    assert_output --partial "--format is the format of a -R or -W file"
+}
+
+@test "placement maps: an EPLB phy2log with replicas (DeepSeek-V3's real loads, 32 redundant slots) is read, reported and costed" {
+    mz-import -q -m deepseek-v3 -o ds.tsv "$TOP/traces/deepseek-v3.expert-load.json.gz"
+    awk -v slots=288 -v ranks=16 -f "$TOP/test/eplb.awk" ds.tsv > p2l.json
+    mz-trace -m deepseek-v3 -n 1 -b 4 -L 32 -u -o d.mzt
+    run -0 --separate-stderr mz-place -R p2l.json -r e.tsv -u -o d.placed d.mzt
+    [[ "$stderr" == *"p2l.json: 1856 replicas (extra copies of "*" experts in 58 layers): the timing model costs one copy per expert, so each expert is placed on its primary copy (its lowest physical slot)"* ]]
+    mz-view -H d.placed > h.txt
+    [ "$(grep -c '^@PR' h.txt)" -eq 58 ]
+    grep -q $'^@PA\talgorithm:file\tformat:eplb\treplicas:1856\treplicas_costed:no$' h.txt
+    # 32 extra copies in every layer
+    awk -F'\t' '/^@PR/ { n = split($3, a, ","); if (n != 32) bad = 1 } END { exit bad }' h.txt
+    # the primary copy of expert e is the first slot holding it
+    first=$(sed 's/.*"phy2log": \[\[\([^]]*\)\].*/\1/' p2l.json | tr -d ' ' | tr , '\n' | awk '!s[$1]++ { print $1, int((NR - 1) / 18) }' | sort -n | awk '{ printf "%s%d", (NR > 1 ? "," : ""), $2 }')
+    [ "$(grep $'^@PL\tlayer:3\t' h.txt | cut -f3)" = "chiplet:$first" ]
+    # and the placement is costed
+    run -0 bash -c "mz-sched -V C -u d.placed | mz-cost -w wafer-qwen3-30b-a3b"
+    assert_line --regexp $'^mean\t[0-9.]+\t'
+}

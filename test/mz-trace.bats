@@ -96,10 +96,10 @@ records() {
     grep -v '"num_experts_per_tok"' "$TOP/models/olmoe-1b-7b-0924.json" > bad/config.json
     run -1 --separate-stderr mz-trace -m bad/config.json
     [ -z "$output" ]
-    [ "$stderr" = "mz-trace: bad/config.json: missing field 'num_experts_per_tok'" ]
+    [ "$stderr" = "mz-trace: bad/config.json: missing field 'num_experts_per_tok' or 'experts_per_token' (family olmoe, OlmoeForCausalLM)" ]
     grep -v '"n_routed_experts"' "$TOP/models/deepseek-v3.json" > bad/config.json
     run -1 --separate-stderr mz-trace -m bad/config.json
-    [ "$stderr" = "mz-trace: bad/config.json: missing field 'num_experts' or 'n_routed_experts' or 'num_local_experts'" ]
+    [ "$stderr" = "mz-trace: bad/config.json: missing field 'num_experts' or 'n_routed_experts' or 'num_local_experts' (family deepseek_v3, DeepseekV3ForCausalLM): a dense model? mozart-tools models MoE models only" ]
     sed 's/"hidden_size": 2048/"hidden_size": "2048"/' "$TOP/models/olmoe-1b-7b-0924.json" > bad/config.json
     run -1 --separate-stderr mz-trace -m bad/config.json
     [ "$stderr" = "mz-trace: bad/config.json: field 'hidden_size' is not an integer" ]

@@ -6,6 +6,10 @@
 #include "../lib/mz.h"
 #include "unit.h"
 
+#ifndef DATA_DIR
+#define DATA_DIR "test/data"
+#endif
+
 static char tmpdir[] = "/tmp/mz-unit-model-XXXXXX";
 
 static int errmsg_has(const char *s) { return strstr(mz_errmsg(), s) != NULL; }
@@ -278,6 +282,95 @@ static void test_header_errors(void)
     mz_model_free(&m);
 }
 
+/* The config families of test/data/ (their sources: test/data/README): what
+ * each must give. first_moe/moe_step: MoE blocks are first_moe,
+ * first_moe + moe_step, ... */
+static const struct family {
+    const char *file;
+    int layers, n_moe, first_moe, moe_step, experts, shared, topk, ffn, shared_ffn, dense_ffn;
+    double wbytes, obytes, abytes;
+    int window, chunk, local_layers;
+} families[] = {
+    {"llama-4-scout-17b-16e-instruct.json", 48, 48, 0, 1, 16, 1, 1, 8192, 8192, 0, 2, 2, 2, 0, 8192, 36},
+    {"llama-4-scout-text-flat.json", 48, 48, 0, 1, 16, 1, 1, 8192, 8192, 0, 2, 2, 2, 0, 8192, 36},
+    {"llama-4-maverick-17b-128e-instruct.json", 48, 24, 1, 2, 128, 1, 1, 8192, 8192, 16384, 2, 2, 2, 0, 8192, 36},
+    {"dbrx-instruct.json", 40, 40, 0, 1, 16, 0, 4, 10752, 0, 0, 2, 2, 2, 0, 0, 0},
+    {"jamba-v0.1.json", 32, 16, 1, 2, 16, 0, 2, 14336, 0, 14336, 2, 2, 2, 0, 0, 0},
+    {"gpt-oss-20b.json", 24, 24, 0, 1, 32, 0, 4, 2880, 0, 0, 0.53125, 2, 2, 128, 0, 12},
+    {"kimi-k2-instruct.json", 61, 60, 1, 1, 384, 1, 8, 2048, 2048, 18432, 1, 1, 1, 0, 0, 0},
+    {"granite-3.0-3b-a800m-instruct.json", 32, 32, 0, 1, 40, 0, 8, 512, 0, 0, 2, 2, 2, 0, 0, 0},
+    {"phi-3.5-moe-instruct.json", 32, 32, 0, 1, 16, 0, 2, 6400, 0, 0, 2, 2, 2, 131072, 0, 32},
+    {"qwen1.5-moe-a2.7b-chat-gptq-int4.json", 24, 24, 0, 1, 60, 1, 4, 1408, 5632, 0, 0.5, 0.5, 2, 0, 0, 0},
+    {"mixtral-8x7b-instruct-v0.1-awq.json", 32, 32, 0, 1, 8, 0, 2, 14336, 0, 0, 0.5, 0.5, 2, 0, 0, 0},
+};
+
+static int family_is(const mz_model *m, const struct family *f)
+{
+    int ok = m->layers == f->layers && m->n_moe == f->n_moe && m->experts == f->experts &&
+             m->shared == f->shared && m->topk == f->topk && m->ffn == f->ffn && m->shared_ffn == f->shared_ffn &&
+             m->dense_ffn == f->dense_ffn && m->weight_bytes == f->wbytes && m->other_weight_bytes == f->obytes &&
+             m->act_bytes == f->abytes && m->window == f->window && m->chunk == f->chunk;
+    int local = 0;
+    for (int l = 0; l < m->layers; l++) {
+        if (m->moe[l] != (l >= f->first_moe && (l - f->first_moe) % f->moe_step == 0)) ok = 0;
+        local += m->attn_kind && m->attn_kind[l] != MZ_ATTN_FULL;
+    }
+    return ok && local == f->local_layers;
+}
+
+static void test_families(void)
+{
+    char path[512];
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
+        const struct family *f = &families[i];
+        mz_model m, back;
+        mz_header h = {0};
+        snprintf(path, sizeof path, "%s/%s", DATA_DIR, f->file);
+        if (mz_model_load(path, &m) < 0) {
+            CHECK(0, "load %s: %s", f->file, mz_errmsg());
+            continue;
+        }
+        CHECK(family_is(&m, f), "%s: %d layers (%d MoE), %d experts + %d shared, top-%d, %g bytes per expert weight",
+              f->file, f->layers, f->n_moe, f->experts, f->shared, f->topk, f->wbytes);
+        mz_model_to_header(&m, &h);
+        CHECK(mz_model_from_header(&h, &back) == 0 && family_is(&back, f), "%s: @MD round trip", f->file);
+        mz_model_free(&back);
+        mz_header_free(&h);
+        mz_model_free(&m);
+    }
+    /* gpt-oss: sliding layers see at most 128 tokens, full layers all */
+    {
+        mz_model m;
+        snprintf(path, sizeof path, "%s/gpt-oss-20b.json", DATA_DIR);
+        if (mz_model_load(path, &m) == 0) {
+            CHECK(mz_model_attn_pairs(&m, 0, 256) == 128.0 * 129 / 2 + 128.0 * 128, "gpt-oss layer 0 (sliding 128): %g pairs over 256 tokens",
+                  mz_model_attn_pairs(&m, 0, 256));
+            CHECK(mz_model_attn_pairs(&m, 1, 256) == 256.0 * 257 / 2, "gpt-oss layer 1 (full): 256*257/2 pairs");
+            CHECK(mz_model_attn_pairs(&m, 0, 100) == 100.0 * 101 / 2, "a sequence shorter than the window: full");
+            mz_model_free(&m);
+        }
+        snprintf(path, sizeof path, "%s/llama-4-scout-17b-16e-instruct.json", DATA_DIR);
+        if (mz_model_load(path, &m) == 0) {
+            CHECK(mz_model_attn_pairs(&m, 0, 20000) == 2 * 8192.0 * 8193 / 2 + 3616.0 * 3617 / 2,
+                  "llama-4 layer 0 (chunks of 8192): two whole chunks and 3616 tokens");
+            CHECK(mz_model_attn_pairs(&m, 3, 20000) == 20000.0 * 20001 / 2, "llama-4 layer 3 (NoPE, full)");
+            mz_model_free(&m);
+        }
+    }
+    /* a dense model and an unknown layout are refused, naming the family and the field */
+    {
+        mz_model m;
+        snprintf(path, sizeof path, "%s/llama-3.1-8b.json", DATA_DIR);
+        CHECK(mz_model_load(path, &m) < 0 && errmsg_has("family llama, LlamaForCausalLM") &&
+                  errmsg_has("missing field 'num_experts' or 'n_routed_experts' or 'num_local_experts'") &&
+                  errmsg_has("dense model"),
+              "a dense Llama is refused (%s)", mz_errmsg());
+        snprintf(path, sizeof path, "%s/gpt2.json", DATA_DIR);
+        CHECK(mz_model_load(path, &m) < 0 && errmsg_has("missing field 'num_hidden_layers' (family gpt2, GPT2LMHeadModel)"),
+              "an unknown layout is refused (%s)", mz_errmsg());
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -289,6 +382,7 @@ int main(void)
     test_config_paths();
     test_config_errors();
     test_header_errors();
+    test_families();
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -71,3 +71,30 @@ EOF
     # the successful ones wrote their outputs
     [ -s t.txt ] && [ -s s.tsv ] && [ -s l.tsv ] && [ -s pl.tsv ] && [ -s i.mzt ] && [ -s f.prior ]
 }
+
+@test "valgrind: config families, count sets, field mapping and placement maps (issue 15), no errors and no leaks" {
+    local D="$TOP/test/data" cmd
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 4 -L 16 -o t.mzt
+    echo '{"0": ['"$(seq -s, 64)"']}' > c.json
+    while read -r cmd; do
+        run --separate-stderr vg $cmd
+        if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
+            echo "$cmd: status $status: $stderr"
+            return 1
+        fi
+    done <<EOF
+mz-trace -m $D/llama-4-maverick-17b-128e-instruct.json -b 1 -L 2 -o /dev/null
+mz-trace -m $D/gpt-oss-20b.json -b 1 -L 2 -o /dev/null
+mz-trace -m $D/dbrx-instruct.json -b 1 -L 2 -o /dev/null
+mz-trace -m $D/llama-3.1-8b.json
+mz-import -m olmoe-1b-7b-0924 -o c.tsv c.json
+mz-import -m deepseek-v3 -o ds.tsv $TOP/traces/deepseek-v3.expert-load.json.gz
+mz-import -m mixtral-8x7b --fields ids=experts,weights=gating_probs,req=dataset+problem_id -w -o m.mzt $D/mixtral-style.routes.jsonl
+mz-fit -m olmoe-1b-7b-0924 -T c.json -i 1 -k 500 -o c.prior
+mz-place -a contiguous -W v.json --format vllm -o /dev/null t.mzt
+mz-place -R v.json -o /dev/null t.mzt
+mz-place -a contiguous -W e.json --format eplb -o /dev/null t.mzt
+mz-place -R e.json -o /dev/null t.mzt
+EOF
+    [ -s c.tsv ] && [ -s ds.tsv ] && [ -s m.mzt ] && [ -s c.prior ] && [ -s v.json ] && [ -s e.json ]
+}

@@ -76,6 +76,11 @@ long mz_in_read(mz_in *in, void *buf, size_t n);
 long mz_in_getline(mz_in *in, char **line);
 /* Look at up to n bytes without consuming them; returns count (< n at end). */
 long mz_in_peek(mz_in *in, void *buf, size_t n);
+/* Read the same file again from its first byte, through the descriptor
+ * opened (not the path, which may name another file by now). Only for a
+ * regular file; returns 0 or -1. */
+int mz_in_rewind(mz_in *in);
+int mz_in_is_regular(const mz_in *in);  /* 1 if the input is a regular file */
 int mz_in_failed(const mz_in *in);
 int mz_in_is_gzip(const mz_in *in);
 const char *mz_in_name(const mz_in *in);
@@ -145,6 +150,7 @@ void mz_header_text(const mz_header *h, mz_buf *b); /* all lines, '\n' after eac
 #define MZ_KIND_TRACE 'T'
 #define MZ_KIND_SCHED 'S'
 #define MZ_MAX_RECORD (1u << 26)
+#define MZ_MAX_HEADER (64u << 20) /* bytes of header text */
 
 /* A record codec: converts one record between binary and text. */
 typedef struct mz_codec {
@@ -171,6 +177,16 @@ const char *mz_reader_name(const mz_reader *r);
  * end marker, -1 on error (message names file and record or line). */
 int mz_reader_next(mz_reader *r, const uint8_t **rec, size_t *len);
 uint64_t mz_reader_count(const mz_reader *r);
+/* Two passes over one input (mz-place): call mz_reader_remember before the
+ * first record, read to the end, then mz_reader_rewind to read it again
+ * from its first byte through the descriptor opened (a regular file only).
+ * The second pass checks that the header is the same and that every
+ * record is the one read first (by CRC-32, logged to a temporary file), so
+ * a file replaced or rewritten in between is an error, never a mix. */
+int mz_reader_remember(mz_reader *r);
+int mz_reader_rewind(mz_reader *r);
+int mz_reader_is_regular(const mz_reader *r);
+int mz_reader_is_gzip(const mz_reader *r);
 /* Describe the current position for error messages ("FILE: record N"). */
 const char *mz_reader_where(const mz_reader *r);
 int mz_reader_close(mz_reader *r);
@@ -261,6 +277,8 @@ typedef struct {
 int mz_trace_open(mz_trace_reader *tr, const char *path);
 /* 1: tr->tok holds the next token; 0: end; -1: error. */
 int mz_trace_next(mz_trace_reader *tr);
+/* The second pass of a trace opened and mz_reader_remember'ed (see there). */
+int mz_trace_rewind(mz_trace_reader *tr);
 int mz_trace_close(mz_trace_reader *tr);
 
 /* ---------------------------------------------------------------- priors

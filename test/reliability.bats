@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# reliability.bats: issue 14's classes, one test (or a few) per class: a file changing between two
+# passes, runs sharing a directory, library aborts, integer overflow, writing what no reader reads,
+# name resolution, locale, small inputs that ask for huge work.
+load helper
+bats_require_minimum_version 1.5.0
+
+# Wait until process $1 has read file $2 to its end (its first pass), by its
+# descriptors' offsets in /proc; fails after 20 s or when the process ends.
+wait_read_to_end() {
+    local pid=$1 file=$2 size fd pos i
+    size=$(file_size "$file")
+    file=$(readlink -f "$file")
+    for i in $(seq 2000); do
+        [ -d "/proc/$pid" ] || return 1
+        for fd in /proc/"$pid"/fd/*; do
+            [ "$(readlink "$fd" 2>/dev/null)" = "$file" ] || continue
+            pos=$(sed -n 's/^pos:[[:space:]]*//p' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)
+            [ "$pos" = "$size" ] && return 0
+        done
+        sleep 0.01
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- 1. a file that changes between two passes
+
+# mz-place -a ctswap on an uncompressed trace file reads it twice; --kicks
+# makes the placement between the passes last about a second.
+PLACE2="-a ctswap --kicks 600 -u"
+
+@test "class 1: mz-place: a trace replaced (mv) between its two passes is read as it was: same output, exit 0" {
+    mz-trace -m qwen3-30b-a3b -n 1 -b 8 -L 32 -u -o x.mzt
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -u -o other.mzt
+    cp x.mzt in.mzt
+    mz-place $PLACE2 -o out.mzt in.mzt
+    mv out.mzt want.mzt
+    mz-place $PLACE2 -o out.mzt in.mzt 2> err.txt &
+    pid=$!
+    wait_read_to_end $pid in.mzt
+    mv other.mzt in.mzt
+    st=0; wait $pid || st=$?
+    cat err.txt
+    [ "$st" -eq 0 ]
+    cmp want.mzt out.mzt
+}
+
+@test "class 1: mz-place: a trace rewritten in place between its passes is refused, exit 1, no output" {
+    mz-trace -m qwen3-30b-a3b -n 1 -b 8 -L 32 -u -o x.mzt
+    # the same header, one record changed: its two experts of layer 0 swapped
+    mz-view -t x.mzt | awk -F'\t' -v OFS='\t' '!/^@/ && !done {split($4, a, ","); t = a[1]; a[1] = a[2]; a[2] = t;
+        s = a[1]; for (i = 2; i in a; i++) s = s "," a[i]; $4 = s; done = 1} {print}' | mz-view -b -u -o same-header.mzt -
+    [ "$(mz-view -H x.mzt)" = "$(mz-view -H same-header.mzt)" ]
+    ! cmp -s x.mzt same-header.mzt
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -u -o other.mzt
+    for repl in other.mzt:"its header differs from the one read first" \
+        same-header.mzt:"record 1 differs from the one read first"; do
+        cp x.mzt in.mzt
+        rm -f out.mzt
+        mz-place $PLACE2 -o out.mzt in.mzt 2> err.txt &
+        pid=$!
+        wait_read_to_end $pid in.mzt
+        cat "${repl%%:*}" > in.mzt # the same file, new bytes
+        st=0; wait $pid || st=$?
+        [ "$st" -eq 1 ]
+        run cat err.txt
+        assert_output "mz-place: in.mzt: changed while being read: ${repl#*:}"
+        [ ! -e out.mzt ]
+        [ -z "$(ls | grep tmp)" ]
+    done
+}

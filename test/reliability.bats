@@ -69,3 +69,34 @@ PLACE2="-a ctswap --kicks 600 -u"
         [ -z "$(ls | grep tmp)" ]
     done
 }
+
+# ---------------------------------------------------------------- 2. runs sharing a directory
+
+@test "class 2: two mz-speedup -k DIR runs at once never mix: each table as alone, DIR holds one whole run" {
+    local q="-m qwen3-30b-a3b -n 1 -b 8 -L 32" o="-m olmoe-1b-7b-0924 -n 1 -b 8 -L 32" i f
+    mz-speedup $q > q.tsv
+    mz-speedup $o > o.tsv
+    for i in 1 2 3; do
+        mz-speedup $q -k shared > q$i.tsv 2> q$i.err &
+        p1=$!
+        mz-speedup $o -k shared > o$i.tsv 2> o$i.err &
+        p2=$!
+        st=0
+        wait $p1 || st=1
+        wait $p2 || st=1
+        cat q$i.err o$i.err
+        [ "$st" -eq 0 ]
+        cmp q.tsv q$i.tsv
+        cmp o.tsv o$i.tsv
+        # the files kept are one run's: every one names the trace's model
+        model=$(mz-view -H shared/trace.mzt | sed -n 's/^@MD\tname:\([^\t]*\).*/\1/p')
+        for f in contiguous clustered; do
+            mz-view -H shared/$f.mzt | grep -q "^@MD	name:$model	"
+        done
+        for f in baseline A B C; do
+            grep -q "^#mz-cost	model:$model	variant:$f	" shared/$f.cost
+        done
+    done
+    # nothing of a run is left beside them
+    [ "$(ls -A shared | sort | tr '\n' ' ')" = ".mz-speedup.lock A.cost B.cost C.cost baseline.cost clustered.mzt clustered.tsv contiguous.mzt contiguous.tsv trace.mzt " ]
+}

@@ -29,7 +29,8 @@ void *mz_realloc(void *p, size_t n);
 char *mz_strdup(const char *s);
 
 /* Every tool calls this first: default SIGPIPE (a closed pipe ends the
- * tool quietly), C locale numbers. */
+ * tool quietly), C locale numbers, GSL's error handler off (GSL returns
+ * error codes instead of aborting; libmz checks them). */
 void mz_tool_init(void);
 /* Print "PROG (mozart-tools) VERSION" to stdout. */
 void mz_print_version(const char *prog);
@@ -40,7 +41,10 @@ void mz_print_version(const char *prog);
 int mz_parse_long(const char *s, long lo, long hi, const char *what, long *out);
 int mz_parse_double(const char *s, double lo, double hi, const char *what, double *out);
 /* Parse "0-3,7,9-11" into a sorted list of unique ints in [lo, hi].
- * *out is malloc'ed; returns the count or -1. */
+ * *out is malloc'ed; returns the count or -1. The items may list at most
+ * MZ_RANGES_MAX values together (counted before allocating); callers pass
+ * the bounds the input allows (layers of the model, steps of the trace). */
+#define MZ_RANGES_MAX (1 << 24)
 int mz_parse_ranges(const char *s, int lo, int hi, const char *what, int **out);
 /* Format a sorted int list as ranges ("0-3,7"); returns buf. */
 char *mz_format_ranges(const int *v, int n, char *buf, size_t size);

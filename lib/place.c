@@ -111,6 +111,19 @@ static void priors_flush(mz_priors *p)
 
 #define PRIORS_BLOCK 512
 
+/* A uniform integer in [0, n): gsl_rng_uniform_int's numbers while n fits
+ * the generator's 32 bits (its range), two draws beyond, where GSL would
+ * report an error instead (after 2^32 profiled tokens). */
+static uint64_t uniform_below(gsl_rng *r, uint64_t n)
+{
+    uint64_t x, lim;
+    if (n <= 0xffffffffu) return gsl_rng_uniform_int(r, (unsigned long)n);
+    lim = UINT64_MAX - UINT64_MAX % n; /* rejection keeps it uniform */
+    do x = (uint64_t)gsl_rng_get(r) << 32 | gsl_rng_get(r);
+    while (x >= lim);
+    return x % n;
+}
+
 void mz_priors_add(mz_priors *p, const mz_token *tok)
 {
     size_t row = (size_t)p->n_layers * p->topk;
@@ -125,7 +138,7 @@ void mz_priors_add(mz_priors *p, const mz_token *tok)
             if (p->ids_cap > p->keep) p->ids_cap = p->keep;
             p->ids = mz_realloc(p->ids, p->ids_cap * row * sizeof *p->ids);
         }
-        slot = p->kept < p->keep ? p->kept++ : (size_t)gsl_rng_uniform_int(p->rng, p->tokens + 1);
+        slot = p->kept < p->keep ? p->kept++ : (size_t)uniform_below(p->rng, p->tokens + 1);
         if (slot < p->keep) memcpy(p->ids + slot * row, tok->ids, row * sizeof *p->ids);
     }
     p->tokens++;

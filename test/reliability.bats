@@ -100,3 +100,55 @@ PLACE2="-a ctswap --kicks 600 -u"
     # nothing of a run is left beside them
     [ "$(ls -A shared | sort | tr '\n' ' ')" = ".mz-speedup.lock A.cost B.cost C.cost baseline.cost clustered.mzt clustered.tsv contiguous.mzt contiguous.tsv trace.mzt " ]
 }
+
+# ---------------------------------------------------------------- 3. no dependency aborts the process
+
+# A targets file for mz-cost --fit on the tiny schedule: row base (target $1,
+# tolerance $2) and a relative row A against it.
+fit_targets() {
+    mz-sched -V baseline -M 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
+    printf 'name\tschedule\twafer\treference\ttarget\ttolerance\nbase\tbase.mzs\t%s\t-\t%s\t%s\n' \
+        "$TOP/test/tiny.wafer" "$1" "$2" > t.tsv
+}
+
+@test "class 3: mz-cost --fit: a target of 0, or 1e300 within 1e-300, is refused before fitting (exit 1, no abort)" {
+    fit_targets 0 1
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.root_port_wires -o fit.tsv
+    assert_equal "$stderr" "mz-cost: t.tsv: line 2: target: 0 cannot be fitted: a target must be at least 1e-09"
+    [ ! -e fit.tsv ]
+    fit_targets 1e300 1e-300
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.root_port_wires -o fit.tsv
+    assert_equal "$stderr" "mz-cost: t.tsv: line 2: target: 1e300 cannot be fitted: a target must be at most 1e+09"
+    fit_targets 100 1e-300
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.root_port_wires -o fit.tsv
+    assert_equal "$stderr" "mz-cost: t.tsv: line 2: tolerance: 1e-300 is below 1e-09 of the target (100): no fit can meet it"
+    [ ! -e fit.tsv ]
+}
+
+@test "class 3: mz-cost --fit --free on a field that is not a positive real number is refused, no abort" {
+    fit_targets 116.5 1
+    for f in compute.tiles topology.kind switch.multicast; do
+        run -1 --separate-stderr mz-cost -q --fit t.tsv --free $f -o fit.tsv
+        assert_equal "$stderr" "mz-cost: --free $f: not a real-valued field: the fit varies real numbers only"
+    done
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.hop_latency_ns -s links.hop_latency_ns=0 -o fit.tsv
+    assert_equal "$stderr" "mz-cost: --free links.hop_latency_ns: its value is 0: the fit varies positive values (in log space)"
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free no.such -o fit.tsv
+    assert_equal "$stderr" "mz-cost: --free no.such: unknown wafer field 'no.such'"
+    [ ! -e fit.tsv ]
+}
+
+# (GSL's error handler off in mz_tool_init, which every tool calls first: test/unit-util.c.)
+
+# ---------------------------------------------------------------- 4. integer overflow; counts bounded before allocating
+
+@test "class 4: mz-cost --timeline-steps 0-2147483647 or 0-100000000 is refused before allocating (exit 2)" {
+    mz-sched -V baseline -M 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
+    for r in 0-2147483647:2147483648 0-100000000:100000001 0-9999999,0-9999999:20000000; do
+        run -2 --separate-stderr mz-cost -w "$TOP/test/tiny.wafer" -T tl.json --timeline-steps "${r%%:*}" base.mzs
+        assert_equal "${lines[0]:-}${stderr%%$'\n'*}" "mz-cost: --timeline-steps: ${r%%:*} lists ${r#*:} values, more than 16777216"
+        [ ! -e tl.json ]
+    done
+    # within the limit, steps past the schedule's are simply not there
+    run -0 mz-cost -w "$TOP/test/tiny.wafer" -T tl.json --timeline-steps 0-1000000 base.mzs
+}

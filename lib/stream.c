@@ -525,14 +525,66 @@ static void writer_header(const mz_header *src, const mz_codec *c, mz_header *h)
     }
 }
 
+/* Issue 14: a writer refuses what its own readers would refuse, before it
+ * writes anything: a header longer than MZ_MAX_HEADER, a line that would not
+ * read back as the same line (not "@TAG", an @EOF line, which ends a text
+ * header, or a '\r' at its end, which a text reader drops), and, for
+ * traces, a placement section mz-stat or mz-sched would refuse. The codec's
+ * own header checks run as a reader's do (codec->init). name: for messages. */
+static int check_header(const mz_header *h, char kind, const char *name)
+{
+    size_t total = 0, big = 0;
+    int big_i = -1, big_n = 0;
+    for (int i = 0; i < h->n; i++) {
+        const char *l = h->line[i];
+        size_t n = strlen(l);
+        total += n + 1;
+        if (n < 3 || l[0] != '@' || l[n - 1] == '\r' || (strncmp(l, "@EOF", 4) == 0 && (!l[4] || l[4] == '\t'))) {
+            mz_error("%s: cannot write header line %d ('%.40s'): a reader would not read it back", name, i + 1, l);
+            return -1;
+        }
+    }
+    if (total > MZ_MAX_HEADER) {
+        /* name the tag that takes most of it (among the first 64 tags seen) */
+        struct { const char *tag; size_t tl, sum; int n; } tags[64];
+        int nt = 0;
+        for (int i = 0; i < h->n; i++) {
+            size_t tl = strcspn(h->line[i], "\t");
+            int t;
+            for (t = 0; t < nt && !(tags[t].tl == tl && strncmp(tags[t].tag, h->line[i], tl) == 0); t++)
+                ;
+            if (t == nt) {
+                if (nt == 64) continue;
+                tags[nt].tag = h->line[i], tags[nt].tl = tl, tags[nt].sum = 0, tags[nt].n = 0, nt++;
+            }
+            tags[t].sum += strlen(h->line[i]) + 1, tags[t].n++;
+            if (tags[t].sum > big) big = tags[t].sum, big_i = t;
+        }
+        big_n = tags[big_i].n;
+        mz_error("%s: cannot write a header of %.1f MiB (%d %.*s lines take %.1f MiB): a reader takes at most %u MiB",
+                 name, total / 1048576.0, big_n, (int)tags[big_i].tl, tags[big_i].tag, big / 1048576.0,
+                 MZ_MAX_HEADER >> 20);
+        return -1;
+    }
+    if (kind == MZ_KIND_TRACE && mz_trace_header_readable(h) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_error("%s: cannot write this header: %s", name, msg);
+        return -1;
+    }
+    return 0;
+}
+
 mz_writer *mz_writer_open(const char *path, char kind, const mz_header *src, int text, int level)
 {
     mz_writer *w = mz_calloc(1, sizeof *w);
     mz_header h;
     mz_buf b = {0};
+    const char *name = strcmp(path, "-") == 0 ? "standard output" : path;
     w->codec = mz_codec_for(kind);
     w->text = text;
     writer_header(src, w->codec, &h);
+    if (check_header(&h, kind, name) < 0) goto fail;
     if (!(w->ctx = w->codec->init(&h))) goto fail;
     if (!(w->out = mz_out_open(path, text ? 0 : level))) goto fail;
     mz_header_text(&h, &b);
@@ -560,6 +612,12 @@ int mz_writer_is_tty(const mz_writer *w) { return mz_out_is_tty(w->out); }
 
 int mz_writer_put(mz_writer *w, const uint8_t *rec, size_t len)
 {
+    /* length 0 is the end marker; readers refuse more than MZ_MAX_RECORD */
+    if (len == 0 || len > MZ_MAX_RECORD) {
+        mz_error("cannot write record %llu of %zu bytes: a record holds 1 to %u bytes",
+                 (unsigned long long)w->count + 1, len, MZ_MAX_RECORD);
+        return -1;
+    }
     w->count++;
     if (w->text) {
         w->line.n = 0;

@@ -138,7 +138,7 @@ fit_targets() {
     [ ! -e fit.tsv ]
 }
 
-# (GSL's error handler off in mz_tool_init, which every tool calls first: test/unit-util.c.)
+# (GSL's error handler off in mz_tool_init, which every tool calls first: test/unit-limits.c.)
 
 # ---------------------------------------------------------------- 4. integer overflow; counts bounded before allocating
 
@@ -152,3 +152,35 @@ fit_targets() {
     # within the limit, steps past the schedule's are simply not there
     run -0 mz-cost -w "$TOP/test/tiny.wafer" -T tl.json --timeline-steps 0-1000000 base.mzs
 }
+
+# ---------------------------------------------------------------- 5. writing what no reader can read
+
+# A text trace of one token of a model of $1 layers (all MoE) of $2 experts, top-1.
+big_trace() {
+    local L=$1 E=$2
+    printf '@HD\tVN:1.0\tKD:trace\n'
+    printf '@MD\tname:big\tlayers:%d\tmoe:0-%d\texperts:%d\tshared:0\ttopk:1\thidden:64\tffn:64\tshared_ffn:0\tdense_ffn:0\theads:1\tkv_heads:1\thead_dim:64\tvocab:100\tgroups:1\ttopk_groups:1\tgated:1\n' \
+        "$L" $((L - 1)) "$E"
+    printf '@TR\tsteps:1\tseqs:1\tseq_len:1\tlayers:0-%d\tweights:0\n' $((L - 1))
+    awk -v L="$L" 'BEGIN {s = "0\t0\t0"; for (i = 0; i < L; i++) s = s "\t0"; print s}'
+    printf '@EOF\t1\n'
+}
+
+@test "class 5: mz-place refuses to write a placement header its readers refuse (exit 1, nothing written)" {
+    # 200 layers x 65,536 experts on 65,536 chiplets: @PL lines of 76 MiB
+    big_trace 200 65536 > big.txt
+    run -1 --separate-stderr mz-place -a contiguous -c 65536 -g 4 -u -o out.mzt big.txt
+    assert_equal "$stderr" "mz-place: out.mzt: cannot write a header of 72.9 MiB (200 @PL lines take 72.9 MiB): a reader takes at most 64 MiB"
+    [ ! -e out.mzt ]
+    [ -z "$(ls | grep tmp)" ]
+    # 512 x 65,536 on 16 chiplets: more entries than a reader's placement section takes
+    big_trace 512 65536 > big.txt
+    run -1 --separate-stderr mz-place -a contiguous -u -o out.mzt big.txt
+    assert_equal "$stderr" "mz-place: out.mzt: cannot write a header of 76.0 MiB (512 @PL lines take 76.0 MiB): a reader takes at most 64 MiB"
+    [ ! -e out.mzt ]
+    # to standard output: nothing at all
+    run -1 --separate-stderr sh -c 'mz-place -a contiguous -u big.txt > so.bin'
+    [ "$(file_size so.bin)" -eq 0 ]
+}
+
+# (lines that would not read back, records of 0 or too many bytes: test/unit-limits.c.)

@@ -1,8 +1,9 @@
-/* unit-util.c: unit tests of lib/util.c beyond parsing formats: the tool set-up (GSL's error handler) and range lists at their limits. */
+/* unit-limits.c: the library at its limits (issue 14): GSL errors are return codes, range lists and writers refuse what no reader takes. */
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_rng.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../lib/mz.h"
 #include "unit.h"
@@ -57,9 +58,48 @@ static void test_ranges_limits(void)
     CHECK(n < 0 && strstr(mz_errmsg(), "out of range"), "a bound past long: %s", mz_errmsg());
 }
 
+/* A writer refuses, before making any file, a header line its readers
+ * would not read back, and records of 0 bytes (the end marker) or more
+ * than MZ_MAX_RECORD. */
+static void test_writer_refuses(void)
+{
+    static const char *const bad[] = {"@EOF\t3", "@XX\tends in a CR\r", "@", "no tag", "@EOF"};
+    char dir[] = "/tmp/unit-limits.XXXXXX", path[64];
+    mz_reader *r = mz_reader_open("test/place-tiny.mzt", MZ_KIND_TRACE);
+    mz_writer *w;
+    CHECK(r != NULL, "open test/place-tiny.mzt (%s)", r ? "" : mz_errmsg());
+    if (!r || !mkdtemp(dir)) return;
+    snprintf(path, sizeof path, "%s/out.mzt", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        for (int text = 0; text < 2; text++) {
+            mz_header h;
+            mz_header_copy(&h, mz_reader_header(r));
+            mz_header_add(&h, "%s", bad[i]);
+            w = mz_writer_open(path, MZ_KIND_TRACE, &h, text, 0);
+            CHECK(!w && strstr(mz_errmsg(), "a reader would not read it back") && access(path, F_OK) != 0,
+                  "%s header line '%s' refused, no file (%s)", text ? "text" : "binary", bad[i], mz_errmsg());
+            if (w) mz_writer_abort(w);
+            mz_header_free(&h);
+        }
+    w = mz_writer_open(path, MZ_KIND_TRACE, mz_reader_header(r), 0, 0);
+    CHECK(w != NULL, "the header as it is");
+    if (w) {
+        static uint8_t rec[16];
+        CHECK(mz_writer_put(w, rec, 0) < 0 && strstr(mz_errmsg(), "record 1 of 0 bytes"), "an empty record (%s)",
+              mz_errmsg());
+        CHECK(mz_writer_put(w, rec, (size_t)MZ_MAX_RECORD + 1) < 0 && strstr(mz_errmsg(), "a record holds 1 to"),
+              "a record past MZ_MAX_RECORD (%s)", mz_errmsg());
+        mz_writer_abort(w);
+    }
+    CHECK(access(path, F_OK) != 0, "nothing left under the name");
+    rmdir(dir);
+    mz_reader_close(r);
+}
+
 int main(void)
 {
     test_gsl_off();
     test_ranges_limits();
+    test_writer_refuses();
     return unit_done();
 }

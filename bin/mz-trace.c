@@ -193,7 +193,13 @@ int main(int argc, char **argv)
                       prior.topic_size, mz_layout_name(prior.topic_layout), prior.topic_seed,
                       prior.seq_stick, prior.layer_stick, prior.skew);
     }
-    mz_header_add_pg(&h, prog, argc, argv);
+    {
+        /* what -m and -p named, as resolved (mz_find_data's rule) */
+        char *model_path = mz_model_find(model_arg);
+        const char *keys[] = {"model", "prior"}, *paths[] = {model_path, prior_path};
+        mz_header_add_pg_resolved(&h, prog, argc, argv, 2, keys, paths);
+        free(model_path);
+    }
 
     if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, uncompressed ? 0 : (int)level))) mz_die(prog, "%s", mz_errmsg());
     if (!text && mz_writer_is_tty(w)) {

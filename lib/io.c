@@ -541,19 +541,32 @@ char *mz_find_data(const char *name)
 {
     char path[PATH_MAX];
     const char *env = getenv("MZ_MODELS");
-    if (strchr(name, '/') || is_file(name)) {
+    /* a path is a path: used as it is, never looked up */
+    if (strchr(name, '/')) {
         if (is_file(name)) return mz_strdup(name);
         mz_error("%s: no such file", name);
         return NULL;
     }
-    if (env && *env) {
+    /* a name is a catalogue name: never a file of the current directory */
+    if (*name && env && *env) {
         snprintf(path, sizeof path, "%s/%s", env, name);
         if (is_file(path)) return mz_strdup(path);
     }
-    snprintf(path, sizeof path, "%s/../models/%s", mz_program_dir(), name);
-    if (is_file(path)) return mz_strdup(path);
-    snprintf(path, sizeof path, "%s/%s", MZ_DATADIR, name);
-    if (is_file(path)) return mz_strdup(path);
-    mz_error("%s: not found in the catalogue (models/, $MZ_MODELS or %s)", name, MZ_DATADIR);
+    if (*name) {
+        snprintf(path, sizeof path, "%s/../models/%s", mz_program_dir(), name);
+        if (is_file(path)) return mz_strdup(path);
+        snprintf(path, sizeof path, "%s/%s", MZ_DATADIR, name);
+        if (is_file(path)) return mz_strdup(path);
+    }
+    mz_error("%s: not found in the catalogue (models/, $MZ_MODELS or %s)%s%s", name, MZ_DATADIR,
+             is_file(name) ? "; a name without '/' is a catalogue name: for the file in the current directory write ./"
+                           : "",
+             is_file(name) ? name : "");
     return NULL;
+}
+
+char *mz_real_path(const char *path)
+{
+    char buf[PATH_MAX];
+    return mz_strdup(realpath(path, buf) ? buf : path);
 }

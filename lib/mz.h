@@ -109,10 +109,17 @@ int mz_out_is_tty(const mz_out *out);
 /* Flush and close stdout, treating a full disk as an error. */
 int mz_close_stdout(void);
 
-/* Locate a data file: an existing path is used as is; otherwise NAME is
- * looked up in $MZ_MODELS, then ../models beside the running program, then
- * the installed data directory. Returns a malloc'ed path or NULL. */
+/* Locate a data file (model config, prior, wafer) named on a command line.
+ * The rule has no exceptions: NAME with a '/' is a path, used as it is (it
+ * must exist); NAME without one is a catalogue name, looked up in
+ * $MZ_MODELS, then ../models beside the running program, then the installed
+ * data directory, and never in the current directory (a file there is
+ * ./NAME; the error says so when one exists). Returns a malloc'ed path or
+ * NULL. */
 char *mz_find_data(const char *name);
+/* The absolute, canonical form of an existing path (realpath), malloc'ed;
+ * the path itself when it cannot be resolved. For provenance. */
+char *mz_real_path(const char *path);
 const char *mz_program_dir(void);
 
 /* ---------------------------------------------------------------- header
@@ -129,6 +136,11 @@ void mz_header_free(mz_header *h);
 void mz_header_copy(mz_header *dst, const mz_header *src);
 void mz_header_add(mz_header *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mz_header_add_pg(mz_header *h, const char *prog, int argc, char **argv);
+/* The same with what the tool resolved the names it was given to (issue
+ * 14): a field KEY:PATH per name before CL (key[i] such as "model" or
+ * "prior"; PATH absolute and canonical, "built-in" when path[i] is NULL). */
+void mz_header_add_pg_resolved(mz_header *h, const char *prog, int argc, char **argv, int n,
+                               const char *const *key, const char *const *path);
 /* Remove every line with this tag. */
 void mz_header_remove(mz_header *h, const char *tag);
 /* Index of the nth (0-based) line with TAG, or -1. */
@@ -232,8 +244,11 @@ typedef struct {
     int q_lora_rank, kv_lora_rank, qk_nope_dim, qk_rope_dim, v_head_dim;
 } mz_model;
 
-/* Load a catalogue name (models/NAME.json) or a config.json path. */
+/* Load a catalogue name (NAME or NAME.json: models/NAME.json) or a path
+ * (anything with a '/', such as ./config.json); see mz_find_data. */
 int mz_model_load(const char *name_or_path, mz_model *m);
+/* The file mz_model_load reads for name_or_path (malloc'ed), or NULL. */
+char *mz_model_find(const char *name_or_path);
 int mz_model_from_header(const mz_header *h, mz_model *m);
 void mz_model_to_header(const mz_model *m, mz_header *h);
 void mz_model_free(mz_model *m);

@@ -184,3 +184,59 @@ big_trace() {
 }
 
 # (lines that would not read back, records of 0 or too many bytes: test/unit-limits.c.)
+
+# ---------------------------------------------------------------- 6. lookups that silently pick something else
+
+@test "class 6: files in the current directory named like catalogue entries do not replace them" {
+    local run="-m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 --memory ssd"
+    mkdir clean
+    (cd clean && mz-speedup $run > ../want.tsv)
+    # a model config of other geometry, a prior, a wafer layer and the model's wafer, all named like the catalogue's
+    sed 's/"num_experts_per_tok": *[0-9]*/"num_experts_per_tok": 2/' "$TOP/models/olmoe-1b-7b-0924.json" > olmoe-1b-7b-0924.json
+    printf 'not a prior\n' > olmoe-1b-7b-0924.prior
+    printf '[memory]\nbandwidth_GBps = 0.001\n' > ssd.wafer
+    printf 'garbage\n' > wafer-olmoe-1b-7b-0924.wafer
+    cp ssd.wafer mesh.wafer
+    mz-speedup $run > got.tsv
+    cmp want.tsv got.tsv
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 1 -L 2 -t | grep -q $'^@MD\tname:olmoe-1b-7b-0924\t.*\ttopk:8\t'
+    mz-trace -m olmoe-1b-7b-0924.json -n 1 -b 1 -L 2 -t | grep -q $'^@MD\tname:olmoe-1b-7b-0924\t.*\ttopk:8\t'
+    # a file is ./NAME (or any path with a '/'); the bare name says how
+    mz-trace -m ./olmoe-1b-7b-0924.json -n 1 -b 1 -L 2 -t | grep -q $'^@MD\tname:olmoe-1b-7b-0924\t.*\ttopk:2\t'
+    cp olmoe-1b-7b-0924.json mine.json
+    run -1 --separate-stderr mz-trace -m mine.json
+    [[ "$stderr" == "mz-trace: mine.json: not found in the catalogue (models/, \$MZ_MODELS or "*"); a name without '/' is a catalogue name: for the file in the current directory write ./mine.json" ]]
+    run -1 --separate-stderr mz-trace -m olmoe-1b-7b-0924 -p x.prior
+    [[ "$stderr" == "mz-trace: x.prior: not found in the catalogue "* ]]
+    run -1 --separate-stderr mz-cost -w mesh -w ./ssd.wafer /dev/null
+    [[ "$stderr" == *"missing field"* ]]
+    # an include with a '/' is relative to the including file, never to the current directory
+    mkdir -p w sub
+    printf 'include sub/x.wafer\n' > w/a.wafer
+    cp "$TOP/models/ssd.wafer" sub/x.wafer
+    run -1 --separate-stderr mz-cost -w w/a.wafer /dev/null
+    assert_equal "$stderr" "mz-cost: w/a.wafer: line 1: include: w/sub/x.wafer: no such file (an include with a '/' is relative to the including file)"
+}
+
+@test "class 6: what the names resolved to is in the trace's provenance (@PG) and mz-speedup's # line" {
+    local R
+    R=$(readlink -f "$TOP")
+    mz-trace -m olmoe-1b-7b-0924 -n 1 -b 1 -L 2 -t > t.txt
+    grep -q $'^@PG\tID:0\tPN:mz-trace\tVN:0.1.0\tmodel:'"$R"$'/models/olmoe-1b-7b-0924.json\tprior:'"$R"$'/models/olmoe-1b-7b-0924.prior\tCL:[^\t]*mz-trace -m olmoe-1b-7b-0924 -n 1 -b 1 -L 2 -t$' t.txt
+    # passed on by every tool after it
+    mz-place -a contiguous -t t.txt | grep -q $'^@PG\tID:0\tPN:mz-trace\tVN:0.1.0\tmodel:'
+    mkdir x
+    cp "$TOP/models/qwen1.5-moe-a2.7b.json" x/config.json
+    mz-import -m ./x/config.json --drop warmup -t "$TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz" 2> /dev/null |
+        grep -q $'^@PG\tID:0\tPN:mz-import\tVN:0.1.0\tmodel:'"$(readlink -f x/config.json)"$'\tCL:'
+    mkdir -p some/dir
+    cp "$R/models/olmoe-1b-7b-0924.json" some/dir/config.json
+    run -0 --separate-stderr mz-speedup -m "$PWD/some/dir/config.json" -n 1 -b 8 -L 32
+    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:dir\tconfig:%s\tprior:built-in\twafer:%s,%s\twafer_from:default' \
+        "$PWD/some/dir/config.json" "$R/models/wafer-qwen3-30b-a3b.wafer" "$R/models/calibrated.wafer")"
+    assert_equal "$stderr" "mz-speedup: -m $PWD/some/dir/config.json is a path, not a catalogue name: costed on the default wafer wafer-qwen3-30b-a3b (-w chooses one)"
+    run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -w wafer-olmoe-1b-7b-0924 -S compute.utilisation=0.05
+    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,-s compute.utilisation=0.05\twafer_from:-w' \
+        "$R/models/olmoe-1b-7b-0924.json" "$R/models/olmoe-1b-7b-0924.prior" "$R/models/wafer-olmoe-1b-7b-0924.wafer" "$R/models/calibrated.wafer")"
+    [ -z "$stderr" ]
+}

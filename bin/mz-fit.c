@@ -147,6 +147,8 @@ int main(int argc, char **argv)
     if (mz_model_load(model_arg, &m) < 0) mz_die(prog, "%s", mz_errmsg());
     src = m;
     if (from_arg && mz_model_load(from_arg, &src) < 0) mz_die(prog, "%s", mz_errmsg());
+    /* the prior's and generator's tables, before they are built */
+    if (mz_gen_check(&m, m.n_moe, tsize > 0 ? (int)tsize : m.topk) < 0) mz_die(prog, "%s: %s", model_arg, mz_errmsg());
     if ((table ? mz_loads_read_table(table, select, n_select, &loads) : mz_loads_from_trace(trace, &loads)) < 0)
         mz_die(prog, "%s", mz_errmsg());
 

@@ -205,7 +205,8 @@ int main(int argc, char **argv)
         } else if (mz_reader_remember(tr.r) < 0) {
             mz_die(prog, "%s", mz_errmsg());
         }
-        mz_priors_init(&pr, ti, algo == MZ_PLACE_CTSWAP ? (size_t)sample : 0, (unsigned long)seed);
+        if (mz_priors_init(&pr, ti, algo == MZ_PLACE_CTSWAP ? (size_t)sample : 0, (unsigned long)seed) < 0)
+            mz_die(prog, "%s: %s", in_path, mz_errmsg());
         while ((ret = mz_trace_next(&tr)) > 0) {
             if (profiled(&prof, tr.tok.step)) mz_priors_add(&pr, &tr.tok);
             if (spool) {

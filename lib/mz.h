@@ -32,6 +32,15 @@ char *mz_strdup(const char *s);
  * tool quietly), C locale numbers, GSL's error handler off (GSL returns
  * error codes instead of aborting; libmz checks them). */
 void mz_tool_init(void);
+/* Tables whose size follows from the input's geometry (the generator's,
+ * co-activation counts) are checked before they are allocated (issue 14):
+ * a small config must not ask for tens of GiB. mz_check_table returns 0
+ * when bytes is within MZ_MAX_TABLE_BYTES, else -1 and the error
+ * "WHAT would take N GiB, more than the limit of 2 GiB: HOW" (HOW: how to
+ * ask for less). */
+#define MZ_MAX_TABLE_BYTES (2ull << 30)
+int mz_check_table(double bytes, const char *what, const char *how);
+
 /* Print "PROG (mozart-tools) VERSION" to stdout. */
 void mz_print_version(const char *prog);
 
@@ -358,8 +367,12 @@ int mz_layout_parse(const char *s);
 
 /* ---------------------------------------------------------------- generator */
 typedef struct mz_gen mz_gen;
-/* Prepare sampling tables for every traced layer of t from prior p. */
+/* Prepare sampling tables for every traced layer of t from prior p; NULL
+ * and an error when they would exceed MZ_MAX_TABLE_BYTES (checked first). */
 mz_gen *mz_gen_new(const mz_trace_info *t, const mz_prior *p, uint64_t seed);
+/* The same check alone, before a prior is built for n_layers layers of m
+ * with topics of topic_size experts: 0, or -1 and the error. */
+int mz_gen_check(const mz_model *m, int n_layers, int topic_size);
 /* Start a new sequence (draws its per-layer home topics). */
 void mz_gen_sequence(mz_gen *g);
 /* Route one token: fills tok->ids (and tok->w when t->weights). */
@@ -575,8 +588,10 @@ typedef struct {
     uint32_t since_fold; /* tokens counted in coact16 */
     int finished;
 } mz_priors;
-/* keep: tokens to sample for exact C_T evaluation (0: none). */
-void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed);
+/* keep: tokens to sample for exact C_T evaluation (0: none). Returns 0, or
+ * -1 and an error when the E x E tables of the traced layers would exceed
+ * MZ_MAX_TABLE_BYTES (checked before allocating). */
+int mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed);
 void mz_priors_add(mz_priors *p, const mz_token *tok);
 /* Mirror C into a full symmetric matrix; call once after the last add. */
 void mz_priors_finish(mz_priors *p);

@@ -51,10 +51,18 @@ static double now_seconds(void)
 
 /* ---------------------------------------------------------------- priors */
 
-void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed)
+int mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed)
 {
     size_t E = t->model.experts;
+    char what[160];
     memset(p, 0, sizeof *p);
+    /* C in 64 and 16 bits: 10 bytes per pair of experts and layer */
+    snprintf(what, sizeof what, "co-activation priors for %d layer%s x %zu experts (10 bytes per pair of experts and layer)",
+             t->n_layers, t->n_layers == 1 ? "" : "s", E);
+    if (mz_check_table(10.0 * t->n_layers * E * E, what,
+                       "place fewer layers (mz-view -l LAYERS | mz-place), a model with fewer experts, or an algorithm "
+                       "that learns nothing from the trace (contiguous, round-robin, random)") < 0)
+        return -1;
     p->experts = (int)E;
     p->topk = t->model.topk;
     p->n_layers = t->n_layers;
@@ -65,6 +73,7 @@ void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned 
         p->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(p->rng, seed);
     }
+    return 0;
 }
 
 /* Add the 16-bit pair counts into C's upper triangle (i < j: pairs counted

@@ -47,6 +47,14 @@ void mz_tool_init(void)
     gsl_set_error_handler_off();
 }
 
+int mz_check_table(double bytes, const char *what, const char *how)
+{
+    if (bytes <= (double)MZ_MAX_TABLE_BYTES) return 0;
+    mz_error("%s would take %.1f GiB, more than the limit of %.0f GiB: %s", what, bytes / (1u << 30),
+             (double)MZ_MAX_TABLE_BYTES / (1u << 30), how);
+    return -1;
+}
+
 void mz_print_version(const char *prog) { printf("%s (mozart-tools) %s\n", prog, MZ_VERSION); }
 
 static void oom(size_t n)

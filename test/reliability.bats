@@ -240,3 +240,77 @@ big_trace() {
         "$R/models/olmoe-1b-7b-0924.json" "$R/models/olmoe-1b-7b-0924.prior" "$R/models/wafer-olmoe-1b-7b-0924.wafer" "$R/models/calibrated.wafer")"
     [ -z "$stderr" ]
 }
+
+# ---------------------------------------------------------------- 8. small inputs that ask for huge work
+
+# A config.json of the OLMoE geometry with $2 layers of $3 experts, top-$4, in directory $1.
+config() {
+    mkdir -p "$1"
+    sed -e "s/\"num_hidden_layers\": *[0-9]*/\"num_hidden_layers\": $2/" -e "s/\"num_experts\": *[0-9]*/\"num_experts\": $3/" \
+        -e "s/\"num_experts_per_tok\": *[0-9]*/\"num_experts_per_tok\": $4/" "$TOP/models/olmoe-1b-7b-0924.json" > "$1/config.json"
+}
+
+# Run "$@" within $1 seconds and (unless the tools are built with ASan, which
+# maps terabytes of shadow memory) 4 GiB of address space; the status is the command's.
+bounded() {
+    local secs=$1
+    shift
+    if ldd "$TOP/bin/mz-trace" | grep -q asan; then
+        timeout "$secs" "$@"
+    else
+        (ulimit -v 4194304 && timeout "$secs" "$@")
+    fi
+}
+
+@test "class 8: mz-trace with num_experts = num_experts_per_tok = 65536: a token-layer in well under a second" {
+    config e 1 65536 65536
+    SECONDS=0
+    bounded 20 mz-trace -m e/config.json -n 1 -b 1 -L 2 -u -o t.mzt
+    [ "$SECONDS" -le 5 ]
+    # every expert once per token
+    run -0 sh -c "mz-view -t t.mzt | awk -F'\t' '!/^@/ {n = split(\$4, a, \",\"); delete s; for (i = 1; i <= n; i++) s[a[i]]; c = 0; for (x in s) c++; print n, c}'"
+    assert_output $'65536 65536\n65536 65536'
+}
+
+@test "class 8: a config of 4096 layers x 65536 experts is refused before allocating, saying what it asks for" {
+    config big 4096 65536 8
+    run -1 --separate-stderr bounded 20 mz-trace -m big/config.json -n 1 -b 1 -L 1 -o t.mzt
+    assert_equal "$stderr" "mz-trace: big/config.json: the routing prior (4096 MoE layers) and the generator's tables (4096 traced) of 65536 experts would take 13.4 GiB, more than the limit of 2 GiB: the prior covers every MoE layer: a config with fewer MoE layers or experts"
+    [ ! -e t.mzt ]
+    config mid 768 65536 8
+    run -1 --separate-stderr bounded 20 mz-trace -m mid/config.json -n 1 -b 1 -L 1 -o t.mzt
+    assert_equal "$stderr" "mz-trace: mid/config.json: the routing prior (768 MoE layers) and the generator's tables (768 traced) of 65536 experts would take 2.5 GiB, more than the limit of 2 GiB: trace fewer layers (-l LAYERS) or a model with fewer experts"
+    # a smaller model, one layer traced: fine
+    config small 64 65536 8
+    bounded 20 mz-trace -m small/config.json -l 7 -n 1 -b 1 -L 1 -u -o t.mzt
+}
+
+@test "class 8: mz-stat and mz-place refuse co-activation tables past the limit before allocating" {
+    config e 1 16384 8
+    mz-trace -m e/config.json -n 1 -b 1 -L 1 -u -o t.mzt
+    run -1 --separate-stderr bounded 20 mz-stat t.mzt
+    assert_equal "$stderr" "mz-stat: co-activation counts for 1 layer x 16384 experts (20 bytes per pair of experts and layer) would take 7.0 GiB, more than the limit of 2 GiB: measure fewer layers (mz-view -l LAYERS | mz-stat) or a model with fewer experts"
+    run -1 --separate-stderr bounded 20 mz-place -a mozart -u -o out.mzt t.mzt
+    assert_equal "$stderr" "mz-place: t.mzt: co-activation priors for 1 layer x 16384 experts (10 bytes per pair of experts and layer) would take 2.5 GiB, more than the limit of 2 GiB: place fewer layers (mz-view -l LAYERS | mz-place), a model with fewer experts, or an algorithm that learns nothing from the trace (contiguous, round-robin, random)"
+    [ ! -e out.mzt ]
+    # an algorithm that learns nothing needs no such table
+    bounded 20 mz-place -a contiguous -u -o out.mzt t.mzt
+}
+
+@test "class 8: wafer includes that fan out (each file includes the next ten times) stop at 256 loads" {
+    local i j
+    cp "$TOP/models/ssd.wafer" f14.wafer
+    for i in $(seq 0 13); do
+        for j in $(seq 10); do echo "include f$((i + 1)).wafer"; done > f$i.wafer
+    done
+    [ "$(cat f*.wafer | wc -c)" -lt 4000 ]
+    SECONDS=0
+    run -1 --separate-stderr bounded 20 mz-cost -w wafer-olmoe-1b-7b-0924 -w ./f0.wafer /dev/null
+    [[ "$stderr" == "mz-cost: ./f"*".wafer: one wafer loads more than 256 files (includes of includes counted; this one again through ./f"*".wafer): include each file once" ]]
+    [ "$SECONDS" -le 5 ]
+    # a wide but small graph is fine: 3 x 3 includes
+    for i in 0 1; do for j in 1 2 3; do echo "include g$((i + 1)).wafer"; done > g$i.wafer; done
+    cp "$TOP/models/ssd.wafer" g2.wafer
+    mz-sched -V baseline -M 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
+    run -0 mz-cost -w "$TOP/test/tiny.wafer" -w ./g0.wafer base.mzs
+}

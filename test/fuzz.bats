@@ -42,6 +42,8 @@ replay() {
 @test "fuzz: replay wafer" { replay wafer; }
 @test "fuzz: replay placement" { replay placement; }
 @test "fuzz: replay loads" { replay loads; }
+@test "fuzz: replay include" { replay include; }
+@test "fuzz: replay speedup" { replay speedup; }
 
 @test "fuzz: a binary seed with a flipped byte, which the reader refuses (checksum), replays cleanly" {
     # a flipped record byte in a binary seed: the reader alone refuses it

@@ -220,8 +220,7 @@ typedef struct mz_writer mz_writer;
 /* text: write the text form; level: gzip level for binary (0 = plain).
  * Refuses (NULL, nothing written, no file made) a header its readers would
  * refuse: longer than MZ_MAX_HEADER, a line that would not read back, a
- * geometry the codec refuses or, in a trace, a placement section mz-stat
- * and mz-sched would refuse. mz_writer_put refuses a record of 0 or more
+ * geometry the codec refuses. mz_writer_put refuses a record of 0 or more
  * than MZ_MAX_RECORD bytes. */
 mz_writer *mz_writer_open(const char *path, char kind, const mz_header *h, int text, int level);
 int mz_writer_put(mz_writer *w, const uint8_t *rec, size_t len);
@@ -299,10 +298,6 @@ int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_t
 void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec);
 void mz_token_alloc(const mz_trace_info *t, mz_token *tok);
 void mz_token_free(mz_token *tok);
-
-/* 0 if a trace reader and the tools that read its placement (mz-stat,
- * mz-sched) take header h; -1 and the reason otherwise. */
-int mz_trace_header_readable(const mz_header *h);
 
 /* Typed trace reading on top of mz_reader. */
 typedef struct {

@@ -526,12 +526,13 @@ static void writer_header(const mz_header *src, const mz_codec *c, mz_header *h)
 }
 
 /* Issue 14: a writer refuses what its own readers would refuse, before it
- * writes anything: a header longer than MZ_MAX_HEADER, a line that would not
- * read back as the same line (not "@TAG", an @EOF line, which ends a text
- * header, or a '\r' at its end, which a text reader drops), and, for
- * traces, a placement section mz-stat or mz-sched would refuse. The codec's
- * own header checks run as a reader's do (codec->init). name: for messages. */
-static int check_header(const mz_header *h, char kind, const char *name)
+ * writes anything: a header longer than MZ_MAX_HEADER and a line that would
+ * not read back as the same line (not "@TAG", an @EOF line, which ends a
+ * text header, or a '\r' at its end, which a text reader drops). The
+ * codec's own header checks run as a reader's do (codec->init). (A
+ * placement section copied from an input as it was is the input's fault:
+ * the tools that read it name that file.) name: for messages. */
+static int check_header(const mz_header *h, const char *name)
 {
     size_t total = 0, big = 0;
     int big_i = -1, big_n = 0;
@@ -566,12 +567,6 @@ static int check_header(const mz_header *h, char kind, const char *name)
                  MZ_MAX_HEADER >> 20);
         return -1;
     }
-    if (kind == MZ_KIND_TRACE && mz_trace_header_readable(h) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s: cannot write this header: %s", name, msg);
-        return -1;
-    }
     return 0;
 }
 
@@ -584,7 +579,7 @@ mz_writer *mz_writer_open(const char *path, char kind, const mz_header *src, int
     w->codec = mz_codec_for(kind);
     w->text = text;
     writer_header(src, w->codec, &h);
-    if (check_header(&h, kind, name) < 0) goto fail;
+    if (check_header(&h, name) < 0) goto fail;
     if (!(w->ctx = w->codec->init(&h))) goto fail;
     if (!(w->out = mz_out_open(path, text ? 0 : level))) goto fail;
     mz_header_text(&h, &b);

@@ -372,17 +372,6 @@ done:
 const mz_codec mz_trace_codec = {MZ_KIND_TRACE, "trace", trace_init, trace_done, trace_to_text,
                                  trace_from_text};
 
-int mz_trace_header_readable(const mz_header *h)
-{
-    mz_trace_info t;
-    mz_placement p;
-    int ret;
-    if (mz_trace_info_from_header(h, &t) < 0) return -1;
-    if ((ret = mz_placement_from_header(h, &t, &p)) > 0) mz_placement_free(&p);
-    mz_trace_info_free(&t);
-    return ret < 0 ? -1 : 0;
-}
-
 /* ---- typed reader */
 int mz_trace_open(mz_trace_reader *tr, const char *path)
 {

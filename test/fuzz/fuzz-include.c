@@ -15,9 +15,10 @@
  *   the line "include X" where X names file b % 8 as b / 8 % 4 says: bare
  *   "fN.wafer", "./fN.wafer", absolute, or a catalogue file (b % 3: ssd,
  *   calibrated.wafer, mesh); every file ends with a field of its own.
- * Checks: the load ends within 2 s whatever the graph (at most 256 files
- * loaded, includes of includes counted), and a failure has a message that
- * names a wafer file. */
+ * Checks: at most 256 files are loaded whatever the graph (includes of
+ * includes counted), the load ends within 10 s (256 loads take 0.03 s in
+ * the plain build, about 1.5 s under ASan on a loaded machine: each opens
+ * a 256 KiB reader), and a failure has a message that names a wafer file. */
 #define NFILES 8
 
 static double now(void)
@@ -80,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mz_wafer_init(&w);
     t0 = now();
     ret = mz_wafer_load(&w, path);
-    FUZZ_CHECK(now() - t0 < 2.0, "loading the include graph took %.1f s (%d files)", now() - t0, w.n_layers);
+    FUZZ_CHECK(now() - t0 < 10.0, "loading the include graph took %.1f s (%d files)", now() - t0, w.n_layers);
     FUZZ_CHECK(w.n_layers <= 256, "%d files loaded for one wafer", w.n_layers);
     if (ret < 0) {
         FUZZ_CHECK(strstr(mz_errmsg(), "wafer") || strstr(mz_errmsg(), "f0"), "the error names no wafer file");

@@ -194,6 +194,8 @@ int main(int argc, char **argv)
     if (mz_model_load(model_arg, &m) < 0) mz_die(prog, "%s", mz_errmsg());
     src = m;
     if (from_arg && mz_model_load(from_arg, &src) < 0) mz_die(prog, "%s", mz_errmsg());
+    /* the prior's and generator's tables, before they are built */
+    if (mz_gen_check(&m, m.n_moe, tsize > 0 ? (int)tsize : m.topk) < 0) mz_die(prog, "%s: %s", model_arg, mz_errmsg());
     if (table && (counts_format = table_format(table, counts_format)) < 0) mz_die(prog, "%s", mz_errmsg());
     if (counts_format && n_select) mz_die(prog, "%s: -S selects rows of a loads table, not of a count set", table);
     if (counts_format) {

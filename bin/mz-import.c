@@ -243,7 +243,13 @@ int main(int argc, char **argv)
                      "(or --drop all), or fix the log", in_path, what.s, kinds.s);
     }
     if (mz_import_header(im, &h) < 0) mz_die(prog, "%s", mz_errmsg());
-    mz_header_add_pg(&h, prog, argc, argv);
+    {
+        /* what -m named, as resolved (mz_find_data's rule) */
+        char *model_path = mz_model_find(model_arg);
+        const char *keys[] = {"model"}, *paths[] = {model_path};
+        mz_header_add_pg_resolved(&h, prog, argc, argv, 1, keys, paths);
+        free(model_path);
+    }
     if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, (int)level))) mz_die(prog, "%s", mz_errmsg());
     if (!text && mz_writer_is_tty(w)) {
         mz_writer_abort(w);

@@ -2,7 +2,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "../lib/mz.h"
 
@@ -69,18 +68,11 @@ static int profiled(profiler *p, uint32_t step)
 /* Whether the second pass should read a spooled copy instead of the input:
  * always for a pipe or standard input; for a regular file when reading it
  * again costs what the first read did, a second gzip decompression or text
- * parse (an uncompressed binary file is simply read again, with no copy). */
-static int spool_input(const char *path, const mz_trace_reader *tr)
+ * parse. An uncompressed binary file is read again through the descriptor
+ * opened, each record checked against the first pass (mz_reader_rewind). */
+static int spool_input(const mz_trace_reader *tr)
 {
-    struct stat st;
-    unsigned char magic[2] = {0, 0};
-    FILE *fp;
-    if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode)) return 1;
-    if (mz_reader_is_text(tr->r)) return 1;
-    if (!(fp = fopen(path, "rb"))) return 1;
-    if (fread(magic, 1, 2, fp) != 2) magic[0] = 0;
-    fclose(fp);
-    return magic[0] == 0x1f && magic[1] == 0x8b;
+    return !mz_reader_is_regular(tr->r) || mz_reader_is_text(tr->r) || mz_reader_is_gzip(tr->r);
 }
 
 enum { OPT_SAMPLE = 256, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT };
@@ -248,11 +240,14 @@ int main(int argc, char **argv)
         /* First pass: the priors. An uncompressed binary file is read
          * again for the output; anything else (a pipe, gzip, text) is
          * spooled to a temporary file as it is read. */
-        if (spool_input(in_path, &tr)) {
+        if (spool_input(&tr)) {
             if (!(spool = mz_spool_open(rec_size))) mz_die(prog, "%s", mz_errmsg());
             from_spool = 1;
+        } else if (mz_reader_remember(tr.r) < 0) {
+            mz_die(prog, "%s", mz_errmsg());
         }
-        mz_priors_init(&pr, ti, algo == MZ_PLACE_CTSWAP ? (size_t)sample : 0, (unsigned long)seed);
+        if (mz_priors_init(&pr, ti, algo == MZ_PLACE_CTSWAP ? (size_t)sample : 0, (unsigned long)seed) < 0)
+            mz_die(prog, "%s: %s", in_path, mz_errmsg());
         while ((ret = mz_trace_next(&tr)) > 0) {
             if (profiled(&prof, tr.tok.step)) mz_priors_add(&pr, &tr.tok);
             if (spool) {
@@ -266,9 +261,8 @@ int main(int argc, char **argv)
         if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
         if (spool) {
             if (mz_spool_rewind(spool) < 0) mz_die(prog, "%s", mz_errmsg());
-        } else {
-            mz_trace_close(&tr);
-            if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
+        } else if (mz_trace_rewind(&tr) < 0) {
+            mz_die(prog, "%s", mz_errmsg());
         }
         steps_seen = prof.seen;
         prof.started = 0, prof.seen = 0;

@@ -158,6 +158,10 @@ int main(int argc, char **argv)
             if (ti.model.moe[l]) ti.layers[ti.n_layers++] = l;
     }
 
+    /* the tables the geometry asks for, before the prior's are built (the
+     * built-in prior's topics are top-k experts) */
+    if (mz_gen_check(&ti.model, ti.n_layers, tsize > 0 ? (int)tsize : ti.model.topk) < 0)
+        mz_die(prog, "%s: %s", model_arg, mz_errmsg());
     /* the routing prior: given, the catalogue's, or built in */
     if (prior_arg) {
         if (!(prior_path = mz_find_data(prior_arg)) || mz_prior_read(prior_path, &prior) < 0)
@@ -193,16 +197,21 @@ int main(int argc, char **argv)
                       prior.topic_size, mz_layout_name(prior.topic_layout), prior.topic_seed,
                       prior.seq_stick, prior.layer_stick, prior.skew);
     }
-    mz_header_add_pg(&h, prog, argc, argv);
+    {
+        /* what -m and -p named, as resolved (mz_find_data's rule) */
+        char *model_path = mz_model_find(model_arg);
+        const char *keys[] = {"model", "prior"}, *paths[] = {model_path, prior_path};
+        mz_header_add_pg_resolved(&h, prog, argc, argv, 2, keys, paths);
+        free(model_path);
+    }
 
+    /* the generator first: its tables are checked against the limit before
+     * anything is written */
+    if (!(g = mz_gen_new(&ti, &prior, (uint64_t)seed))) mz_die(prog, "%s: %s", model_arg, mz_errmsg());
     if (!(w = mz_writer_open(out_path, MZ_KIND_TRACE, &h, text, uncompressed ? 0 : (int)level))) mz_die(prog, "%s", mz_errmsg());
     if (!text && mz_writer_is_tty(w)) {
         mz_writer_abort(w);
         mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");
-    }
-    if (!(g = mz_gen_new(&ti, &prior, (uint64_t)seed))) {
-        mz_writer_abort(w);
-        mz_die(prog, "%s", mz_errmsg());
     }
     mz_token_alloc(&ti, &tok);
     rec = mz_malloc(mz_trace_record_size(&ti));

@@ -114,6 +114,55 @@ fail:
     return -1;
 }
 
+/* Issue 14: a target the fit can meet, checked where it is read: in
+ * [FIT_TARGET_MIN, FIT_TARGET_MAX] (latencies in seconds and ratios alike)
+ * with a tolerance no finer than FIT_TOL_MIN of it, so that no residual
+ * (value - target) / tolerance can overflow or divide by zero and the
+ * minimiser never meets a non-finite value. where: "FILE: line N". */
+#define FIT_TARGET_MIN 1e-9
+#define FIT_TARGET_MAX 1e9
+#define FIT_TOL_MIN 1e-9
+static int fit_check_target(double target, double tol, int relative, const char *where, const char *target_text,
+                            const char *tol_text)
+{
+    if (target < FIT_TARGET_MIN || target > FIT_TARGET_MAX) {
+        mz_error("%s: target: %s cannot be fitted: a target must be %s %g", where, target_text,
+                 target < FIT_TARGET_MIN ? "at least" : "at most",
+                 target < FIT_TARGET_MIN ? FIT_TARGET_MIN : FIT_TARGET_MAX);
+        return -1;
+    }
+    if ((relative ? tol : tol / target) < FIT_TOL_MIN) {
+        mz_error("%s: tolerance: %s%s is below %g of the target (%s): no fit can meet it", where, tol_text,
+                 relative ? "%" : "", FIT_TOL_MIN, target_text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Issue 14: a --free field the fit can vary: known, real-valued (the fit
+ * puts real numbers) and positive (it varies the logarithm). f's first
+ * row's wafer gets the value back as a "(fit)" layer, as every row's does
+ * at the first evaluation. */
+static int fit_check_free(mz_fit *f, const char *key)
+{
+    double v;
+    if (mz_wafer_get(&f->row[0].w, key, &v) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_error("--free %s: %s", key, msg);
+        return -1;
+    }
+    if (mz_wafer_put(&f->row[0].w, key, v) < 0 || mz_wafer_finish(&f->row[0].w) < 0) {
+        mz_error("--free %s: not a real-valued field: the fit varies real numbers only", key);
+        return -1;
+    }
+    if (!(v > 0)) {
+        mz_error("--free %s: its value is %g: the fit varies positive values (in log space)", key, v);
+        return -1;
+    }
+    return 0;
+}
+
 mz_fit *mz_fit_load(const char *targets, char *const *sets, int n_sets)
 {
     mz_fit *f = mz_calloc(1, sizeof *f);
@@ -190,6 +239,8 @@ mz_fit *mz_fit_load(const char *targets, char *const *sets, int n_sets)
             snprintf(what, sizeof what, "%s: line %ld: tolerance", targets, ln);
             if (mz_parse_double(tol, 1e-300, 1e300, what, &r->tol) < 0) goto fail;
             if (r->relative) r->tol /= 100;
+            snprintf(what, sizeof what, "%s: line %ld", targets, ln);
+            if (fit_check_target(r->target, r->tol, r->relative, what, target, tol) < 0) goto fail;
         }
         {
             char *spec = mz_strdup(fld[2]), *p = spec, *item;
@@ -322,13 +373,18 @@ static double nelder_mead(fit_obj *o, double *x, double step, double tol, long m
     o->evals = 0;
     for (int k = 0; k < o->nx; k++) gsl_vector_set(x0, k, x[k]);
     gsl_vector_set_all(ss, step);
-    gsl_multimin_fminimizer_set(s, &fn, x0, ss);
-    while (o->evals < max_evals) {
-        if (gsl_multimin_fminimizer_iterate(s)) break;
-        if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s), tol) == GSL_SUCCESS) break;
+    /* GSL's error handler is off: a start where the objective is not finite
+     * is a return code, answered by an infinite best */
+    if (gsl_multimin_fminimizer_set(s, &fn, x0, ss) != GSL_SUCCESS) {
+        best = GSL_POSINF;
+    } else {
+        while (o->evals < max_evals) {
+            if (gsl_multimin_fminimizer_iterate(s)) break;
+            if (gsl_multimin_test_size(gsl_multimin_fminimizer_size(s), tol) == GSL_SUCCESS) break;
+        }
+        for (int k = 0; k < o->nx; k++) x[k] = gsl_vector_get(s->x, k);
+        best = s->fval;
     }
-    for (int k = 0; k < o->nx; k++) x[k] = gsl_vector_get(s->x, k);
-    best = s->fval;
     gsl_multimin_fminimizer_free(s);
     gsl_vector_free(x0);
     gsl_vector_free(ss);
@@ -354,7 +410,7 @@ static int parse_free(mz_fit *f, int k, const char *spec)
     double v;
     if (eq) *eq = '\0';
     f->free_key[k] = mz_strdup(copy);
-    if (mz_wafer_get(&f->row[0].w, copy, &v) < 0) {
+    if (fit_check_free(f, copy) < 0 || mz_wafer_get(&f->row[0].w, copy, &v) < 0) {
         free(copy);
         return -1;
     }
@@ -437,6 +493,10 @@ static int fit_solve(mz_fit *f, char *const *keys, int n_free, FILE *logf)
         }
         if (logf) fprintf(logf, "fit: Nelder-Mead from grid point %d: %.4f -> %.4f\n", b + 1, best_v[b], val);
         if (val < bval) bval = val, memcpy(bx, x, n_free * sizeof *x);
+    }
+    if (!isfinite(bval) || bval >= 1e10) {
+        mz_error("fit: the residuals are not finite anywhere in the ranges (a latency or a residual overflowed)");
+        return -1;
     }
     fit_apply(f, bx, which, n_free);
     mz_fit_evaluate(f);

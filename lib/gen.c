@@ -9,7 +9,15 @@
  * redrawn when it repeats an expert, which is exact for sampling without
  * replacement; after too many redraws the rest is drawn from explicit weights.
  * Group-limited routing (DeepSeek-V3) first draws topk_groups groups in
- * proportion to their weight, then experts only from those groups. */
+ * proportion to their weight, then experts only from those groups.
+ *
+ * Cost (issue 14): a token-layer takes O(k log E) after O(E) per layer at
+ * set-up. Where an explicit draw would scan more than SCAN_MAX weights in
+ * all (E x the draws left, or groups x topk_groups), it draws from a Fenwick
+ * tree of the weights instead of a linear scan: O(E + draws log E) instead
+ * of O(E draws). Below that the linear scan stays, so that every trace of
+ * the catalogue's models keeps its exact numbers (a tree sums in another
+ * order and may round a draw to the next expert). */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -17,6 +25,9 @@
 #include <string.h>
 
 #include "mz.h"
+
+/* Weights an explicit draw may scan linearly in all (see above). */
+#define SCAN_MAX (1 << 16)
 
 typedef struct {
     int *topic;    /* [E] topic of each expert */
@@ -41,7 +52,76 @@ struct mz_gen {
     unsigned cur;
     uint8_t *gallow; /* [G] */
     double *tmp;     /* [E] */
+    double *fw;      /* [max(E, G) + 1] Fenwick tree of weights (large draws) */
+    int *fc;         /* [max(E, G) + 1] Fenwick tree of how many may be drawn */
 };
+
+/* ---- Fenwick trees over n slots (1-based inside): weights fw, counts fc. */
+static void fen_build(double *fw, int *fc, const double *w, int n)
+{
+    for (int i = 1; i <= n; i++) fw[i] = w[i - 1] > 0 ? w[i - 1] : 0, fc[i] = w[i - 1] >= 0;
+    for (int i = 1; i <= n; i++) {
+        int j = i + (i & -i);
+        if (j <= n) fw[j] += fw[i], fc[j] += fc[i];
+    }
+}
+
+/* Take slot i (0-based) of weight wi out of both trees. */
+static void fen_remove(double *fw, int *fc, int n, int i, double wi)
+{
+    for (int j = i + 1; j <= n; j += j & -j) fw[j] -= wi > 0 ? wi : 0, fc[j]--;
+}
+
+static double fen_total(const double *fw, int n)
+{
+    double t = 0;
+    for (int j = n; j > 0; j -= j & -j) t += fw[j];
+    return t;
+}
+
+/* The slot where the running sum of weights first exceeds u (0-based); n if
+ * rounding ran past the end. */
+static int fen_find(const double *fw, int n, double u)
+{
+    int pos = 0, step = 1;
+    while (step * 2 <= n) step *= 2;
+    for (; step; step /= 2)
+        if (pos + step <= n && fw[pos + step] <= u) pos += step, u -= fw[pos];
+    return pos;
+}
+
+/* The j-th (0-based) slot that may be drawn. */
+static int fen_nth(const int *fc, int n, int j)
+{
+    int pos = 0, step = 1;
+    while (step * 2 <= n) step *= 2;
+    for (; step; step /= 2)
+        if (pos + step <= n && fc[pos + step] <= j) pos += step, j -= fc[pos];
+    return pos;
+}
+
+/* One draw from tmp[0..n-1] (weights; -1: not drawable) in proportion to the
+ * positive weights, uniformly among the drawable when none is positive;
+ * takes the slot out of the trees. Returns the slot. */
+static int fen_draw(gsl_rng *r, double *fw, int *fc, double *tmp, int n, int left)
+{
+    double total = fen_total(fw, n);
+    int e = n;
+    if (total > 0) {
+        e = fen_find(fw, n, gsl_rng_uniform(r) * total);
+        if (e >= n || !(tmp[e] > 0)) {
+            /* rounding residue after many removals: rebuild the sums and draw again */
+            fen_build(fw, fc, tmp, n);
+            total = fen_total(fw, n);
+            e = total > 0 ? fen_find(fw, n, gsl_rng_uniform(r) * total) : n;
+            if (e < n && !(tmp[e] > 0)) e = n;
+        }
+    }
+    if (e >= n) e = fen_nth(fc, n, (int)gsl_rng_uniform_int(r, (unsigned long)left));
+    fen_remove(fw, fc, n, e, tmp[e]);
+    tmp[e] = -1;
+    return e;
+}
 
 /* Vose's alias method over n weights. */
 static void alias_build(const double *w, int n, double *prob, int *alias)
@@ -127,16 +207,46 @@ static void layer_build(mz_gen *g, layer_tab *t, const mz_prior *p, int slot, in
     }
     if (g->G > 1) {
         t->gmass = mz_calloc((size_t)T * g->G, sizeof *t->gmass);
-        for (int z = 0; z < T; z++)
-            for (int e = 0; e < E; e++)
-                t->gmass[(size_t)z * g->G + e / g->gsize] +=
-                    t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0));
+        if ((size_t)T * E <= 1u << 24) {
+            /* in the order the catalogue's traces were made with */
+            for (int z = 0; z < T; z++)
+                for (int e = 0; e < E; e++)
+                    t->gmass[(size_t)z * g->G + e / g->gsize] +=
+                        t->w[e] * (1 + (t->topic[e] == z ? g->boost : 0));
+        } else {
+            /* O(E + T G): every topic's masses are the base masses plus
+             * the bonus of its own members */
+            double *base = mz_calloc(g->G, sizeof *base);
+            for (int e = 0; e < E; e++) base[e / g->gsize] += t->w[e];
+            for (int z = 0; z < T; z++) memcpy(t->gmass + (size_t)z * g->G, base, g->G * sizeof *base);
+            for (int e = 0; e < E; e++) t->gmass[(size_t)t->topic[e] * g->G + e / g->gsize] += t->w[e] * g->boost;
+            free(base);
+        }
     }
+}
+
+int mz_gen_check(const mz_model *m, int n_layers, int topic_size)
+{
+    /* the prior's logits and shares for every MoE layer of the model (16
+     * bytes an expert); per traced layer the generator's tables (36 bytes an
+     * expert, 12 a topic and, with groups, 8 a topic and group); the draws'
+     * scratch */
+    double E = m->experts, G = m->groups, T = ceil(E / (topic_size > 0 ? topic_size : 1)), M = E > G ? E : G;
+    double prior = 16.0 * m->n_moe * E, gen = n_layers * (36 * E + 12 * T + (G > 1 ? 8 * T * G : 0)) + 36 * E + 20 * M;
+    char what[200];
+    snprintf(what, sizeof what, "the routing prior (%d MoE layers) and the generator's tables (%d traced) of %d experts%s",
+             m->n_moe, n_layers, m->experts, G > 1 ? " and their groups" : "");
+    return mz_check_table(prior + gen, what,
+                          prior > (double)MZ_MAX_TABLE_BYTES / 2
+                              ? "the prior covers every MoE layer: a config with fewer MoE layers or experts"
+                              : "trace fewer layers (-l LAYERS) or a model with fewer experts");
 }
 
 mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
 {
-    mz_gen *g = mz_calloc(1, sizeof *g);
+    mz_gen *g;
+    if (mz_gen_check(&ti->model, ti->n_layers, p->topic_size) < 0) return NULL;
+    g = mz_calloc(1, sizeof *g);
     g->E = ti->model.experts;
     g->k = ti->model.topk;
     g->nl = ti->n_layers;
@@ -165,7 +275,9 @@ mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
     g->home = mz_calloc(g->nl, sizeof *g->home);
     g->stamp = mz_calloc(g->E, sizeof *g->stamp);
     g->gallow = mz_calloc(g->G, 1);
-    g->tmp = mz_malloc(g->E * sizeof *g->tmp);
+    g->tmp = mz_malloc((g->E > g->G ? g->E : g->G) * sizeof *g->tmp);
+    g->fw = mz_malloc(((size_t)(g->E > g->G ? g->E : g->G) + 1) * sizeof *g->fw);
+    g->fc = mz_malloc(((size_t)(g->E > g->G ? g->E : g->G) + 1) * sizeof *g->fc);
     mz_gen_sequence(g);
     return g;
 }
@@ -183,6 +295,8 @@ void mz_gen_free(mz_gen *g)
     free(g->stamp);
     free(g->gallow);
     free(g->tmp);
+    free(g->fw);
+    free(g->fc);
     gsl_rng_free(g->r);
     free(g);
 }
@@ -200,6 +314,12 @@ static void draw_groups(mz_gen *g, const layer_tab *t, int z)
     const double *m = t->gmass + (size_t)z * g->G;
     double left = 0;
     memset(g->gallow, 0, g->G);
+    if ((size_t)g->G * g->topk_groups > SCAN_MAX) {
+        for (int q = 0; q < g->G; q++) g->tmp[q] = m[q];
+        fen_build(g->fw, g->fc, g->tmp, g->G);
+        for (int n = 0; n < g->topk_groups; n++) g->gallow[fen_draw(g->r, g->fw, g->fc, g->tmp, g->G, g->G - n)] = 1;
+        return;
+    }
     for (int q = 0; q < g->G; q++) left += m[q];
     for (int n = 0; n < g->topk_groups; n++) {
         double u = gsl_rng_uniform(g->r) * left;
@@ -230,6 +350,16 @@ static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int h
         } else {
             g->tmp[e] = -1;
         }
+    }
+    if ((size_t)E * (g->k - have) > SCAN_MAX) {
+        /* many draws from many experts: the tree */
+        fen_build(g->fw, g->fc, g->tmp, E);
+        for (; have < g->k && n > 0; n--) {
+            int e = fen_draw(g->r, g->fw, g->fc, g->tmp, E, n);
+            ids[have++] = (uint16_t)e;
+            g->stamp[e] = g->cur;
+        }
+        return have;
     }
     while (have < g->k && n > 0) {
         int e, last = -1;
@@ -284,9 +414,17 @@ void mz_gen_token(mz_gen *g, mz_token *tok)
             double v = gsl_rng_uniform(g->r) * total;
             int e;
             if (v < t->X[z]) {
-                int j = t->mstart[z], end = t->mstart[z + 1] - 1;
-                while (j < end && t->xcum[j] <= v) j++;
-                e = t->member[j];
+                /* the first member whose cumulative bonus exceeds v (the last
+                 * if none does): binary search, the same member as a scan */
+                int lo = t->mstart[z], hi = t->mstart[z + 1] - 1;
+                while (lo < hi) {
+                    int mid = lo + (hi - lo) / 2;
+                    if (t->xcum[mid] <= v)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                e = t->member[lo];
             } else {
                 double x = (v - t->X[z]) / t->W * g->E;
                 int c = (int)x;

@@ -75,17 +75,37 @@ void mz_header_add(mz_header *h, const char *fmt, ...)
     add_line(h, line);
 }
 
+/* s into b with its tabs as spaces (a tab would split a header field). */
+static void put_untabbed(mz_buf *b, const char *s)
+{
+    for (; *s; s++) mz_buf_put(b, *s == '\t' ? " " : s, 1);
+}
+
+void mz_header_add_pg_resolved(mz_header *h, const char *prog, int argc, char **argv, int n,
+                               const char *const *key, const char *const *path)
+{
+    mz_buf b = {0};
+    int id = 0;
+    while (mz_header_find(h, "@PG", id) >= 0) id++;
+    mz_buf_printf(&b, "@PG\tID:%d\tPN:%s\tVN:%s", id, prog, MZ_VERSION);
+    for (int i = 0; i < n; i++) {
+        char *real = path[i] ? mz_real_path(path[i]) : mz_strdup("built-in");
+        mz_buf_printf(&b, "\t%s:", key[i]);
+        put_untabbed(&b, real);
+        free(real);
+    }
+    mz_buf_puts(&b, "\tCL:");
+    for (int i = 0; i < argc; i++) {
+        if (i) mz_buf_puts(&b, " ");
+        put_untabbed(&b, argv[i]);
+    }
+    mz_header_add(h, "%s", b.s);
+    mz_buf_free(&b);
+}
+
 void mz_header_add_pg(mz_header *h, const char *prog, int argc, char **argv)
 {
-    mz_buf cl = {0};
-    int id = 0;
-    for (int i = 0; i < argc; i++) {
-        if (i) mz_buf_puts(&cl, " ");
-        for (const char *p = argv[i]; *p; p++) mz_buf_put(&cl, *p == '\t' ? " " : p, 1);
-    }
-    while (mz_header_find(h, "@PG", id) >= 0) id++;
-    mz_header_add(h, "@PG\tID:%d\tPN:%s\tVN:%s\tCL:%s", id, prog, MZ_VERSION, cl.s ? cl.s : "");
-    mz_buf_free(&cl);
+    mz_header_add_pg_resolved(h, prog, argc, argv, 0, NULL, NULL);
 }
 
 void mz_header_remove(mz_header *h, const char *tag)

@@ -22,6 +22,7 @@
 
 struct mz_in {
     gzFile gz;
+    int fd;          /* the descriptor opened, held for mz_in_rewind; zlib reads a dup of it */
     char *name;
     char *buf;
     size_t cap, pos, end;
@@ -89,10 +90,36 @@ static int in_fill(mz_in *in, size_t want)
     return 0;
 }
 
+/* Start reading in->fd from its current offset: a zlib stream on a dup of
+ * it (gzclose closes the dup; the descriptor itself stays open), the first
+ * bytes buffered. Returns 0 or -1. */
+static int in_start(mz_in *in)
+{
+    int fd = dup(in->fd);
+    if (fd < 0 || !(in->gz = gzdopen(fd, "rb"))) {
+        mz_error("%s: cannot open: %s", in->name, fd < 0 ? strerror(errno) : "zlib cannot read it");
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    if (gzbuffer(in->gz, IN_CHUNK) < 0) {
+        mz_error("%s: cannot open: zlib refused its buffer size", in->name);
+        return -1;
+    }
+    in->pos = in->end = 0;
+    in->eof = in->failed = 0;
+    in->lineno = 0;
+    in->offset = 0;
+    if (in_fill(in, 2) < 0) return -1;
+    /* zlib reads gzip and plain data alike; remember which this was. */
+    in->gzip = !gzdirect(in->gz);
+    return 0;
+}
+
 mz_in *mz_in_open(const char *path)
 {
     mz_in *in = mz_calloc(1, sizeof *in);
     int fd;
+    in->fd = -1;
     in->name = mz_strdup(path);
     if (strcmp(path, "-") == 0)
         fd = dup(STDIN_FILENO);
@@ -110,21 +137,13 @@ mz_in *mz_in_open(const char *path)
             goto fail;
         }
     }
-    in->gz = gzdopen(fd, "rb");
-    if (!in->gz) {
-        mz_error("%s: cannot open: %s", path, strerror(errno));
-        close(fd);
-        goto fail;
-    }
-    gzbuffer(in->gz, IN_CHUNK);
+    in->fd = fd;
     in->cap = IN_CHUNK;
     in->buf = mz_malloc(in->cap + 1);
-    if (in_fill(in, 2) < 0) {
+    if (in_start(in) < 0) {
         mz_in_close(in);
         return NULL;
     }
-    /* zlib reads gzip and plain data alike; remember which this was. */
-    in->gzip = !gzdirect(in->gz);
     return in;
 fail:
     free(in->name);
@@ -187,6 +206,29 @@ long mz_in_getline(mz_in *in, char **line)
     }
 }
 
+int mz_in_rewind(mz_in *in)
+{
+    struct stat st;
+    if (fstat(in->fd, &st) < 0 || !S_ISREG(st.st_mode) || lseek(in->fd, 0, SEEK_SET) < 0) {
+        mz_error("%s: cannot be read a second time (not a regular file)", in->name);
+        in->failed = 1;
+        return -1;
+    }
+    if (in->gz) gzclose(in->gz); /* the first pass's errors were reported then */
+    in->gz = NULL;
+    if (in_start(in) < 0) {
+        in->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+int mz_in_is_regular(const mz_in *in)
+{
+    struct stat st;
+    return fstat(in->fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int mz_in_failed(const mz_in *in) { return in->failed; }
 int mz_in_is_gzip(const mz_in *in) { return in->gzip; }
 const char *mz_in_name(const mz_in *in) { return in->name; }
@@ -208,6 +250,7 @@ int mz_in_close(mz_in *in)
             ret = -1;
         }
     }
+    if (in->fd >= 0) close(in->fd);
     free(in->buf);
     free(in->name);
     free(in);
@@ -498,19 +541,32 @@ char *mz_find_data(const char *name)
 {
     char path[PATH_MAX];
     const char *env = getenv("MZ_MODELS");
-    if (strchr(name, '/') || is_file(name)) {
+    /* a path is a path: used as it is, never looked up */
+    if (strchr(name, '/')) {
         if (is_file(name)) return mz_strdup(name);
         mz_error("%s: no such file", name);
         return NULL;
     }
-    if (env && *env) {
+    /* a name is a catalogue name: never a file of the current directory */
+    if (*name && env && *env) {
         snprintf(path, sizeof path, "%s/%s", env, name);
         if (is_file(path)) return mz_strdup(path);
     }
-    snprintf(path, sizeof path, "%s/../models/%s", mz_program_dir(), name);
-    if (is_file(path)) return mz_strdup(path);
-    snprintf(path, sizeof path, "%s/%s", MZ_DATADIR, name);
-    if (is_file(path)) return mz_strdup(path);
-    mz_error("%s: not found in the catalogue (models/, $MZ_MODELS or %s)", name, MZ_DATADIR);
+    if (*name) {
+        snprintf(path, sizeof path, "%s/../models/%s", mz_program_dir(), name);
+        if (is_file(path)) return mz_strdup(path);
+        snprintf(path, sizeof path, "%s/%s", MZ_DATADIR, name);
+        if (is_file(path)) return mz_strdup(path);
+    }
+    mz_error("%s: not found in the catalogue (models/, $MZ_MODELS or %s)%s%s", name, MZ_DATADIR,
+             is_file(name) ? "; a name without '/' is a catalogue name: for the file in the current directory write ./"
+                           : "",
+             is_file(name) ? name : "");
     return NULL;
+}
+
+char *mz_real_path(const char *path)
+{
+    char buf[PATH_MAX];
+    return mz_strdup(realpath(path, buf) ? buf : path);
 }

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mz.h"
 
@@ -353,24 +354,38 @@ static int family_of(cfg_ctx *c)
     return FAM_FLAT;
 }
 
+char *mz_model_find(const char *arg)
+{
+    char cat[MZ_NAME_MAX + 8], *path;
+    size_t n = strlen(arg);
+    /* a path is a path; a name is NAME or NAME.json in the catalogue */
+    if (strchr(arg, '/') || (n > 5 && strcmp(arg + n - 5, ".json") == 0)) return mz_find_data(arg);
+    if (n >= MZ_NAME_MAX) {
+        mz_error("%.*s...: unknown model (a catalogue name has at most %d characters)", 40, arg, MZ_NAME_MAX - 1);
+        return NULL;
+    }
+    snprintf(cat, sizeof cat, "%s.json", arg);
+    if (!(path = mz_find_data(cat))) {
+        struct stat st;
+        if (stat(arg, &st) == 0)
+            mz_error("%s: unknown model (not in models/; a name without '/' is a catalogue name: for the file in "
+                     "the current directory write ./%s)", arg, arg);
+        else
+            mz_error("%s: unknown model (not in models/, and not a config.json path)", arg);
+    }
+    return path;
+}
+
 int mz_model_load(const char *arg, mz_model *m)
 {
     char *path;
-    char cat[MZ_NAME_MAX + 8];
     json_t *root;
     json_error_t jerr;
     int hidden_ffn = 0, moe_ffn = 0, shared_ffn = 0, n_shared = 0, fam;
     const char *method = NULL;
     cfg_ctx c;
     memset(m, 0, sizeof *m);
-    if (strchr(arg, '/') || strstr(arg, ".json")) {
-        path = mz_find_data(arg);
-    } else {
-        snprintf(cat, sizeof cat, "%s.json", arg);
-        path = mz_find_data(cat);
-        if (!path) mz_error("%s: unknown model (not in models/, and not a config.json path)", arg);
-    }
-    if (!path) return -1;
+    if (!(path = mz_model_find(arg))) return -1;
     root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         mz_error("%s: line %d: invalid JSON: %s", path, jerr.line, jerr.text);

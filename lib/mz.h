@@ -29,8 +29,18 @@ void *mz_realloc(void *p, size_t n);
 char *mz_strdup(const char *s);
 
 /* Every tool calls this first: default SIGPIPE (a closed pipe ends the
- * tool quietly), C locale numbers. */
+ * tool quietly), C locale numbers, GSL's error handler off (GSL returns
+ * error codes instead of aborting; libmz checks them). */
 void mz_tool_init(void);
+/* Tables whose size follows from the input's geometry (the generator's,
+ * co-activation counts) are checked before they are allocated (issue 14):
+ * a small config must not ask for tens of GiB. mz_check_table returns 0
+ * when bytes is within MZ_MAX_TABLE_BYTES, else -1 and the error
+ * "WHAT would take N GiB, more than the limit of 2 GiB: HOW" (HOW: how to
+ * ask for less). */
+#define MZ_MAX_TABLE_BYTES (2ull << 30)
+int mz_check_table(double bytes, const char *what, const char *how);
+
 /* Print "PROG (mozart-tools) VERSION" to stdout. */
 void mz_print_version(const char *prog);
 
@@ -40,7 +50,10 @@ void mz_print_version(const char *prog);
 int mz_parse_long(const char *s, long lo, long hi, const char *what, long *out);
 int mz_parse_double(const char *s, double lo, double hi, const char *what, double *out);
 /* Parse "0-3,7,9-11" into a sorted list of unique ints in [lo, hi].
- * *out is malloc'ed; returns the count or -1. */
+ * *out is malloc'ed; returns the count or -1. The items may list at most
+ * MZ_RANGES_MAX values together (counted before allocating); callers pass
+ * the bounds the input allows (layers of the model, steps of the trace). */
+#define MZ_RANGES_MAX (1 << 24)
 int mz_parse_ranges(const char *s, int lo, int hi, const char *what, int **out);
 /* Format a sorted int list as ranges ("0-3,7"); returns buf. */
 char *mz_format_ranges(const int *v, int n, char *buf, size_t size);
@@ -76,6 +89,11 @@ long mz_in_read(mz_in *in, void *buf, size_t n);
 long mz_in_getline(mz_in *in, char **line);
 /* Look at up to n bytes without consuming them; returns count (< n at end). */
 long mz_in_peek(mz_in *in, void *buf, size_t n);
+/* Read the same file again from its first byte, through the descriptor
+ * opened (not the path, which may name another file by now). Only for a
+ * regular file; returns 0 or -1. */
+int mz_in_rewind(mz_in *in);
+int mz_in_is_regular(const mz_in *in);  /* 1 if the input is a regular file */
 int mz_in_failed(const mz_in *in);
 int mz_in_is_gzip(const mz_in *in);
 const char *mz_in_name(const mz_in *in);
@@ -100,10 +118,17 @@ int mz_out_is_tty(const mz_out *out);
 /* Flush and close stdout, treating a full disk as an error. */
 int mz_close_stdout(void);
 
-/* Locate a data file: an existing path is used as is; otherwise NAME is
- * looked up in $MZ_MODELS, then ../models beside the running program, then
- * the installed data directory. Returns a malloc'ed path or NULL. */
+/* Locate a data file (model config, prior, wafer) named on a command line.
+ * The rule has no exceptions: NAME with a '/' is a path, used as it is (it
+ * must exist); NAME without one is a catalogue name, looked up in
+ * $MZ_MODELS, then ../models beside the running program, then the installed
+ * data directory, and never in the current directory (a file there is
+ * ./NAME; the error says so when one exists). Returns a malloc'ed path or
+ * NULL. */
 char *mz_find_data(const char *name);
+/* The absolute, canonical form of an existing path (realpath), malloc'ed;
+ * the path itself when it cannot be resolved. For provenance. */
+char *mz_real_path(const char *path);
 const char *mz_program_dir(void);
 
 /* ---------------------------------------------------------------- header
@@ -120,6 +145,11 @@ void mz_header_free(mz_header *h);
 void mz_header_copy(mz_header *dst, const mz_header *src);
 void mz_header_add(mz_header *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mz_header_add_pg(mz_header *h, const char *prog, int argc, char **argv);
+/* The same with what the tool resolved the names it was given to (issue
+ * 14): a field KEY:PATH per name before CL (key[i] such as "model" or
+ * "prior"; PATH absolute and canonical, "built-in" when path[i] is NULL). */
+void mz_header_add_pg_resolved(mz_header *h, const char *prog, int argc, char **argv, int n,
+                               const char *const *key, const char *const *path);
 /* Remove every line with this tag. */
 void mz_header_remove(mz_header *h, const char *tag);
 /* Index of the nth (0-based) line with TAG, or -1. */
@@ -145,6 +175,7 @@ void mz_header_text(const mz_header *h, mz_buf *b); /* all lines, '\n' after eac
 #define MZ_KIND_TRACE 'T'
 #define MZ_KIND_SCHED 'S'
 #define MZ_MAX_RECORD (1u << 26)
+#define MZ_MAX_HEADER (64u << 20) /* bytes of header text */
 
 /* A record codec: converts one record between binary and text. */
 typedef struct mz_codec {
@@ -171,12 +202,26 @@ const char *mz_reader_name(const mz_reader *r);
  * end marker, -1 on error (message names file and record or line). */
 int mz_reader_next(mz_reader *r, const uint8_t **rec, size_t *len);
 uint64_t mz_reader_count(const mz_reader *r);
+/* Two passes over one input (mz-place): call mz_reader_remember before the
+ * first record, read to the end, then mz_reader_rewind to read it again
+ * from its first byte through the descriptor opened (a regular file only).
+ * The second pass checks that the header is the same and that every
+ * record is the one read first (by CRC-32, logged to a temporary file), so
+ * a file replaced or rewritten in between is an error, never a mix. */
+int mz_reader_remember(mz_reader *r);
+int mz_reader_rewind(mz_reader *r);
+int mz_reader_is_regular(const mz_reader *r);
+int mz_reader_is_gzip(const mz_reader *r);
 /* Describe the current position for error messages ("FILE: record N"). */
 const char *mz_reader_where(const mz_reader *r);
 int mz_reader_close(mz_reader *r);
 
 typedef struct mz_writer mz_writer;
-/* text: write the text form; level: gzip level for binary (0 = plain). */
+/* text: write the text form; level: gzip level for binary (0 = plain).
+ * Refuses (NULL, nothing written, no file made) a header its readers would
+ * refuse: longer than MZ_MAX_HEADER, a line that would not read back, a
+ * geometry the codec refuses. mz_writer_put refuses a record of 0 or more
+ * than MZ_MAX_RECORD bytes. */
 mz_writer *mz_writer_open(const char *path, char kind, const mz_header *h, int text, int level);
 int mz_writer_put(mz_writer *w, const uint8_t *rec, size_t len);
 int mz_writer_close(mz_writer *w);   /* writes the end marker */
@@ -222,8 +267,11 @@ typedef struct {
 } mz_model;
 enum { MZ_ATTN_FULL = 0, MZ_ATTN_SLIDING = 1, MZ_ATTN_CHUNKED = 2 };
 
-/* Load a catalogue name (models/NAME.json) or a config.json path. */
+/* Load a catalogue name (NAME or NAME.json: models/NAME.json) or a path
+ * (anything with a '/', such as ./config.json); see mz_find_data. */
 int mz_model_load(const char *name_or_path, mz_model *m);
+/* The file mz_model_load reads for name_or_path (malloc'ed), or NULL. */
+char *mz_model_find(const char *name_or_path);
 int mz_model_from_header(const mz_header *h, mz_model *m);
 void mz_model_to_header(const mz_model *m, mz_header *h);
 void mz_model_free(mz_model *m);
@@ -283,6 +331,8 @@ typedef struct {
 int mz_trace_open(mz_trace_reader *tr, const char *path);
 /* 1: tr->tok holds the next token; 0: end; -1: error. */
 int mz_trace_next(mz_trace_reader *tr);
+/* The second pass of a trace opened and mz_reader_remember'ed (see there). */
+int mz_trace_rewind(mz_trace_reader *tr);
 int mz_trace_close(mz_trace_reader *tr);
 
 /* ---------------------------------------------------------------- priors
@@ -334,8 +384,12 @@ int mz_layout_parse(const char *s);
 
 /* ---------------------------------------------------------------- generator */
 typedef struct mz_gen mz_gen;
-/* Prepare sampling tables for every traced layer of t from prior p. */
+/* Prepare sampling tables for every traced layer of t from prior p; NULL
+ * and an error when they would exceed MZ_MAX_TABLE_BYTES (checked first). */
 mz_gen *mz_gen_new(const mz_trace_info *t, const mz_prior *p, uint64_t seed);
+/* The same check alone, before a prior is built for n_layers layers of m
+ * with topics of topic_size experts: 0, or -1 and the error. */
+int mz_gen_check(const mz_model *m, int n_layers, int topic_size);
 /* Start a new sequence (draws its per-layer home topics). */
 void mz_gen_sequence(mz_gen *g);
 /* Route one token: fills tok->ids (and tok->w when t->weights). */
@@ -602,8 +656,10 @@ typedef struct {
     uint32_t since_fold; /* tokens counted in coact16 */
     int finished;
 } mz_priors;
-/* keep: tokens to sample for exact C_T evaluation (0: none). */
-void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed);
+/* keep: tokens to sample for exact C_T evaluation (0: none). Returns 0, or
+ * -1 and an error when the E x E tables of the traced layers would exceed
+ * MZ_MAX_TABLE_BYTES (checked before allocating). */
+int mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed);
 void mz_priors_add(mz_priors *p, const mz_token *tok);
 /* Mirror C into a full symmetric matrix; call once after the last add. */
 void mz_priors_finish(mz_priors *p);

@@ -51,10 +51,18 @@ static double now_seconds(void)
 
 /* ---------------------------------------------------------------- priors */
 
-void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed)
+int mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed)
 {
     size_t E = t->model.experts;
+    char what[160];
     memset(p, 0, sizeof *p);
+    /* C in 64 and 16 bits: 10 bytes per pair of experts and layer */
+    snprintf(what, sizeof what, "co-activation priors for %d layer%s x %zu experts (10 bytes per pair of experts and layer)",
+             t->n_layers, t->n_layers == 1 ? "" : "s", E);
+    if (mz_check_table(10.0 * t->n_layers * E * E, what,
+                       "place fewer layers (mz-view -l LAYERS | mz-place), a model with fewer experts, or an algorithm "
+                       "that learns nothing from the trace (contiguous, round-robin, random)") < 0)
+        return -1;
     p->experts = (int)E;
     p->topk = t->model.topk;
     p->n_layers = t->n_layers;
@@ -65,6 +73,7 @@ void mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned 
         p->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(p->rng, seed);
     }
+    return 0;
 }
 
 /* Add the 16-bit pair counts into C's upper triangle (i < j: pairs counted
@@ -111,6 +120,19 @@ static void priors_flush(mz_priors *p)
 
 #define PRIORS_BLOCK 512
 
+/* A uniform integer in [0, n): gsl_rng_uniform_int's numbers while n fits
+ * the generator's 32 bits (its range), two draws beyond, where GSL would
+ * report an error instead (after 2^32 profiled tokens). */
+static uint64_t uniform_below(gsl_rng *r, uint64_t n)
+{
+    uint64_t x, lim;
+    if (n <= 0xffffffffu) return gsl_rng_uniform_int(r, (unsigned long)n);
+    lim = UINT64_MAX - UINT64_MAX % n; /* rejection keeps it uniform */
+    do x = (uint64_t)gsl_rng_get(r) << 32 | gsl_rng_get(r);
+    while (x >= lim);
+    return x % n;
+}
+
 void mz_priors_add(mz_priors *p, const mz_token *tok)
 {
     size_t row = (size_t)p->n_layers * p->topk;
@@ -125,7 +147,7 @@ void mz_priors_add(mz_priors *p, const mz_token *tok)
             if (p->ids_cap > p->keep) p->ids_cap = p->keep;
             p->ids = mz_realloc(p->ids, p->ids_cap * row * sizeof *p->ids);
         }
-        slot = p->kept < p->keep ? p->kept++ : (size_t)gsl_rng_uniform_int(p->rng, p->tokens + 1);
+        slot = p->kept < p->keep ? p->kept++ : (size_t)uniform_below(p->rng, p->tokens + 1);
         if (slot < p->keep) memcpy(p->ids + slot * row, tok->ids, row * sizeof *p->ids);
     }
     p->tokens++;

@@ -209,9 +209,14 @@ mz_stat *mz_stat_new(const mz_trace_info *t, int chiplets, int per_chiplet, cons
         mz_error("%d experts per chiplet, but the model has %d experts", per_chiplet, E);
         return NULL;
     }
-    if ((size_t)E * E > ((size_t)1 << 28) / (L ? L : 1)) {
-        mz_error("%d layers of %d experts: co-activation tables would not fit in memory", L, E);
-        return NULL;
+    {
+        /* pair and joint counts, 64-bit and 16-bit: 20 bytes per pair of experts and layer */
+        char what[160];
+        snprintf(what, sizeof what, "co-activation counts for %d layer%s x %d experts (20 bytes per pair of experts and layer)",
+                 L, L == 1 ? "" : "s", E);
+        if (mz_check_table(20.0 * L * E * E + 8.0 * E * E, what,
+                           "measure fewer layers (mz-view -l LAYERS | mz-stat) or a model with fewer experts") < 0)
+            return NULL;
     }
     s = mz_calloc(1, sizeof *s);
     s->L = L, s->E = E, s->k = t->model.topk;

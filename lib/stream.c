@@ -150,50 +150,54 @@ struct mz_reader {
     uint64_t count;
     int in_record; /* the last record read is the one errors refer to */
     char where[512];
+    mz_spool *log;        /* CRC of every record of the first pass (mz_reader_remember) */
+    int checking;         /* second pass: records are checked against the log */
+    uint64_t first_count; /* records of the first pass */
 };
 
-mz_reader *mz_reader_open(const char *path, char kind)
+/* Read the magic and the header of r->in (named path in messages) into
+ * r->h, r->kind and r->text. Returns 0 or -1. */
+static int read_header(mz_reader *r, const char *path)
 {
-    mz_reader *r = mz_calloc(1, sizeof *r);
     uint8_t magic[8];
     long n;
-    if (!(r->in = mz_in_open(path))) goto fail;
     n = mz_in_peek(r->in, magic, 4);
-    if (n < 0) goto fail;
+    if (n < 0) return -1;
     if (n == 0) {
         mz_error("%s: empty input", path);
-        goto fail;
+        return -1;
     }
+    r->text = 0;
     if (n >= 3 && magic[0] == 'M' && magic[1] == 'Z') {
         uint32_t hlen;
         char *text;
-        if (read_part(r->in, magic, 8, "the magic and header length") < 0) goto fail;
+        if (read_part(r->in, magic, 8, "the magic and header length") < 0) return -1;
         if (magic[3] != MZ_MAJOR) {
             mz_error("%s: format version %d is not supported (this is mozart-tools %s, format %d.%d)",
                      path, magic[3], MZ_VERSION, MZ_MAJOR, MZ_MINOR);
-            goto fail;
+            return -1;
         }
         r->kind = magic[2];
         hlen = get_u32(magic + 4);
-        if (hlen > (64u << 20)) {
+        if (hlen > MZ_MAX_HEADER) {
             mz_error("%s: corrupt header length %u", path, hlen);
-            goto fail;
+            return -1;
         }
         text = mz_malloc(hlen + 1);
         if (read_part(r->in, text, hlen, "the header") < 0 ||
             read_part(r->in, magic, 4, "the header checksum") < 0) {
             free(text);
-            goto fail;
+            return -1;
         }
         if (get_u32(magic) != (uint32_t)crc32(0, (const Bytef *)text, hlen)) {
             mz_error("%s: corrupt header (checksum mismatch)", path);
             free(text);
-            goto fail;
+            return -1;
         }
         if (mz_header_parse(&r->h, text, hlen) < 0) {
             error_at(path);
             free(text);
-            goto fail;
+            return -1;
         }
         free(text);
     } else if (n >= 3 && memcmp(magic, "@HD", 3) == 0) {
@@ -201,6 +205,7 @@ mz_reader *mz_reader_open(const char *path, char kind)
         char *line;
         long len;
         r->text = 1;
+        r->kind = 0;
         for (;;) {
             n = mz_in_peek(r->in, magic, 5);
             if (n < 1 || magic[0] != '@') break;
@@ -212,25 +217,32 @@ mz_reader *mz_reader_open(const char *path, char kind)
         }
         if (mz_in_failed(r->in)) {
             mz_buf_free(&text);
-            goto fail;
+            return -1;
         }
         if (mz_in_peek(r->in, magic, 1) == 0) {
             /* the header may itself be cut short: say so before checking it */
             mz_error("%s: truncated: input ends after the header (no records, no @EOF line)", path);
             mz_buf_free(&text);
-            goto fail;
+            return -1;
         }
         if (mz_header_parse(&r->h, text.s, text.n) < 0) {
             error_at(path);
             mz_buf_free(&text);
-            goto fail;
+            return -1;
         }
         mz_buf_free(&text);
     } else {
         mz_error("%s: not an mz stream (no MZ magic and no @HD header line)", path);
-        goto fail;
+        return -1;
     }
-    if (check_hd(&r->h, path, &r->kind) < 0) goto fail;
+    return check_hd(&r->h, path, &r->kind);
+}
+
+mz_reader *mz_reader_open(const char *path, char kind)
+{
+    mz_reader *r = mz_calloc(1, sizeof *r);
+    if (!(r->in = mz_in_open(path))) goto fail;
+    if (read_header(r, path) < 0) goto fail;
     if (kind && r->kind != kind) {
         mz_error("%s: is a %s stream, expected a %s stream", path, mz_codec_for(r->kind)->name,
                  mz_codec_for(kind)->name);
@@ -250,6 +262,92 @@ fail: {
     mz_error("%s", msg);
     return NULL;
 }
+}
+
+int mz_reader_remember(mz_reader *r)
+{
+    if (r->log || r->count) {
+        mz_error("%s: mz_reader_remember: call it once, before the first record", mz_in_name(r->in));
+        return -1;
+    }
+    return (r->log = mz_spool_open(4)) ? 0 : -1;
+}
+
+int mz_reader_rewind(mz_reader *r)
+{
+    mz_header first = r->h;
+    int text = r->text, same;
+    char kind = r->kind;
+    const char *name = mz_in_name(r->in);
+    if (!r->log || !r->done) {
+        mz_error("%s: mz_reader_rewind: only after a whole first pass begun by mz_reader_remember", name);
+        return -1;
+    }
+    memset(&r->h, 0, sizeof r->h);
+    if (mz_in_rewind(r->in) < 0 || read_header(r, name) < 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_header_free(&r->h);
+        r->h = first;
+        mz_error("%s: changed while being read: reading it again: %s", name, msg);
+        return -1;
+    }
+    same = text == r->text && kind == r->kind && first.n == r->h.n;
+    for (int i = 0; same && i < first.n; i++) same = strcmp(first.line[i], r->h.line[i]) == 0;
+    mz_header_free(&first);
+    if (!same) {
+        mz_error("%s: changed while being read: its header differs from the one read first", name);
+        return -1;
+    }
+    /* a fresh codec context: the text codecs keep state from record to record */
+    r->codec->done(r->ctx);
+    if (!(r->ctx = r->codec->init(&r->h))) {
+        error_at(name);
+        return -1;
+    }
+    if (mz_spool_rewind(r->log) < 0) return -1;
+    r->first_count = r->count;
+    r->count = 0;
+    r->done = 0;
+    r->in_record = 0;
+    r->checking = 1;
+    return 0;
+}
+
+int mz_reader_is_regular(const mz_reader *r) { return mz_in_is_regular(r->in); }
+int mz_reader_is_gzip(const mz_reader *r) { return mz_in_is_gzip(r->in); }
+
+/* Remember (first pass) or check (second pass) the CRC of the record just
+ * read. Returns 0, or -1 when the second pass read something else. */
+static int log_record(mz_reader *r, uint32_t crc)
+{
+    uint8_t b[4], was[4];
+    int got;
+    put_u32(b, crc);
+    if (!r->checking) return mz_spool_put(r->log, b);
+    if ((got = mz_spool_get(r->log, was)) < 0) return -1;
+    if (got == 0) {
+        mz_error("%s: changed while being read: it has more records than the %llu read first",
+                 mz_in_name(r->in), (unsigned long long)r->first_count);
+        return -1;
+    }
+    if (memcmp(b, was, 4) != 0) {
+        mz_error("%s: changed while being read: record %llu differs from the one read first",
+                 mz_in_name(r->in), (unsigned long long)r->count);
+        return -1;
+    }
+    return 0;
+}
+
+/* At the end marker of a second pass: as many records as the first. */
+static int log_end(mz_reader *r)
+{
+    if (r->checking && r->count != r->first_count) {
+        mz_error("%s: changed while being read: %llu records, then %llu", mz_in_name(r->in),
+                 (unsigned long long)r->first_count, (unsigned long long)r->count);
+        return -1;
+    }
+    return 0;
 }
 
 const mz_header *mz_reader_header(const mz_reader *r) { return &r->h; }
@@ -311,7 +409,7 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
                      (unsigned long long)count, (unsigned long long)r->count);
             return -1;
         }
-        return end_of_input(r) < 0 ? -1 : 0;
+        return log_end(r) < 0 || end_of_input(r) < 0 ? -1 : 0;
     }
     if (n > MZ_MAX_RECORD) {
         mz_error("%s: corrupt record length %u", mz_reader_where(r), n);
@@ -340,6 +438,7 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
     }
     r->count++;
     r->in_record = 1;
+    if (r->log && log_record(r, crc) < 0) return -1;
     *rec = (const uint8_t *)r->rec.s;
     *len = n;
     return 1;
@@ -370,7 +469,7 @@ static int next_text(mz_reader *r, const uint8_t **rec, size_t *len)
                      (unsigned long long)r->count);
             return -1;
         }
-        return end_of_input(r) < 0 ? -1 : 0;
+        return log_end(r) < 0 || end_of_input(r) < 0 ? -1 : 0;
     }
     r->rec.n = 0;
     if (r->codec->from_text(r->ctx, line, &r->rec) < 0) {
@@ -378,6 +477,7 @@ static int next_text(mz_reader *r, const uint8_t **rec, size_t *len)
         return -1;
     }
     r->count++;
+    if (r->log && log_record(r, record_crc((const uint8_t *)r->rec.s, r->rec.n)) < 0) return -1;
     *rec = (const uint8_t *)r->rec.s;
     *len = r->rec.n;
     return 1;
@@ -395,6 +495,7 @@ int mz_reader_close(mz_reader *r)
     if (!r) return 0;
     if (r->ctx) r->codec->done(r->ctx);
     if (r->in) ret = mz_in_close(r->in);
+    mz_spool_close(r->log);
     mz_header_free(&r->h);
     mz_buf_free(&r->rec);
     free(r);
@@ -424,14 +525,61 @@ static void writer_header(const mz_header *src, const mz_codec *c, mz_header *h)
     }
 }
 
+/* Issue 14: a writer refuses what its own readers would refuse, before it
+ * writes anything: a header longer than MZ_MAX_HEADER and a line that would
+ * not read back as the same line (not "@TAG", an @EOF line, which ends a
+ * text header, or a '\r' at its end, which a text reader drops). The
+ * codec's own header checks run as a reader's do (codec->init). (A
+ * placement section copied from an input as it was is the input's fault:
+ * the tools that read it name that file.) name: for messages. */
+static int check_header(const mz_header *h, const char *name)
+{
+    size_t total = 0, big = 0;
+    int big_i = -1, big_n = 0;
+    for (int i = 0; i < h->n; i++) {
+        const char *l = h->line[i];
+        size_t n = strlen(l);
+        total += n + 1;
+        if (n < 3 || l[0] != '@' || l[n - 1] == '\r' || (strncmp(l, "@EOF", 4) == 0 && (!l[4] || l[4] == '\t'))) {
+            mz_error("%s: cannot write header line %d ('%.40s'): a reader would not read it back", name, i + 1, l);
+            return -1;
+        }
+    }
+    if (total > MZ_MAX_HEADER) {
+        /* name the tag that takes most of it (among the first 64 tags seen) */
+        struct { const char *tag; size_t tl, sum; int n; } tags[64];
+        int nt = 0;
+        for (int i = 0; i < h->n; i++) {
+            size_t tl = strcspn(h->line[i], "\t");
+            int t;
+            for (t = 0; t < nt && !(tags[t].tl == tl && strncmp(tags[t].tag, h->line[i], tl) == 0); t++)
+                ;
+            if (t == nt) {
+                if (nt == 64) continue;
+                tags[nt].tag = h->line[i], tags[nt].tl = tl, tags[nt].sum = 0, tags[nt].n = 0, nt++;
+            }
+            tags[t].sum += strlen(h->line[i]) + 1, tags[t].n++;
+            if (tags[t].sum > big) big = tags[t].sum, big_i = t;
+        }
+        big_n = tags[big_i].n;
+        mz_error("%s: cannot write a header of %.1f MiB (%d %.*s lines take %.1f MiB): a reader takes at most %u MiB",
+                 name, total / 1048576.0, big_n, (int)tags[big_i].tl, tags[big_i].tag, big / 1048576.0,
+                 MZ_MAX_HEADER >> 20);
+        return -1;
+    }
+    return 0;
+}
+
 mz_writer *mz_writer_open(const char *path, char kind, const mz_header *src, int text, int level)
 {
     mz_writer *w = mz_calloc(1, sizeof *w);
     mz_header h;
     mz_buf b = {0};
+    const char *name = strcmp(path, "-") == 0 ? "standard output" : path;
     w->codec = mz_codec_for(kind);
     w->text = text;
     writer_header(src, w->codec, &h);
+    if (check_header(&h, name) < 0) goto fail;
     if (!(w->ctx = w->codec->init(&h))) goto fail;
     if (!(w->out = mz_out_open(path, text ? 0 : level))) goto fail;
     mz_header_text(&h, &b);
@@ -459,6 +607,12 @@ int mz_writer_is_tty(const mz_writer *w) { return mz_out_is_tty(w->out); }
 
 int mz_writer_put(mz_writer *w, const uint8_t *rec, size_t len)
 {
+    /* length 0 is the end marker; readers refuse more than MZ_MAX_RECORD */
+    if (len == 0 || len > MZ_MAX_RECORD) {
+        mz_error("cannot write record %llu of %zu bytes: a record holds 1 to %u bytes",
+                 (unsigned long long)w->count + 1, len, MZ_MAX_RECORD);
+        return -1;
+    }
     w->count++;
     if (w->text) {
         w->line.n = 0;

@@ -425,6 +425,13 @@ bad: {
 }
 }
 
+int mz_trace_rewind(mz_trace_reader *tr)
+{
+    if (mz_reader_rewind(tr->r) < 0) return -1;
+    tr->have_last = 0;
+    return 0;
+}
+
 int mz_trace_close(mz_trace_reader *tr)
 {
     int ret = mz_reader_close(tr->r);

@@ -1,6 +1,7 @@
 /* util.c: errors, allocation, strict number parsing and small buffers. */
 #include <ctype.h>
 #include <errno.h>
+#include <gsl/gsl_errno.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -40,6 +41,18 @@ void mz_tool_init(void)
 {
     signal(SIGPIPE, SIG_DFL);
     setlocale(LC_ALL, "C");
+    /* no dependency ends the process: GSL's default handler prints and
+     * calls abort(); off, its functions return error codes that libmz
+     * checks and turns into messages */
+    gsl_set_error_handler_off();
+}
+
+int mz_check_table(double bytes, const char *what, const char *how)
+{
+    if (bytes <= (double)MZ_MAX_TABLE_BYTES) return 0;
+    mz_error("%s would take %.1f GiB, more than the limit of %.0f GiB: %s", what, bytes / (1u << 30),
+             (double)MZ_MAX_TABLE_BYTES / (1u << 30), how);
+    return -1;
 }
 
 void mz_print_version(const char *prog) { printf("%s (mozart-tools) %s\n", prog, MZ_VERSION); }
@@ -130,20 +143,35 @@ static int cmp_int(const void *a, const void *b)
 
 int mz_parse_ranges(const char *s, int lo, int hi, const char *what, int **out)
 {
-    int n = 0, m = 16, *v = mz_malloc(m * sizeof *v);
-    char *copy = mz_strdup(s), *p = copy, *tok;
+    int n = 0, *v = NULL;
+    unsigned long long total = 0;
+    char *copy = mz_strdup(s), *p, *tok;
+    /* first pass: check every item and count the values it lists (64-bit:
+     * 0-2147483647 lists 2^31 of them), so that the count is bounded
+     * before anything is allocated */
     if (!*s) goto bad;
-    while ((tok = strsep(&p, ",")) != NULL) {
-        char *dash = strchr(tok + (*tok == '-'), '-');
-        long a, b;
-        if (dash) *dash = '\0';
-        if (mz_parse_long(tok, lo, hi, what, &a) < 0) goto fail;
-        b = a;
-        if (dash && mz_parse_long(dash + 1, lo, hi, what, &b) < 0) goto fail;
-        if (b < a) goto bad;
-        for (long x = a; x <= b; x++) {
-            if (n == m) v = mz_realloc(v, (m *= 2) * sizeof *v);
-            v[n++] = (int)x;
+    for (int pass = 0; pass < 2; pass++) {
+        strcpy(copy, s);
+        p = copy;
+        while ((tok = strsep(&p, ",")) != NULL) {
+            char *dash = strchr(tok + (*tok == '-'), '-');
+            long a, b;
+            if (dash) *dash = '\0';
+            if (mz_parse_long(tok, lo, hi, what, &a) < 0) goto fail;
+            b = a;
+            if (dash && mz_parse_long(dash + 1, lo, hi, what, &b) < 0) goto fail;
+            if (b < a) goto bad;
+            if (pass == 0)
+                total += (unsigned long long)(b - a) + 1;
+            else
+                for (long x = a; x <= b; x++) v[n++] = (int)x;
+        }
+        if (pass == 0) {
+            if (total > MZ_RANGES_MAX) {
+                mz_error("%s: %s lists %llu values, more than %d", what, s, total, MZ_RANGES_MAX);
+                goto fail;
+            }
+            v = mz_malloc((size_t)total * sizeof *v);
         }
     }
     qsort(v, n, sizeof *v, cmp_int);

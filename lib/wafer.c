@@ -163,22 +163,34 @@ static char *trim(char *s)
     return s;
 }
 
-/* Resolve an include: beside the including file, else the catalogue. */
+/* Resolve "include NAME" of file 'from' (issue 14: explicit, no fallback to
+ * the current directory): an absolute NAME is that path; a NAME with a '/'
+ * is relative to the including file's directory, and only that; a bare
+ * NAME is the file beside the including file, else the catalogue's NAME. */
 static char *resolve_include(const char *from, const char *name)
 {
-    if (name[0] != '/') {
-        const char *slash = strrchr(from, '/');
-        if (slash) {
-            mz_buf b = {0};
-            char *p;
-            mz_buf_printf(&b, "%.*s/%s", (int)(slash - from), from, name);
-            p = mz_find_data(b.s);
-            mz_buf_free(&b);
-            if (p) return p;
-        }
+    const char *slash = strrchr(from, '/');
+    mz_buf b = {0};
+    char *p = NULL;
+    if (name[0] == '/') return mz_find_data(name);
+    /* the including file's directory ('from' always has one: it is a path) */
+    mz_buf_printf(&b, "%.*s%s", slash ? (int)(slash - from + 1) : 0, from, name);
+    if (strchr(b.s, '/')) p = mz_find_data(b.s);
+    if (!p && strchr(name, '/')) {
+        mz_error("%s: no such file (an include with a '/' is relative to the including file)", b.s);
+    } else if (!p && !(p = mz_find_data(name))) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", mz_errmsg());
+        mz_error("%s (nor beside %s)", msg, from);
     }
-    return mz_find_data(name);
+    mz_buf_free(&b);
+    return p;
 }
+
+/* Files one wafer may load, includes of includes counted (a file included
+ * twice counts twice): with the depth limit this bounds the work of any
+ * include graph, however it fans out. */
+#define MAX_LOADS 256
 
 static int load_file(mz_wafer *w, const char *path, int depth, const char **stack)
 {
@@ -189,6 +201,11 @@ static int load_file(mz_wafer *w, const char *path, int depth, const char **stac
     int layer, serial, content = 0;
     if (depth >= 16) {
         mz_error("%s: includes nested too deeply (more than 16 levels)", path);
+        return -1;
+    }
+    if (w->n_layers >= MAX_LOADS) {
+        mz_error("%s: one wafer loads more than %d files (includes of includes counted; this one "
+                 "again through %s): include each file once", path, MAX_LOADS, depth ? stack[depth - 1] : "-w");
         return -1;
     }
     for (int i = 0; i < depth; i++)
@@ -288,7 +305,15 @@ int mz_wafer_load(mz_wafer *w, const char *name)
         mz_buf_printf(&b, "%s.wafer", name);
         path = mz_find_data(b.s);
         mz_buf_free(&b);
-        if (!path) mz_error("%s: unknown wafer (not models/%s.wafer, and not a path)", name, name);
+        if (!path) {
+            FILE *fp = fopen(name, "r");
+            if (fp) fclose(fp);
+            if (fp)
+                mz_error("%s: unknown wafer (not models/%s.wafer; a name without '/' is a catalogue name: for the "
+                         "file in the current directory write ./%s)", name, name, name);
+            else
+                mz_error("%s: unknown wafer (not models/%s.wafer, and not a path)", name, name);
+        }
     }
     if (!path) return -1;
     ret = load_file(w, path, 0, stack);

@@ -22,7 +22,7 @@ setup_file() {
     printf '  "moe_intermediate_size": 8,\n  "num_attention_heads": 1,\n  "vocab_size": 16\n}\n' >> tiny/config.json
     printf '# made by hand for bad-input-config.bats\nmodel\ttiny\nexperts\t4\ntopk\t2\ntopic_size\t2\n' > tiny.prior
     printf 'coact\t1.5\nseq_stick\t0.3\nlogit\t0\t0.5\t0\t-0.5\t1.2\nlogit\t1\t0\t0\t0\t0\n' >> tiny.prior
-    mz-trace -m tiny/config.json -p tiny.prior -n 1 -b 2 -L 3 -u -o tiny.mzt
+    mz-trace -m tiny/config.json -p ./tiny.prior -n 1 -b 2 -L 3 -u -o tiny.mzt
     mz-view -t tiny.mzt | awk -F'\t' '!/^@/ { for (l = 0; l < 2; l++) print "s" $2 "\t" $3 "\t" l "\t" $(4 + l) }' | tr , '\t' > log.tsv
     {
         echo '{"type": "meta", "model_id": "tiny", "layers_logged": [0, 1], "top_k": 2}'

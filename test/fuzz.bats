@@ -44,6 +44,8 @@ replay() {
 @test "fuzz: replay loads" { replay loads; }
 @test "fuzz: replay counts" { replay counts; }
 @test "fuzz: replay placemap" { replay placemap; }
+@test "fuzz: replay include" { replay include; }
+@test "fuzz: replay speedup" { replay speedup; }
 
 @test "fuzz: a binary seed with a flipped byte, which the reader refuses (checksum), replays cleanly" {
     # a flipped record byte in a binary seed: the reader alone refuses it

@@ -79,7 +79,7 @@ tiny() {
     mz-fit -m tiny/config.json -T tiny.tsv -S src=a -k 20000 -i 20 -o tiny.prior
     # many short sequences: tokens of one sequence share topics, so few long
     # ones would make the loads noisier than their count suggests
-    mz-trace -m tiny/config.json -p tiny.prior -n 4 -b 1024 -L 16 -o t.mzt
+    mz-trace -m tiny/config.json -p ./tiny.prior -n 4 -b 1024 -L 16 -o t.mzt
     run mz-stat --loads loads.tsv -o /dev/null t.mzt
     assert_success
     run awk -F'\t' 'BEGIN {split("0.4 0.3 0.2 0.1", w, " ")} $1 == "0" {d = $4 - w[$2 + 1]; if (d < 0) d = -d

@@ -115,7 +115,8 @@ records() {
     assert_line --index 2 $'@TR\tsteps:2\tseqs:3\tseq_len:5\tlayers:0-15\tweights:0'
     # the catalogue's prior file, and its parameters
     assert_line --index 3 --regexp $'^@GN\tprior:olmoe-1b-7b-0924.prior\tseed:9\tcoact:[0-9.]+\ttopic_size:[0-9]+\ttopic_layout:(random|strided|blocked)\ttopic_seed:[0-9]+\tseq_stick:[0-9.]+\tlayer_stick:[0-9.]+\tskew:1$'
-    assert_line --index 4 --regexp $'^@PG\tID:0\tPN:mz-trace\tVN:0.1.0\tCL:.*mz-trace -m olmoe-1b-7b-0924 -n 2 -b 3 -L 5 -s 9 -t$'
+    # with what -m and the default prior resolved to (absolute paths)
+    assert_line --index 4 --regexp $'^@PG\tID:0\tPN:mz-trace\tVN:0.1.0\tmodel:/[^\t]*/olmoe-1b-7b-0924.json\tprior:/[^\t]*/olmoe-1b-7b-0924.prior\tCL:.*mz-trace -m olmoe-1b-7b-0924 -n 2 -b 3 -L 5 -s 9 -t$'
     assert_line --index 35 $'@EOF\t30'
     [ "${#lines[@]}" -eq 36 ]
 }
@@ -274,7 +275,7 @@ records() {
         printf '# a hand-made prior\nmodel\tmixtral-8x7b\nexperts\t8\ntopk\t2\ntopic_size\t2\ncoact\t0\n'
         for l in $(seq 0 31); do printf 'logit\t%d\t3\t3\t0\t0\t0\t0\t0\t0\n' $l; done
     } > hot.prior
-    mz-trace -m mixtral-8x7b -p hot.prior -b 4 -L 64 -t > p.txt
+    mz-trace -m mixtral-8x7b -p ./hot.prior -b 4 -L 64 -t > p.txt
     grep -q $'^@GN\tprior:hot.prior\tseed:1\tcoact:0\ttopic_size:2\ttopic_layout:random\ttopic_seed:1\tseq_stick:0\tlayer_stick:0\tskew:1$' p.txt
     # experts 0 and 1 carry exp(3) = 20 times the weight of the others: they are
     # drawn first far more often than the 6 others together
@@ -282,13 +283,13 @@ records() {
         END { print (hot > 5 * cold) }' p.txt
     assert_output 1
     sed 's/^topk\t2/topk\t3/' hot.prior > bad.prior
-    run -1 --separate-stderr mz-trace -m mixtral-8x7b -p bad.prior
+    run -1 --separate-stderr mz-trace -m mixtral-8x7b -p ./bad.prior
     [[ "$stderr" == *"bad.prior: prior is for 8 experts top-3, model mixtral-8x7b has 8 experts top-2"* ]]
     grep -v $'^logit\t5\t' hot.prior > bad.prior
-    run -1 --separate-stderr mz-trace -m mixtral-8x7b -p bad.prior
+    run -1 --separate-stderr mz-trace -m mixtral-8x7b -p ./bad.prior
     [[ "$stderr" == *"bad.prior: no logits for MoE layer 5 of mixtral-8x7b"* ]]
     printf 'experts\t8\nsurprise\t1\n' > bad.prior
-    run -1 --separate-stderr mz-trace -m mixtral-8x7b -p bad.prior
+    run -1 --separate-stderr mz-trace -m mixtral-8x7b -p ./bad.prior
     [[ "$stderr" == *"bad.prior: line 2: surprise: unknown key"* ]]
     run -1 --separate-stderr mz-trace -m mixtral-8x7b -p no-such.prior
     [[ "$stderr" == *"no-such.prior"* ]]

@@ -635,6 +635,64 @@ static void test_popularity(void)
     mz_trace_info_free(&t);
 }
 
+/* Issue 14: draws past the linear scan's budget go through a Fenwick tree.
+ * E = k = 2048: 1024 hot experts (weight 1) are drawn first by rejection,
+ * then the misses pile up and the cold ones (512 of weight 2e-3, 512 of
+ * 1e-3) are drawn from the tree. Each token holds every expert once, and
+ * the tree keeps Plackett-Luce's law: a 2e-3 expert comes before a 1e-3 one
+ * with probability 2/3. Groups: 4096 groups of 1 choosing 2048 use the tree
+ * too. Fast: no O(E k) scan. */
+static void test_large_draws(void)
+{
+    enum { E = 2048, N = 24 };
+    double *logit = mz_malloc(E * sizeof *logit), before = 0, pairs = 0;
+    mz_trace_info t;
+    mz_prior p;
+    mz_token tok;
+    mz_gen *g;
+    int ok = 1;
+    for (int e = 0; e < E; e++) logit[e] = e < 1024 ? 0 : e < 1536 ? log(2e-3) : log(1e-3);
+    make_info(&t, E, E, 1, 1, 1);
+    make_prior(&p, &t, logit, 0, E, MZ_LAYOUT_BLOCKED, 0, 0);
+    g = mz_gen_new(&t, &p, 17);
+    mz_token_alloc(&t, &tok);
+    for (int n = 0; n < N; n++) {
+        static unsigned char seen[E];
+        long a_seen = 0;
+        mz_gen_token(g, &tok);
+        memset(seen, 0, sizeof seen);
+        for (int j = 0; j < E; j++) {
+            int e = tok.ids[j];
+            if (e >= E || seen[e]++) ok = 0;
+            if (e >= 1024 && e < 1536) a_seen++;
+            if (e >= 1536) before += a_seen, pairs += 512;
+        }
+    }
+    CHECK(ok, "E = k = %d: every expert once in each of %d tokens", E, N);
+    CHECK_NEAR(before / pairs, 2.0 / 3, 0.02, "P(a 2e-3 expert before a 1e-3 one), drawn from the tree");
+    mz_token_free(&tok);
+    mz_gen_free(g);
+    mz_prior_free(&p);
+    mz_trace_info_free(&t);
+    /* group-limited routing over 4096 groups of one expert, 2048 of them per token */
+    make_info(&t, 4096, 8, 1, 4096, 2048);
+    make_prior(&p, &t, NULL, 0, 8, MZ_LAYOUT_BLOCKED, 0, 0);
+    g = mz_gen_new(&t, &p, 3);
+    mz_token_alloc(&t, &tok);
+    ok = 1;
+    for (int n = 0; n < 200; n++) {
+        mz_gen_token(g, &tok);
+        for (int a = 0; a < 8; a++)
+            for (int b = a + 1; b < 8; b++) ok &= tok.ids[a] != tok.ids[b] && tok.ids[a] < 4096;
+    }
+    CHECK(ok, "4096 groups choosing 2048: distinct ids in range");
+    mz_token_free(&tok);
+    mz_gen_free(g);
+    mz_prior_free(&p);
+    mz_trace_info_free(&t);
+    free(logit);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -654,6 +712,7 @@ int main(void)
     test_prior_files();
     test_builtin();
     test_popularity();
+    test_large_draws();
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

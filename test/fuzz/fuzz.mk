@@ -29,12 +29,18 @@ FUZZ_MAXLEN_prior     = 16384
 FUZZ_MAXLEN_wafer     = 8192
 FUZZ_MAXLEN_placement = 16384
 FUZZ_MAXLEN_loads     = 16384
+FUZZ_MAXLEN_include   = 4096
+FUZZ_MAXLEN_speedup   = 512
 
 FUZZ_RUN  := $(sort $(patsubst stream,trace sched,$(FUZZ)))
 FUZZ_LIBO := $(patsubst lib/%.c,$(FUZZ_DIR)/lib/%.o,$(LIBSRC))
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_NAMES))
 FUZZ_ALLCFLAGS = $(FUZZ_CFLAGS) -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS)) \
                  $(CPPFLAGS) -fno-sanitize-recover=undefined
+# where the harnesses find the catalogue and (speedup) the programs they run
+FUZZ_DEFS      = -DMZ_FUZZ_MODELS='"$(CURDIR)/models"'
+FUZZ_TOOLS     = $(FUZZ_DIR)/tools
+FUZZ_TOOLO    := $(patsubst lib/%.c,$(FUZZ_TOOLS)/lib/%.o,$(LIBSRC))
 REPLAYS   := $(addprefix test/fuzz/replay-,$(FUZZ_NAMES))
 
 # rebuild when the compiler or its flags change
@@ -50,7 +56,20 @@ $(FUZZ_DIR)/lib/%.o: lib/%.c lib/mz.h $(FUZZ_DIR)/.flags
 	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz-%: test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(FUZZ_LIBO) $(FUZZ_DIR)/.flags
-	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_LIBO) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $< $(FUZZ_LIBO) $(LDLIBS)
+
+# fuzz-speedup runs mz-speedup and the tools as processes: built with the
+# sanitizers (no coverage) into $(FUZZ_TOOLS), the script beside them
+$(FUZZ_TOOLS)/lib/%.o: lib/%.c lib/mz.h $(FUZZ_DIR)/.flags
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=$(FUZZ_SAN) -c -o $@ $<
+$(FUZZ_TOOLS)/mz-%: bin/mz-%.c $(FUZZ_TOOLO)
+	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=$(FUZZ_SAN) -o $@ $< $(FUZZ_TOOLO) $(LDLIBS)
+$(FUZZ_TOOLS)/mz-speedup: bin/mz-speedup
+	@mkdir -p $(@D)
+	cp $< $@
+$(FUZZ_DIR)/fuzz-speedup: FUZZ_DEFS += -DMZ_FUZZ_BIN='"$(abspath $(FUZZ_TOOLS))"'
+$(FUZZ_DIR)/fuzz-speedup: $(addprefix $(FUZZ_TOOLS)/,$(TOOLS))
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -61,7 +80,8 @@ fuzz: $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_RUN))
 
 # Regression replay (gcc, no libFuzzer): part of make check via test/fuzz.bats.
 test/fuzz/replay-%: test/fuzz/replay.c test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(LIB) lib/mz.h .flags
-	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ test/fuzz/replay.c test/fuzz/fuzz-$*.c $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS) -DMZ_FUZZ_BIN='"$(CURDIR)/bin"' $(LDFLAGS) -o $@ test/fuzz/replay.c \
+	    test/fuzz/fuzz-$*.c $(LIB) $(LDLIBS)
 
 check test: $(REPLAYS)
 

@@ -32,11 +32,13 @@ struct mz_sched {
     uint32_t *tok_chip;     /* [..][chiplets] tokens with an expert (or the shared slice) there */
     uint32_t *tok_group;    /* [..][groups] tokens with one in the group */
     uint32_t *ntok;         /* [mbs][slices] tokens */
-    double *ctx;            /* [mbs][slices] positions attended, summed over the tokens */
+    double *ctx;            /* [3][mbs][slices] positions attended, summed over the tokens: full, sliding, chunked */
     double copies, group_copies, token_layers;
     uint32_t *stamp, *gstamp, serial;
     /* model quantities (elements per token or per block) */
     double hidden, bytes, P_att, P_router, P_expert, P_shared, P_dense, qkv, gate_mult, vocab;
+    double ew, ow;          /* bytes per weight: experts, the rest (the model's quantization) */
+    int windowed;           /* some block attends a window or a chunk (section 4.2) */
     /* emission */
     mz_op op;
     uint32_t next_id;
@@ -72,7 +74,7 @@ static double chip_weights(const mz_sched *s, int li, int c)
 {
     double w = s->experts_on[(size_t)li * s->chiplets + c] * s->P_expert;
     if (s->spread) w += s->shared * s->P_shared / s->chiplets;
-    return s->bytes * w;
+    return s->ew * w;
 }
 
 /* Bytes of the root's weights for block l: attention, norms, router and
@@ -80,11 +82,11 @@ static double chip_weights(const mz_sched *s, int li, int c)
 static double root_weights(const mz_sched *s, int l)
 {
     double w = s->P_att + 2 * s->hidden;
-    if (s->moe_slot[l] < 0) return s->bytes * (w + s->P_dense);
-    return s->bytes * (w + s->P_router + (s->root_shared ? s->shared * s->P_shared : 0));
+    if (s->moe_slot[l] < 0) return s->ow * (w + s->P_dense);
+    return s->ow * (w + s->P_router) + (s->root_shared ? s->ew * s->shared * s->P_shared : 0);
 }
 
-static double lm_weights(const mz_sched *s) { return s->bytes * (s->vocab * s->hidden + s->hidden); }
+static double lm_weights(const mz_sched *s) { return s->ow * (s->vocab * s->hidden + s->hidden); }
 
 /* Activation bytes a chiplet keeps per token-expert pair and per token
  * copy, for the estimate of the SRAM buffers (section 5). */
@@ -107,7 +109,7 @@ static void resolve(mz_sched *s)
     double wmax = 0, need_layer = 0, fwd_free = INFINITY, bwd_free = INFINITY;
     for (int li = 0; li < s->moe_layers; li++)
         for (int c = 0; c < s->chiplets; c++) {
-            double w = chip_weights(s, li, c), g = w / s->bytes * o->grad_bytes;
+            double w = chip_weights(s, li, c), g = w / s->ew * o->grad_bytes;
             double need = w + g + sram_buffers(s, li, c, 1);
             if (w > wmax) wmax = w;
             if (need > need_layer) need_layer = need;
@@ -164,6 +166,10 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
     s->seqs = t->seqs, s->seq_len = t->seq_len;
     s->hidden = m->hidden;
     s->bytes = o->bytes;
+    /* quantized weights are stored and streamed at their width, computed at the wafer's (mz-model(7) 4.3) */
+    s->ew = m->weight_bytes > 0 ? m->weight_bytes : o->bytes;
+    s->ow = m->other_weight_bytes > 0 ? m->other_weight_bytes : o->bytes;
+    s->windowed = m->attn_kind != NULL;
     s->P_att = mz_model_attn_params(m);
     s->P_router = (double)m->hidden * m->experts;
     s->P_expert = mz_model_expert_params(m);
@@ -176,7 +182,7 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
      * the double buffer of attention and shared-expert weights that
      * streaming needs (or the SRAM is unknown), else spread over the chiplets */
     if (s->o.shared_on == MZ_SHARED_AUTO) {
-        double block = s->bytes * (s->P_att + 2 * s->hidden + s->P_router + s->shared * s->P_shared);
+        double block = s->ow * (s->P_att + 2 * s->hidden + s->P_router) + s->ew * s->shared * s->P_shared;
         s->o.shared_on = !(o->root_sram_bytes > 0) || 2 * block <= o->root_sram_bytes ? MZ_SHARED_ROOT : MZ_SHARED_SPREAD;
     }
     s->root_shared = s->shared > 0 && s->o.shared_on == MZ_SHARED_ROOT;
@@ -206,7 +212,7 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
     s->tok_chip = mz_calloc(n * s->chiplets, sizeof *s->tok_chip);
     s->tok_group = mz_calloc(n * s->groups, sizeof *s->tok_group);
     s->ntok = mz_calloc((size_t)s->mbs * s->slices, sizeof *s->ntok);
-    s->ctx = mz_calloc((size_t)s->mbs * s->slices, sizeof *s->ctx);
+    s->ctx = mz_calloc(3 * (size_t)s->mbs * s->slices, sizeof *s->ctx);
     s->stamp = mz_calloc(s->chiplets, sizeof *s->stamp);
     s->gstamp = mz_calloc(s->groups, sizeof *s->gstamp);
     /* visits: forward blocks 0..L-1, then backward L-1..0; once for all
@@ -268,6 +274,15 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
     int C = s->chiplets, G = s->groups, K = s->topk, E = s->experts;
     s->ntok[mb * s->slices + j]++;
     s->ctx[mb * s->slices + j] += tok->tok + 1.0;
+    if (s->windowed) {
+        /* the positions a token attends under a window or a chunk: the difference
+         * of pair counts (mz_model_attn_pairs) between its prefix and the one before */
+        size_t n = (size_t)s->mbs * s->slices;
+        double p = tok->tok;
+        if (s->m->window > 0)
+            s->ctx[n + mb * s->slices + j] += p + 1 < s->m->window ? p + 1 : s->m->window;
+        if (s->m->chunk > 0) s->ctx[2 * n + mb * s->slices + j] += fmod(p, s->m->chunk) + 1;
+    }
     for (int li = 0; li < s->moe_layers; li++) {
         size_t base = cix(s, mb, j, li);
         uint32_t *ec = s->sel + base * E, *tc = s->tok_chip + base * C, *tg = s->tok_group + base * G;
@@ -357,11 +372,15 @@ static double ntok(const mz_sched *s, int mb, int j)
     return x;
 }
 
-static double ctx(const mz_sched *s, int mb, int j)
+/* Positions block l's attention visits for (mb, j): its whole causal prefix,
+ * or what its window or chunk leaves (section 4.2). */
+static double ctx(const mz_sched *s, int l, int mb, int j)
 {
+    int kind = s->m->attn_kind ? s->m->attn_kind[l] : MZ_ATTN_FULL;
+    const double *a = s->ctx + (size_t)(kind == MZ_ATTN_SLIDING ? 1 : kind == MZ_ATTN_CHUNKED ? 2 : 0) * s->mbs * s->slices;
     double x = 0;
-    if (j >= 0) return s->ctx[mb * s->slices + j];
-    for (int k = 0; k < s->slices; k++) x += s->ctx[mb * s->slices + k];
+    if (j >= 0) return a[mb * s->slices + j];
+    for (int k = 0; k < s->slices; k++) x += a[mb * s->slices + k];
     return x;
 }
 
@@ -472,9 +491,9 @@ static void root_compute(mz_sched *s, int kind, int l, int mb, int j, int bw)
     op_begin(s, kind, l, mb, j, bw);
     switch (kind) {
     case MZ_OP_ATT:
-        fl = 2 * T * s->P_att + 4 * ctx(s, mb, j) * s->m->heads * s->m->head_dim +
+        fl = 2 * T * s->P_att + 4 * ctx(s, l, mb, j) * s->m->heads * s->m->head_dim +
              (s->moe_slot[l] >= 0 ? 2 * T * s->P_router : 0);
-        term(s, MZ_Q_ROOT_CTX, 0, ctx(s, mb, j));
+        term(s, MZ_Q_ROOT_CTX, 0, ctx(s, l, mb, j));
         break;
     case MZ_OP_DENSE_FFN: fl = 2 * T * s->P_dense; break;
     case MZ_OP_SHARED: fl = 2 * T * s->shared * s->P_shared; break;
@@ -515,9 +534,9 @@ static void a2a_terms(mz_sched *s, int li, int mb, int j, int g)
  * weights (and reads and writes the optimizer state); order mb: the
  * accumulators are read (but by the first micro-batch) and written, the last
  * micro-batch updates. */
-static void update_terms(mz_sched *s, double w, int first, int last, int rw_root, int c)
+static void update_terms(mz_sched *s, double w, double wb, int first, int last, int rw_root, int c)
 {
-    double params = w / s->bytes, g = params * s->o.grad_bytes, st = params * mz_sched_state_bytes(&s->o);
+    double params = w / wb, g = params * s->o.grad_bytes, st = params * mz_sched_state_bytes(&s->o);
     int rd = rw_root ? MZ_Q_ROOT_READ : MZ_Q_MEM_READ, wr = rw_root ? MZ_Q_ROOT_WRITE : MZ_Q_MEM_WRITE;
     if (!first) term(s, rd, c, g);
     if (!last) {
@@ -577,7 +596,7 @@ static void stream_slice_fwd(mz_sched *s, int v, int mb, int j, int32_t rl, int3
     int32_t a, sh = NONE, e = NONE;
     if (l == 0) {
         op_begin(s, MZ_OP_EMBED, l, mb, j, 0);
-        term(s, MZ_Q_ROOT_READ, 0, ntok(s, mb, j) * s->hidden * s->bytes);
+        term(s, MZ_Q_ROOT_READ, 0, ntok(s, mb, j) * s->hidden * s->ow);
         dep_out(s, mb, j);
         e = op_end(s);
     }
@@ -670,8 +689,8 @@ static void stream_slice_bwd(mz_sched *s, int v, int mb, int j, int32_t rl, int3
         /* the gathered embedding rows take their update */
         double rows = ntok(s, mb, j) * s->hidden;
         op_begin(s, MZ_OP_EMBED, l, mb, j, 1);
-        term(s, MZ_Q_ROOT_READ, 0, rows * (s->bytes + mz_sched_state_bytes(&s->o)));
-        term(s, MZ_Q_ROOT_WRITE, 0, rows * (s->bytes + mz_sched_state_bytes(&s->o)));
+        term(s, MZ_Q_ROOT_READ, 0, rows * (s->ow + mz_sched_state_bytes(&s->o)));
+        term(s, MZ_Q_ROOT_WRITE, 0, rows * (s->ow + mz_sched_state_bytes(&s->o)));
         dep(s, a);
         a = *rootmax = op_end(s);
     }
@@ -693,7 +712,7 @@ static int32_t lm_head(mz_sched *s, int v, int mb, int j, int32_t rl)
     term(s, MZ_Q_ROOT_FLOP, 0, 2 * T * s->vocab * s->hidden * (bw ? 2 : 1));
     term(s, MZ_Q_ROOT_TOKENS, 0, T);
     term(s, MZ_Q_ROOT_READ, 0, w);
-    if (bw) update_terms(s, w, mb == 0 && j0 == 0, mb == s->mbs - 1 && j1 == s->slices, 1, 0);
+    if (bw) update_terms(s, w, s->ow, mb == 0 && j0 == 0, mb == s->mbs - 1 && j1 == s->slices, 1, 0);
     dep(s, rl);
     for (int k = j0; k < j1; k++) dep_out(s, mb, k);
     id = op_end(s);
@@ -778,12 +797,12 @@ static void update_block(mz_sched *s, int v, int32_t rootmax)
         for (int k = 0; k < C; k++) {
             int c = s->hot[k];
             op_begin(s, MZ_OP_GRAD_WB, l, mb0, -1, 1);
-            update_terms(s, s->wc[c], s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 0, c);
+            update_terms(s, s->wc[c], s->ew, s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 0, c);
             dep(s, s->xlast[(size_t)v * C + c]);
             s->freed[(size_t)v * C + c] = op_end(s);
         }
     op_begin(s, MZ_OP_ATT_WB, l, mb0, -1, 1);
-    update_terms(s, root_weights(s, l), s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 1, 0);
+    update_terms(s, root_weights(s, l), s->ow, s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 1, 0);
     dep(s, rootmax);
     op_end(s);
 }
@@ -892,7 +911,7 @@ static void emit_baseline(mz_sched *s)
                 if (l == 0) {
                     s->phase++;
                     op_begin(s, MZ_OP_EMBED, l, mb, -1, 0);
-                    term(s, MZ_Q_ROOT_READ, 0, ntok(s, mb, -1) * s->hidden * s->bytes);
+                    term(s, MZ_Q_ROOT_READ, 0, ntok(s, mb, -1) * s->hidden * s->ow);
                     op_end(s);
                 }
                 baseline_root(s, MZ_OP_ATT, l, mb, 0);
@@ -932,7 +951,7 @@ static void emit_baseline(mz_sched *s)
                 }
                 baseline_root(s, MZ_OP_ATT, l, mb, 1);
                 if (l == 0) {
-                    double rows = ntok(s, mb, -1) * s->hidden * (s->bytes + mz_sched_state_bytes(&s->o));
+                    double rows = ntok(s, mb, -1) * s->hidden * (s->ow + mz_sched_state_bytes(&s->o));
                     s->phase++;
                     op_begin(s, MZ_OP_EMBED, l, mb, -1, 1);
                     term(s, MZ_Q_ROOT_READ, 0, rows);
@@ -954,7 +973,9 @@ static void footprint(mz_sched *s)
 {
     int G = s->groups, C = s->chiplets, nm = G + C + 2;
     double *fw = s->foot, *fg = fw + nm, *fs = fg + nm, *fa = fs + nm;
-    double state = mz_sched_state_bytes(&s->o) / s->bytes, grad = s->o.grad_bytes / s->bytes;
+    /* per byte of expert weights, per byte of the root's */
+    double state = mz_sched_state_bytes(&s->o) / s->ew, grad = s->o.grad_bytes / s->ew;
+    double rstate = mz_sched_state_bytes(&s->o) / s->ow, rgrad = s->o.grad_bytes / s->ow;
     double root_w = 2 * lm_weights(s), root_max = 0, tokens = 0;
     int held = s->order_layer ? s->mbs : 1; /* micro-batches whose activations wait for backward */
     memset(s->foot, 0, 4 * (size_t)nm * sizeof *s->foot);
@@ -981,9 +1002,9 @@ static void footprint(mz_sched *s)
         }
     }
     fw[G] = root_w;
-    fs[G] = root_w * state;
+    fs[G] = root_w * rstate;
     /* the LM head's gradient accumulates in root DRAM (4.4); order mb: every block's too */
-    fg[G] = (s->order_layer ? lm_weights(s) : root_w - lm_weights(s)) * grad;
+    fg[G] = (s->order_layer ? lm_weights(s) : root_w - lm_weights(s)) * rgrad;
     /* root SRAM: two blocks of weights, the block inputs and outputs of the tokens in flight */
     fw[G + 1 + C] = 2 * root_max;
     fa[G + 1 + C] = 2 * s->bytes * s->hidden * (s->order_layer ? tokens : tokens / s->mbs);
@@ -1025,7 +1046,7 @@ int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *),
     memset(s->tok_chip, 0, n * s->chiplets * sizeof *s->tok_chip);
     memset(s->tok_group, 0, n * s->groups * sizeof *s->tok_group);
     memset(s->ntok, 0, (size_t)s->mbs * s->slices * sizeof *s->ntok);
-    memset(s->ctx, 0, (size_t)s->mbs * s->slices * sizeof *s->ctx);
+    memset(s->ctx, 0, 3 * (size_t)s->mbs * s->slices * sizeof *s->ctx);
     s->copies = s->group_copies = s->token_layers = 0;
     return s->err;
 }

@@ -30,12 +30,30 @@ static int add_res(mz_fabric *f, int type, int cls, const char *name)
     return f->n++;
 }
 
-/* A link of 'shoreline_mm' millimetres of die edge (mz-model(7) section 2.3). */
-static int add_link(mz_fabric *f, int cls, const char *name, double shoreline_mm)
+/* A link along die edge (mz-model(7) section 2.3): its shoreline follows
+ * from the wafer's geometry by its class (link_shore), so that a change of
+ * the tile area or the PHY width moves it. */
+static int add_link(mz_fabric *f, int cls, const char *name) { return add_res(f, MZ_RES_LINK, cls, name); }
+
+/* The attention chiplet's perimeter less its stacks' interfaces. */
+static double root_shore(const mz_wafer *w)
 {
-    int r = add_res(f, MZ_RES_LINK, cls, name);
-    f->wires[r] = shoreline_mm; /* millimetres until mz_fabric_rates turns them into wires */
-    return r;
+    double s = 4 * w->edge_mm - w->root_stacks * w->phy_mm;
+    return s > 0 ? s : 0;
+}
+
+/* Millimetres of die edge behind a link of class cls: a chiplet's link (to
+ * its switch, or to a mesh neighbour) is one edge; the root's shoreline is
+ * split over its switch links (tree) or its links into the mesh, each at
+ * most one edge. */
+static double link_shore(const mz_fabric *f, const mz_wafer *w, int cls)
+{
+    double a;
+    switch (cls) {
+    case R_RL: return root_shore(w) / f->G;
+    case R_MR: a = root_shore(w) / f->n_root_links; return a < w->edge_mm ? a : w->edge_mm;
+    default: return w->edge_mm;
+    }
 }
 
 /* Routes are built one at a time: route_begin, route_use..., route id. */
@@ -77,7 +95,7 @@ void mz_fabric_rates(mz_fabric *f, const mz_wafer *w)
     f->class_rate[R_RD] = w->dispatch_Bpc * w->clock_GHz * 1e9;
     for (int r = 0; r < f->n; r++) {
         if (f->type[r] == MZ_RES_LINK && f->cls[r] != R_RD) {
-            f->wires[r] = f->shore_mm[r] * w->wires_per_mm;
+            f->wires[r] = link_shore(f, w, f->cls[r]) * w->wires_per_mm;
             f->rate[r] = f->wires[r] * wire;
         } else {
             f->rate[r] = f->class_rate[f->cls[r]];
@@ -136,20 +154,18 @@ static void add_memory(mz_fabric *f, int *dg)
 /* NoP-Tree (section 2.3): the root's shoreline (its perimeter less its
  * stacks' interfaces) split over its switch links; an expert chiplet's
  * link to its switch along the edge that faces it. */
-static void build_tree(mz_fabric *f, const mz_wafer *w)
+static void build_tree(mz_fabric *f)
 {
     int C = f->C, G = f->G;
     int *dg = mz_malloc(G * sizeof *dg), *sl = mz_malloc(C * sizeof *sl);
-    double root_shore = 4 * w->edge_mm - w->root_stacks * w->phy_mm;
     char name[24];
-    if (root_shore < 0) root_shore = 0;
     for (int g = 0; g < G; g++) {
         snprintf(name, sizeof name, "R%d", g);
-        f->rl[g] = add_link(f, R_RL, name, root_shore / G);
+        f->rl[g] = add_link(f, R_RL, name);
     }
     for (int c = 0; c < C; c++) {
         snprintf(name, sizeof name, "S%d", c);
-        sl[c] = add_link(f, R_SL, name, w->edge_mm);
+        sl[c] = add_link(f, R_SL, name);
     }
     add_memory(f, dg);
     /* every transfer on the tree crosses two hops (stack or root, switch, chiplet) */
@@ -174,9 +190,9 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
     int *link = mz_malloc((size_t)cols * rows * 2 * sizeof *link);
     int ax[2], rlk[2], *mx = mz_malloc(G * sizeof *mx), *my = mz_malloc(G * sizeof *my);
     int *dg = mz_malloc(G * sizeof *dg);
-    double root_shore = 4 * w->edge_mm - w->root_stacks * w->phy_mm;
     char name[24];
     if (cols < 2) na = 1;
+    f->n_root_links = na;
     if (na == 2)
         ax[0] = cols / 2 - 1, ax[1] = cols / 2;
     else
@@ -188,9 +204,8 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
         my[g] = 2 * by < gy ? by * w->block_rows : by * w->block_rows + w->block_rows - 1;
     }
     for (int k = 0; k < na; k++) {
-        double a = root_shore > 0 ? root_shore / na : 0;
         snprintf(name, sizeof name, "RL%d", k);
-        rlk[k] = add_link(f, R_MR, name, a < w->edge_mm ? a : w->edge_mm);
+        rlk[k] = add_link(f, R_MR, name);
     }
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++)
@@ -199,7 +214,7 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
                 link[i * 2 + d] = -1;
                 if (nx >= cols || ny >= rows) continue;
                 snprintf(name, sizeof name, "L%d.%d%c", x, y, d ? 'S' : 'E');
-                link[i * 2 + d] = add_link(f, R_ML, name, w->edge_mm);
+                link[i * 2 + d] = add_link(f, R_ML, name);
             }
     add_memory(f, dg);
     for (int c = 0; c < C; c++) {
@@ -272,13 +287,11 @@ mz_fabric *mz_fabric_new(const mz_wafer *w, int chiplets, int groups)
         f->chip[c] = add_res(f, MZ_RES_COMPUTE, R_C, name);
     }
     if (f->topo == MZ_TOPO_TREE)
-        build_tree(f, w);
+        build_tree(f);
     else {
         for (int g = 0; g < f->G; g++) f->rl[g] = -1; /* no switches: the root's links are in the routes */
         build_mesh(f, w);
     }
-    f->shore_mm = mz_malloc(f->n * sizeof *f->shore_mm);
-    for (int r = 0; r < f->n; r++) f->shore_mm[r] = f->wires[r];
     mz_fabric_rates(f, w);
     return f;
 }
@@ -292,7 +305,7 @@ double mz_fabric_wires(const mz_fabric *f, int r) { return f->wires[r]; }
 void mz_fabric_free(mz_fabric *f)
 {
     if (!f) return;
-    free(f->pmap), free(f->name), free(f->type), free(f->cls), free(f->rate), free(f->wires), free(f->shore_mm);
+    free(f->pmap), free(f->name), free(f->type), free(f->cls), free(f->rate), free(f->wires);
     free(f->rptr), free(f->rres), free(f->rhops);
     free(f->r_mem), free(f->r_a2a), free(f->mem_group);
     free(f->chip), free(f->rl);

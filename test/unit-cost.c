@@ -1,20 +1,23 @@
-/* unit-cost.c: unit tests of wafer descriptions, schedule records, calendars, list scheduling and the critical path. */
+/* unit-cost.c: unit tests of wafer descriptions, schedule records, link shorelines, compute work, the fixed-order timing and the critical path. */
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../lib/mz.h"
+#include "../lib/timing.h"
 #include "unit.h"
 
-/* A tree wafer with round rates: 1 GB/s per wire, RP 1 GB/s, chiplet links
- * 2 GB/s, memory link and stack 4 GB/s, compute 1 GFLOP/s, SRAM 1 GB/s. */
+/* A tree wafer with round rates (mz-model(7) sections 2 and 6): a chiplet
+ * is one 1 mm2 tile, so its edge is 1 mm; 2 wires per mm at 1 GB/s make a
+ * chiplet link 2 GB/s; the root's shoreline is 4 mm less a 3.5 mm PHY,
+ * 0.5 mm: its switch link 1 GB/s; the dispatcher 2 B/cycle at 1 GHz, 2 GB/s;
+ * a stack 4 GB/s; the spill tier 0.5 GB/s; 2 x 2 PEs, SRAM 1 GB/s. */
 static const char *const base_fields[] = {
     "topology.kind=tree", "topology.attention_chiplets=1", "topology.switches=1", "topology.expert_chiplets=2",
-    "compute.tiles=1", "compute.arrays_per_tile=1", "compute.pes_per_array=1", "compute.clock_GHz=1",
-    "compute.flops_per_pe_cycle=1", "compute.precision_bytes=2", "compute.utilisation=1", "sram.tile_MB=1",
-    "sram.tile_GBps=1", "memory.bandwidth_GBps=4", "memory.capacity_GB=8", "memory.root_stacks=1",
-    "memory.stacks_per_group=1", "links.wire_GBps=1", "links.pitch_um=50", "links.hop_latency_ns=0",
-    "links.root_port_wires=1", "links.chiplet_wires=2", "links.memory_wires=4", "links.root_port=shared",
-    "switch.multicast=0", "switch.reduce_forward=1", "switch.reduce_backward=0", NULL};
+    "compute.tiles=1", "compute.arrays_per_tile=1", "compute.pes_per_array=4", "compute.clock_GHz=1",
+    "compute.flops_per_pe_cycle=1", "compute.precision_bytes=2", "compute.tile_mm2=1", "sram.tile_MB=1",
+    "sram.tile_GBps=1", "sram.efficiency=1", "memory.bandwidth_GBps=4", "memory.capacity_GB=8",
+    "memory.root_stacks=1", "memory.stacks_per_group=1", "memory.phy_mm=3.5", "memory.efficiency=1",
+    "spill.bandwidth_GBps=0.5", "links.wire_GBps=1", "links.wires_per_mm=2", "links.hop_latency_ns=0",
+    "root.dispatch_Bpc=2", "switch.multicast=0", "switch.reduce_forward=1", "switch.reduce_backward=0", NULL};
 
 static int test_wafer(mz_wafer *w, const char *const *extra)
 {
@@ -25,6 +28,11 @@ static int test_wafer(mz_wafer *w, const char *const *extra)
         if (mz_wafer_set(w, extra[i]) < 0) return -1;
     return mz_wafer_finish(w);
 }
+
+/* The shapes of a one-layer model: h = 4, one expert of width 4, ungated. */
+static uint8_t moe_layer[1] = {1};
+static const mz_shapes shapes = {.hidden = 4, .ffn = 4, .up = 4, .experts = 1, .heads = 1, .head_dim = 4,
+                                 .attn_params = 64, .chiplets = 2, .moe = moe_layer};
 
 static mz_op op;
 
@@ -47,11 +55,19 @@ static void op_term(int type, int index, double q)
 
 static void op_dep(uint32_t d) { op.dep[op.ndeps++] = d; }
 
+static int add(mz_step *st, const mz_fabric *f) { return mz_step_add(st, f, &shapes, &op); }
+
 static int find_res(const mz_fabric *f, const char *name)
 {
     for (int r = 0; r < mz_fabric_size(f); r++)
         if (strcmp(mz_fabric_name(f, r), name) == 0) return r;
     return -1;
+}
+
+static double rate(const mz_fabric *f, const char *name)
+{
+    int r = find_res(f, name);
+    return r >= 0 ? mz_fabric_rate(f, r) : -1;
 }
 
 /* Does op i of st use resource 'name'? */
@@ -63,30 +79,10 @@ static int uses(const mz_step *st, const mz_fabric *f, int i, const char *name)
     return 0;
 }
 
-static void test_calendar(void)
+static double run(mz_step *st, const mz_fabric *f, const double *spill, mz_timing *tm)
 {
-    mz_calendar c = {0};
-    int b = -1;
-    mz_calendar_add(&c, 0, 1, 10);
-    mz_calendar_add(&c, 3, 1, 11);
-    CHECK(c.n == 2, "two separate intervals");
-    CHECK_NEAR(mz_calendar_earliest(&c, 0, 2, &b), 1, 1e-12, "a 2 s slot from 0 fits the gap [1, 3)");
-    CHECK(b == 10, "pushed by op 10 (blocker %d)", b);
-    b = -1;
-    CHECK_NEAR(mz_calendar_earliest(&c, 0, 2.5, &b), 4, 1e-12, "a 2.5 s slot only fits after the last interval");
-    CHECK(b == 11, "pushed last by op 11 (blocker %d)", b);
-    b = -1;
-    CHECK_NEAR(mz_calendar_earliest(&c, 1.5, 0.5, &b), 1.5, 1e-12, "a slot inside the gap stays where asked");
-    CHECK(b == -1, "nothing pushed it");
-    mz_calendar_add(&c, 1, 2, 12); /* fills the gap exactly: all one interval */
-    CHECK(c.n == 1 && c.s[0] == 0 && c.e[0] == 4, "touching intervals merge into [0, 4) (n %d)", c.n);
-    CHECK(c.own[0] == 11, "the merged interval is owned by the op that ends it (%d)", c.own[0]);
-    mz_calendar_add(&c, 6, 0, 13);
-    CHECK(c.n == 1, "a zero-length occupancy marks nothing");
-    mz_calendar_add(&c, 5, 1, 14);
-    mz_calendar_add(&c, 4, 1, 15);
-    CHECK(c.n == 1 && c.e[0] == 6 && c.own[0] == 14, "filling [4, 5) between [0, 4) and [5, 6) joins all: [0, 6)");
-    mz_calendar_free(&c);
+    mz_step_order(st);
+    return mz_step_time(st, f, spill, tm);
 }
 
 static void test_records(void)
@@ -96,7 +92,7 @@ static void test_records(void)
     op_new(7, MZ_OP_EXPERT, 1, 0);
     op.layer = 3, op.mb = 2, op.slice = 5;
     op_term(MZ_Q_CHIP_FLOP, 4, 1234567890123.0);
-    op_term(MZ_Q_CHIP_SRAM, 4, 0.1);
+    op_term(MZ_Q_CHIP_TOKENS, 4, 0.1);
     op_dep(1), op_dep(6);
     mz_op_encode(&op, &b);
     CHECK(mz_op_decode((uint8_t *)b.s, b.n, &back) == 0, "a record decodes");
@@ -122,88 +118,170 @@ static void test_records(void)
     mz_buf_free(&b);
 }
 
-/* The hand-worked case of mz-cost.1's model section. */
-static void test_placement(void)
+/* Links are wires along die edges (section 2.3), and follow the geometry. */
+static void test_links(void)
+{
+    mz_wafer w;
+    mz_fabric *f;
+    CHECK(test_wafer(&w, NULL) == 0, "the test wafer is complete (%s)", mz_errmsg());
+    CHECK_NEAR(w.edge_mm, 1, 1e-12, "one 1 mm2 tile: a 1 mm edge");
+    f = mz_fabric_new(&w, 2, 1);
+    CHECK(f != NULL, "a fabric for 2 chiplets in 1 group");
+    CHECK_NEAR(rate(f, "S0"), 2e9, 1, "chiplet link: 1 mm x 2 wires/mm x 1 GB/s");
+    CHECK_NEAR(rate(f, "R0"), 1e9, 1, "root link: (4 mm - 3.5 mm PHY) x 2 wires/mm x 1 GB/s");
+    CHECK_NEAR(rate(f, "RD"), 2e9, 1, "dispatcher: 2 B/cycle x 1 GHz");
+    CHECK_NEAR(rate(f, "D0"), 4e9, 1, "a group's stack 4 GB/s");
+    CHECK_NEAR(rate(f, "C1"), 4e9, 1, "chiplet peak: 4 PEs x 1 FLOP x 1 GHz");
+    mz_wafer_set(&w, "compute.tile_mm2=4");
+    mz_wafer_set(&w, "memory.phy_mm=6");
+    CHECK(mz_wafer_finish(&w) == 0, "the wafer refinishes");
+    mz_fabric_rates(f, &w);
+    CHECK_NEAR(rate(f, "S1"), 4e9, 1, "a 4 mm2 tile: a 2 mm edge doubles the chiplet link");
+    CHECK_NEAR(rate(f, "R0"), 4e9, 1, "and the root's shoreline is 8 - 6 = 2 mm");
+    mz_wafer_set(&w, "memory.phy_mm=9");
+    mz_wafer_finish(&w);
+    mz_fabric_rates(f, &w);
+    CHECK(rate(f, "R0") == 0, "PHYs wider than the perimeter leave the root no shoreline");
+    mz_fabric_free(f);
+    CHECK(mz_fabric_new(&w, 4, 1) == NULL && strstr(mz_errmsg(), "topology.expert_chiplets"),
+          "a placement with more chiplets than the wafer is refused (%s)", mz_errmsg());
+    CHECK(mz_fabric_new(&w, 2, 2) == NULL && strstr(mz_errmsg(), "topology.switches"),
+          "a placement with more groups than the wafer is refused (%s)", mz_errmsg());
+    mz_wafer_free(&w);
+}
+
+/* Section 3.4 by hand: Y (8 x 4) = X (8 x 4) W (4 x 4) on one 2 x 2 array:
+ * passes ceil(4/2) ceil(4/2) = 4 of 8 + 2 x 2 cycles: 48 tile-cycles;
+ * SRAM 2 B x (16 + 8 x 4 x 2 + 8 x 4 x (2 x 2 - 1)) = 352 bytes; an expert
+ * is two such matrices. */
+static void test_compute(void)
 {
     mz_wafer w;
     mz_fabric *f;
     mz_step st = {0};
     mz_timing tm = {0};
-    double ex[8], sum = 0;
-    CHECK(test_wafer(&w, NULL) == 0, "the test wafer is complete (%s)", mz_errmsg());
+    double q[CW_N] = {0}, cy, sr, cy_b, sr_b;
+    test_wafer(&w, NULL);
     f = mz_fabric_new(&w, 2, 1);
-    CHECK(f != NULL, "a fabric for 2 chiplets in 1 group");
-    CHECK_NEAR(mz_fabric_rate(f, find_res(f, "RP")), 1e9, 1, "root port 1 wire x 1 GB/s");
-    CHECK_NEAR(mz_fabric_rate(f, find_res(f, "S0d")), 2e9, 1, "chiplet link 2 GB/s");
-    CHECK_NEAR(mz_fabric_rate(f, find_res(f, "C1")), 1e9, 1, "chiplet compute 1 GFLOP/s");
-    op_new(0, MZ_OP_ATT, 0, 0), op_term(MZ_Q_ROOT_FLOP, 0, 1e9);
-    mz_step_add(&st, f, &op);
-    op_new(1, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 0, 4e9);
-    mz_step_add(&st, f, &op);
-    op_new(2, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 1, 4e9);
-    mz_step_add(&st, f, &op);
-    op_new(3, MZ_OP_EXPERT, 0, 0), op_term(MZ_Q_CHIP_FLOP, 0, 1e9), op_dep(1);
-    mz_step_add(&st, f, &op);
-    op_new(4, MZ_OP_DISPATCH, 0, 0), op_term(MZ_Q_A2A_CHIP, 0, 2e9), op_term(MZ_Q_A2A_CHIP, 1, 2e9);
-    op_term(MZ_Q_A2A_GROUP, 0, 2e9), op_dep(0);
-    mz_step_add(&st, f, &op);
-    op_new(5, MZ_OP_COMBINE, 0, 0), op_term(MZ_Q_A2A_CHIP, 0, 2e9), op_term(MZ_Q_A2A_CHIP, 1, 2e9);
-    op_term(MZ_Q_A2A_GROUP, 0, 2e9), op_dep(4);
-    CHECK(mz_step_add(&st, f, &op) == 0, "six ops compile");
-    CHECK(uses(&st, f, 1, "M0d") && uses(&st, f, 1, "D0") && uses(&st, f, 1, "S0d") && !uses(&st, f, 1, "S1d"),
-          "a load of chiplet 0 holds M0d, D0 and S0d");
-    CHECK_NEAR(mz_step_time(&st, f, &tm), 9, 1e-9, "latency 9 s");
-    CHECK_NEAR(tm.start[1], 0, 1e-12, "load 0 starts at once (4 GB at 2 GB/s: 2 s)");
-    CHECK_NEAR(tm.start[2], 1, 1e-12, "load 1 waits for M0d and D0 (held 1 s by load 0), not for S0d");
-    CHECK(tm.pred[2] == 1, "load 1's binding predecessor is load 0 (calendar)");
-    CHECK_NEAR(tm.start[3], 2, 1e-12, "expert 0 starts when its load ends");
-    CHECK_NEAR(tm.start[4], 3, 1e-12, "dispatch waits for a common slot: S1d is busy until 3");
-    CHECK_NEAR(tm.end[4] - tm.start[4], 4, 1e-12, "dispatch: 4 GB through the root port (no multicast): 4 s");
-    CHECK(tm.pred[4] == 2, "dispatch's binding predecessor is load 1 (it held S1d)");
-    CHECK_NEAR(tm.end[5] - tm.start[5], 2, 1e-12, "forward combine: the switch reduces, 2 GB at the root: 2 s");
+    q[CW_CHIP_TOKENS] = 8, q[CW_CHIP_EXPERTS] = 1;
+    mz_compute_work(&shapes, f, MZ_OP_EXPERT, 0, 0, q, &cy, &sr);
+    CHECK_NEAR(cy, 96, 1e-9, "forward expert: 2 x 48 tile-cycles");
+    CHECK_NEAR(sr, 704, 1e-9, "forward expert: 2 x 352 SRAM bytes");
+    mz_compute_work(&shapes, f, MZ_OP_EXPERT, 1, 0, q, &cy_b, &sr_b);
+    CHECK_NEAR(cy_b, 224, 1e-9, "backward: per matrix dX (8 x 4 by 4 x 4: 48) and dW (4 x 8 by 8 x 4: 8 passes of 8: 64)");
+    CHECK(sr_b > 2 * sr, "backward: the gradient accumulates (reads its old value): more than twice the bytes");
+    op_new(0, MZ_OP_EXPERT, 0, 0), op_term(MZ_Q_CHIP_TOKENS, 1, 8), op_term(MZ_Q_CHIP_EXPERTS, 1, 1);
+    CHECK(add(&st, f) == 0 && uses(&st, f, 0, "C1") && !uses(&st, f, 0, "C0"), "an expert op runs on its chiplet");
+    CHECK_NEAR(run(&st, f, NULL, &tm), 704e-9, 1e-18, "SRAM-bound: 704 B at 1 GB/s");
+    mz_wafer_set(&w, "sram.tile_GBps=1000");
+    mz_wafer_finish(&w);
+    mz_fabric_rates(f, &w);
+    CHECK_NEAR(run(&st, f, NULL, &tm), 96e-9, 1e-18, "array-bound with fast SRAM: 96 cycles at 1 GHz");
+    mz_step_clear(&st);
+    op_new(0, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_CHIP_TOKENS, 0, 8);
+    CHECK(add(&st, f) < 0 && strstr(mz_errmsg(), "expert terms"), "compute terms in a load are refused (%s)",
+          mz_errmsg());
+    mz_step_free(&st);
+    mz_timing_free(&tm);
+    mz_fabric_free(f);
+    mz_wafer_free(&w);
+}
+
+/* The hand-worked step of mz-model(7) section 6: loads, dispatch and
+ * combines through links, the root link and the dispatcher. */
+static void test_step(void)
+{
+    mz_wafer w;
+    mz_fabric *f;
+    mz_step st = {0};
+    mz_timing tm = {0};
+    double ex[8], sum = 0, spill[8] = {0};
+    test_wafer(&w, NULL);
+    f = mz_fabric_new(&w, 2, 1);
+    op_new(0, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 0, 4e9);
+    add(&st, f);
+    op_new(1, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 1, 4e9);
+    add(&st, f);
+    op_new(2, MZ_OP_DISPATCH, 0, 0), op_term(MZ_Q_A2A_CHIP, 0, 1e9), op_term(MZ_Q_A2A_CHIP, 1, 1e9);
+    op_term(MZ_Q_A2A_GROUP, 0, 1e9);
+    add(&st, f);
+    op_new(3, MZ_OP_COMBINE, 0, 0), op_term(MZ_Q_A2A_CHIP, 0, 1e9), op_term(MZ_Q_A2A_CHIP, 1, 1e9);
+    op_term(MZ_Q_A2A_GROUP, 0, 1e9), op_dep(2);
+    add(&st, f);
+    op_new(4, MZ_OP_COMBINE, 1, 0), op_term(MZ_Q_A2A_CHIP, 0, 1e9), op_term(MZ_Q_A2A_CHIP, 1, 1e9);
+    op_term(MZ_Q_A2A_GROUP, 0, 1e9), op_dep(3);
+    CHECK(add(&st, f) == 0, "five ops compile");
+    CHECK(uses(&st, f, 0, "D0") && uses(&st, f, 0, "S0") && !uses(&st, f, 0, "S1") && !uses(&st, f, 0, "RD"),
+          "a load of chiplet 0 holds D0 and S0 only");
+    CHECK(uses(&st, f, 2, "R0") && uses(&st, f, 2, "RD") && uses(&st, f, 2, "S0") && uses(&st, f, 2, "S1"),
+          "a dispatch holds the root link, the dispatcher and both chiplet links");
+    CHECK_NEAR(run(&st, f, NULL, &tm), 8, 1e-9, "latency 8 s");
+    CHECK_NEAR(tm.start[1], 1, 1e-12, "load 1 waits for D0 (held 1 s by load 0: 4 GB at 4 GB/s), not for S0");
+    CHECK(tm.pred[1] == 0, "load 1's binding predecessor is load 0");
+    CHECK_NEAR(tm.start[2], 3, 1e-12, "the dispatch waits for S1 (load 1 holds it 2 s)");
+    CHECK(tm.pred[2] == 1, "the dispatch's binding predecessor is load 1");
+    CHECK_NEAR(tm.end[2] - tm.start[2], 2, 1e-12, "dispatch: one copy per chiplet, 2 GB on the 1 GB/s root link");
+    CHECK_NEAR(tm.end[3] - tm.start[3], 1, 1e-12, "forward combine: the switch reduces, 1 GB at the root");
+    CHECK_NEAR(tm.end[4] - tm.start[4], 2, 1e-12, "backward combine: not reduced, 2 GB");
     mz_timing_exposed(&st, &tm, ex);
     for (int i = 0; i < st.n_ops; i++) sum += ex[i];
     CHECK_NEAR(sum, tm.latency, 1e-12, "exposed times telescope to the latency");
-    CHECK(ex[5] == 2 && ex[4] == 4 && ex[2] == 2 && ex[1] == 1 && ex[0] == 0 && ex[3] == 0,
-          "path 1 -> 2 -> 4 -> 5 credited 1, 2, 4, 2 s (%g %g %g %g; off path %g %g)", ex[1], ex[2], ex[4], ex[5],
-          ex[0], ex[3]);
-    CHECK(tm.path_ops == 4, "four ops on the critical path");
-    /* a backward combine is not reduced by this switch */
+    CHECK(ex[0] == 1 && ex[1] == 2 && ex[2] == 2 && ex[3] == 1 && ex[4] == 2,
+          "path 0 -> 1 -> 2 -> 3 -> 4 credited 1, 2, 2, 1, 2 s (%g %g %g %g %g)", ex[0], ex[1], ex[2], ex[3], ex[4]);
+    CHECK(tm.path_ops == 5, "five ops on the critical path");
+    /* the dispatcher binds once the root has shoreline to spare */
+    mz_wafer_set(&w, "memory.phy_mm=0");
+    mz_wafer_finish(&w);
+    mz_fabric_rates(f, &w);
     mz_step_clear(&st);
-    op_new(0, MZ_OP_COMBINE, 1, 0), op_term(MZ_Q_A2A_CHIP, 0, 2e9), op_term(MZ_Q_A2A_CHIP, 1, 2e9);
-    op_term(MZ_Q_A2A_GROUP, 0, 2e9);
-    mz_step_add(&st, f, &op);
-    CHECK_NEAR(mz_step_time(&st, f, &tm), 4, 1e-12, "backward combine: one copy per chiplet at the root, 4 s");
+    op_new(0, MZ_OP_DISPATCH, 0, 0), op_term(MZ_Q_A2A_CHIP, 0, 1e9), op_term(MZ_Q_A2A_CHIP, 1, 1e9);
+    op_term(MZ_Q_A2A_GROUP, 0, 1e9);
+    add(&st, f);
+    CHECK_NEAR(run(&st, f, NULL, &tm), 1, 1e-12, "8 GB/s of root link: the 2 GB/s dispatcher binds, 2 GB in 1 s");
+    mz_wafer_set(&w, "switch.multicast=1");
+    mz_wafer_finish(&w);
+    mz_fabric_rates(f, &w);
+    mz_step_clear(&st);
+    add(&st, f);
+    CHECK_NEAR(run(&st, f, NULL, &tm), 0.5, 1e-12, "a multicasting switch: one copy per group at the root");
+    /* fixed order (section 6.1): by depth, then stream order */
+    mz_step_clear(&st);
+    op_new(0, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 0, 4e9);
+    add(&st, f);
+    op_new(1, MZ_OP_DISPATCH, 0, 0), op_term(MZ_Q_A2A_CHIP, 1, 2e9), op_term(MZ_Q_A2A_GROUP, 0, 2e9), op_dep(0);
+    add(&st, f);
+    op_new(2, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 1, 4e9);
+    add(&st, f);
+    run(&st, f, NULL, &tm);
+    CHECK(st.order[0] == 0 && st.order[1] == 2 && st.order[2] == 1, "depth first: order 0, 2, 1 (%d %d %d)",
+          st.order[0], st.order[1], st.order[2]);
+    CHECK_NEAR(tm.start[2], 1, 1e-12, "load 1 takes D0 before the deeper dispatch, after load 0");
+    CHECK_NEAR(tm.start[1], 3, 1e-12, "the dispatch waits for S1 behind load 1 (S1 free at 3)");
     /* barriers: a phase starts when everything before it has ended */
     mz_step_clear(&st);
-    op_new(0, MZ_OP_ATT, 0, 1), op_term(MZ_Q_ROOT_FLOP, 0, 1e9);
-    mz_step_add(&st, f, &op);
-    op_new(1, MZ_OP_EXPERT, 0, 1), op_term(MZ_Q_CHIP_FLOP, 0, 2e9);
-    mz_step_add(&st, f, &op);
-    op_new(2, MZ_OP_EXPERT, 0, 2), op_term(MZ_Q_CHIP_FLOP, 1, 1e9);
-    mz_step_add(&st, f, &op);
-    CHECK_NEAR(mz_step_time(&st, f, &tm), 3, 1e-12, "phase 2 waits for phase 1's longest op: 3 s");
-    CHECK_NEAR(tm.start[1], 0, 1e-12, "ops of one phase run in parallel");
+    op_new(0, MZ_OP_LOAD, 0, 1), op_term(MZ_Q_MEM_READ, 0, 2e9);
+    add(&st, f);
+    op_new(1, MZ_OP_LOAD, 0, 1), op_term(MZ_Q_MEM_READ, 1, 4e9);
+    add(&st, f);
+    op_new(2, MZ_OP_LOAD, 0, 2), op_term(MZ_Q_MEM_READ, 0, 2e9);
+    add(&st, f);
+    CHECK_NEAR(run(&st, f, NULL, &tm), 3.5, 1e-12, "phase 2 starts when phase 1's last op ends (2.5 s)");
+    CHECK_NEAR(tm.start[1], 0.5, 1e-12, "ops of one phase overlap where resources allow");
     CHECK(tm.pred[2] == 1, "the barrier's last op is the binding predecessor");
-    mz_timing_exposed(&st, &tm, ex);
-    CHECK(ex[2] == 1 && ex[1] == 2 && ex[0] == 0, "Baseline: exposed 2 + 1 s");
-    /* the SRAM roofline and hop latency */
+    /* the spill tier (section 5.2): a memory's share of its bytes */
     mz_step_clear(&st);
-    op_new(0, MZ_OP_EXPERT, 0, 0), op_term(MZ_Q_CHIP_FLOP, 1, 1e9), op_term(MZ_Q_CHIP_SRAM, 1, 3e9);
-    mz_step_add(&st, f, &op);
-    CHECK_NEAR(mz_step_time(&st, f, &tm), 3, 1e-12, "compute bound by SRAM: 3 GB at 1 GB/s");
-    mz_step_free(&st);
+    op_new(0, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 0, 4e9);
+    add(&st, f);
+    spill[0] = 0.5;
+    CHECK_NEAR(run(&st, f, spill, &tm), 4, 1e-12, "half of 4 GB spilled: 2 GB at 0.5 GB/s");
+    spill[0] = 0;
+    CHECK_NEAR(run(&st, f, spill, &tm), 2, 1e-12, "nothing spilled: S0 binds, 2 s");
     mz_fabric_free(f);
+    /* hop latency */
     mz_wafer_set(&w, "links.hop_latency_ns=10");
     mz_wafer_finish(&w);
     f = mz_fabric_new(&w, 2, 1);
-    op_new(0, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 1, 4e9);
-    mz_step_add(&st, f, &op);
-    CHECK_NEAR(mz_step_time(&st, f, &tm), 2 + 20e-9, 1e-15, "a tree transfer adds 2 hops x 10 ns");
-    CHECK(mz_fabric_new(&w, 4, 1) == NULL && strstr(mz_errmsg(), "topology.expert_chiplets"),
-          "a placement with more chiplets than the wafer is refused (%s)", mz_errmsg());
-    CHECK(mz_fabric_new(&w, 2, 2) == NULL && strstr(mz_errmsg(), "topology.switches"),
-          "a placement with more groups than the wafer is refused (%s)", mz_errmsg());
+    CHECK_NEAR(run(&st, f, NULL, &tm), 2 + 20e-9, 1e-15, "a tree transfer adds 2 hops x 10 ns");
     mz_step_free(&st);
     mz_timing_free(&tm);
     mz_fabric_free(f);
@@ -212,7 +290,8 @@ static void test_placement(void)
 
 static void test_mesh(void)
 {
-    const char *const extra[] = {"topology.kind=mesh", "topology.expert_chiplets=4", "mesh.root_links=2", NULL};
+    const char *const extra[] = {"topology.kind=mesh", "topology.expert_chiplets=4", "mesh.root_links=2",
+                                 "memory.phy_mm=0", NULL};
     mz_wafer w;
     mz_fabric *f;
     mz_step st = {0};
@@ -223,21 +302,22 @@ static void test_mesh(void)
     mz_wafer_mesh_xy(&w, 3, &x, &y);
     CHECK(x == 1 && y == 1, "chiplet 3 at (1, 1)");
     f = mz_fabric_new(&w, 4, 1);
-    CHECK(find_res(f, "L0.0E") >= 0 && find_res(f, "L1.1N") >= 0 && find_res(f, "L0.0W") < 0,
-          "directed links between neighbours only");
+    CHECK(find_res(f, "L0.0E") >= 0 && find_res(f, "L1.0S") >= 0 && find_res(f, "L1.0E") < 0,
+          "links between neighbours only");
+    CHECK_NEAR(rate(f, "RL0"), 2e9, 1, "a root link into the mesh: half of 4 mm, at most one 1 mm edge");
     op_new(0, MZ_OP_LOAD, 0, 0), op_term(MZ_Q_MEM_READ, 3, 2e9);
-    mz_step_add(&st, f, &op);
-    CHECK(uses(&st, f, 0, "M0d") && uses(&st, f, 0, "L0.0E") && uses(&st, f, 0, "L1.0S") && !uses(&st, f, 0, "L0.0S"),
+    add(&st, f);
+    CHECK(uses(&st, f, 0, "D0") && uses(&st, f, 0, "L0.0E") && uses(&st, f, 0, "L1.0S") && !uses(&st, f, 0, "L0.0S"),
           "group 0's stack at corner (0, 0) reaches chiplet 3 X first, then Y");
     op_new(1, MZ_OP_DISPATCH, 0, 0), op_term(MZ_Q_A2A_CHIP, 2, 1e9), op_term(MZ_Q_A2A_GROUP, 0, 1e9);
-    mz_step_add(&st, f, &op);
-    CHECK(uses(&st, f, 1, "RP") && uses(&st, f, 1, "RL0d") && uses(&st, f, 1, "L0.0S") && !uses(&st, f, 1, "RL1d"),
+    add(&st, f);
+    CHECK(uses(&st, f, 1, "RD") && uses(&st, f, 1, "RL0") && uses(&st, f, 1, "L0.0S") && !uses(&st, f, 1, "RL1"),
           "tokens for chiplet 2 enter at the left root link and go south");
-    op_new(2, MZ_OP_COMBINE, 0, 0), op_term(MZ_Q_A2A_CHIP, 2, 1e9), op_term(MZ_Q_A2A_CHIP, 3, 1e9);
+    mz_step_clear(&st);
+    op_new(0, MZ_OP_COMBINE, 0, 0), op_term(MZ_Q_A2A_CHIP, 2, 1e9), op_term(MZ_Q_A2A_CHIP, 3, 1e9);
     op_term(MZ_Q_A2A_GROUP, 0, 1e9);
-    mz_step_add(&st, f, &op);
-    mz_step_time(&st, f, &tm);
-    CHECK_NEAR(tm.end[2] - tm.start[2], 2, 1e-12, "no switch on a mesh: the root port takes one copy per chiplet");
+    add(&st, f);
+    CHECK_NEAR(run(&st, f, NULL, &tm), 1, 1e-12, "no switch on a mesh: the dispatcher takes one copy per chiplet");
     mz_step_free(&st);
     mz_timing_free(&tm);
     mz_fabric_free(f);
@@ -274,7 +354,7 @@ static void test_parse(void)
     snprintf(path, sizeof path, "%s", write_file("base.wafer", full.s));
     mz_wafer_init(&w);
     CHECK(mz_wafer_load(&w, path) == 0 && mz_wafer_finish(&w) == 0, "a complete file loads (%s)", mz_errmsg());
-    CHECK(w.expert_chiplets == 2 && w.topology == MZ_TOPO_TREE && w.peak_flops == 1e9, "values and derived peak");
+    CHECK(w.expert_chiplets == 2 && w.topology == MZ_TOPO_TREE && w.peak_flops == 4e9, "values and derived peak");
     mz_wafer_free(&w);
     write_file("top.wafer", "include base.wafer\n[memory]\nbandwidth_GBps = 15.8  # SSD\n");
     mz_wafer_init(&w);
@@ -284,7 +364,7 @@ static void test_parse(void)
     CHECK(mz_wafer_set(&w, "memory.bandwidth_GBps=512") == 0 && mz_wafer_finish(&w) == 0 &&
               w.mem_bandwidth_GBps == 512,
           "-s overrides both");
-    CHECK(mz_wafer_get(&w, "links.chiplet_wires", &v) == 0 && v == 2, "mz_wafer_get by name");
+    CHECK(mz_wafer_get(&w, "links.wires_per_mm", &v) == 0 && v == 2, "mz_wafer_get by name");
     CHECK(mz_wafer_set(&w, "memory.bandwidth=5") < 0 && strstr(mz_errmsg(), "unknown field"),
           "-s with an unknown field (%s)", mz_errmsg());
     CHECK(mz_wafer_set(&w, "memory.bandwidth_GBps") < 0, "-s without '='");
@@ -307,7 +387,8 @@ static void test_parse(void)
             {"[memory]\nbandwidth_GBps = 1 # x\n", "missing field 'topology.kind'"},
             {"include base.wafer\n[topology]\nkind = mesh # x\n", "missing field 'mesh.root_links'"},
             {"include base.wafer\n[topology]\nswitches = 3 # x\n", "2 expert chiplets cannot form 3 equal groups"},
-            {"include base.wafer\n[compute]\nutilisation = 0 # x\n", "compute.utilisation: must be greater than 0"},
+            {"include base.wafer\n[root]\ndispatch_Bpc = 0 # x\n", "root.dispatch_Bpc: must be greater than 0"},
+            {"include base.wafer\n[compute]\nutilisation = 1 # x\n", "unknown field 'compute.utilisation'"},
         };
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
             int ret;
@@ -341,9 +422,10 @@ static void test_parse(void)
 
 int main(void)
 {
-    test_calendar();
     test_records();
-    test_placement();
+    test_links();
+    test_compute();
+    test_step();
     test_mesh();
     test_parse();
     mz_op_free(&op);

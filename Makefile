@@ -23,6 +23,7 @@ SCRIPTS = mz-speedup
 TOOLS   = $(CTOOLS) $(SCRIPTS)
 BINS    = $(addprefix bin/,$(CTOOLS))
 UNITS  = $(basename $(wildcard test/unit-*.c))
+TESTPROGS = test/model-sweep
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:.c=.o)
 LIB    = lib/libmz.a
@@ -46,7 +47,10 @@ bin/%: bin/%.c $(LIB) lib/mz.h .flags
 test/unit-%: test/unit-%.c test/unit.h $(LIB) lib/mz.h .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-check test: all $(UNITS)
+test/model-sweep: test/model-sweep.c $(LIB) lib/mz.h .flags
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+check test: all $(UNITS) $(TESTPROGS)
 	@test/run
 
 bench: all
@@ -81,7 +85,7 @@ uninstall:
 include plots/figures.mk
 
 clean:
-	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) .flags
+	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) $(TESTPROGS) .flags
 	rm -rf $(BUILD)
 
 # Refit the wafer's timing constants to the paper's Table 4 (about 4 minutes).

@@ -309,6 +309,20 @@ int mz_fit_evaluate(mz_fit *f)
     return 0;
 }
 
+int mz_fit_set(mz_fit *f, const char *key, double v)
+{
+    for (int i = 0; i < f->n; i++) {
+        fit_row *r = &f->row[i];
+        if (mz_wafer_put(&r->w, key, v) < 0 || mz_wafer_finish(&r->w) < 0) return -1;
+        mz_fabric_rates(r->fab, &r->w);
+    }
+    return 0;
+}
+
+int mz_fit_rows(const mz_fit *f) { return f->n; }
+const char *mz_fit_row_name(const mz_fit *f, int i) { return f->row[i].name; }
+double mz_fit_row_latency(const mz_fit *f, int i) { return f->row[i].latency; }
+
 static double residual(const fit_row *r)
 {
     return r->relative ? (r->value / r->target - 1) / r->tol : (r->value - r->target) / r->tol;

@@ -1008,6 +1008,13 @@ mz_fit *mz_fit_load(const char *targets, char *const *sets, int n_sets);
 int mz_fit_solve(mz_fit *f, char *const *free_keys, int n_free, FILE *log);
 /* Evaluate without fitting. */
 int mz_fit_evaluate(mz_fit *f);
+/* What-if on the compiled schedules: set one real-valued wafer field in
+ * every row's wafer (rates only: the schedules are not rebuilt), then
+ * mz_fit_evaluate; read each row's mean latency back. */
+int mz_fit_set(mz_fit *f, const char *key, double v);
+int mz_fit_rows(const mz_fit *f);
+const char *mz_fit_row_name(const mz_fit *f, int i);
+double mz_fit_row_latency(const mz_fit *f, int i);
 /* "#fitted" lines and the residual table. */
 int mz_fit_write(mz_fit *f, mz_out *out);
 void mz_fit_free(mz_fit *f);

@@ -463,6 +463,29 @@ int mz_wafer_finish(mz_wafer *w)
         w->mesh_cols = gx * w->block_cols;
         w->mesh_rows = gy * w->block_rows;
     }
+    /* every link needs a wire (mz-model(7) 2.3): the root's shoreline is
+     * its perimeter less its stacks' interfaces, split over its links */
+    {
+        int nl = topo == MZ_TOPO_TREE ? w->switches : w->mesh_cols < 2 ? 1 : w->mesh_root_links;
+        double shore = 4 * w->edge_mm - w->root_stacks * w->phy_mm, per = shore / nl;
+        char where[700];
+        if (per > w->edge_mm && topo == MZ_TOPO_MESH) per = w->edge_mm;
+        if (!(per * w->wires_per_mm >= 1)) {
+            origin(w, field_index("memory.phy_mm"), where, sizeof where);
+            mz_error("%s: the attention chiplet's %.4g mm perimeter less %d stack interfaces of %.4g mm leaves "
+                     "%.4g mm for each of its %d links, %.3g wires at links.wires_per_mm = %g (a link needs at "
+                     "least one; see memory.root_stacks, compute.tiles, compute.tile_mm2)",
+                     where, 4 * w->edge_mm, w->root_stacks, w->phy_mm, per, nl, per * w->wires_per_mm,
+                     w->wires_per_mm);
+            return -1;
+        }
+        if (!(w->edge_mm * w->wires_per_mm >= 1)) {
+            origin(w, field_index("links.wires_per_mm"), where, sizeof where);
+            mz_error("%s: a chiplet's %.4g mm edge holds %.3g wires (a link needs at least one)", where, w->edge_mm,
+                     w->edge_mm * w->wires_per_mm);
+            return -1;
+        }
+    }
     return 0;
 }
 

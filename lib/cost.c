@@ -146,6 +146,22 @@ void mz_step_spill(const mz_step *st, const mz_wafer *w, const mz_fabric *f, dou
     }
 }
 
+/* The wafer fields a class's rate is made of (mz-model(7) section 2). */
+static const char *class_fields(int cls)
+{
+    switch (cls) {
+    case R_CA:
+    case R_C: return "compute.clock_GHz, compute.tiles, sram.tile_GBps, sram.efficiency";
+    case R_DA: return "memory.bandwidth_GBps, memory.efficiency, memory.root_stacks";
+    case R_D: return "memory.bandwidth_GBps, memory.efficiency, memory.stacks_per_group";
+    case R_X: return "spill.bandwidth_GBps";
+    case R_RD: return "root.dispatch_Bpc, compute.clock_GHz";
+    case R_RL:
+    case R_MR: return "links.wire_GBps, links.wires_per_mm, memory.phy_mm, compute.tile_mm2";
+    default: return "links.wire_GBps, links.wires_per_mm, compute.tile_mm2";
+    }
+}
+
 int mz_cost_run(mz_cost *c, mz_cost_row *row)
 {
     mz_step *st = &c->st;
@@ -167,10 +183,23 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
         }
     }
     mz_step_time(st, c->fab, st->foot ? c->spill : NULL, tm);
-    if (!isfinite(tm->latency)) {
+    if (!isfinite(tm->latency) || tm->latency > MZ_STEP_MAX_S) {
+        /* values valid alone, absurd together (issue 14): name the resource
+         * that holds an op longest and the fields its rate comes from */
         char files[512];
-        mz_error("step %u: the latency is not finite (a rate of 0 or a quantity too large); wafer: %s", st->step,
-                 mz_wafer_files(c->w, files, sizeof files));
+        int worst = -1;
+        for (int u = 0; u < st->n_uses; u++)
+            if (worst < 0 || !(tm->occ[u] <= tm->occ[worst])) worst = u;
+        if (worst >= 0) {
+            int r = st->use_res[worst];
+            mz_error("step %u takes %.3g s, past the %g s a step may take: %s (%s) holds one op %.3g s; its rate "
+                     "comes from %s; wafer: %s",
+                     st->step, tm->latency, MZ_STEP_MAX_S, c->fab->name[r], mz_fabric_class_name(c->fab->cls[r]),
+                     tm->occ[worst], class_fields(c->fab->cls[r]), mz_wafer_files(c->w, files, sizeof files));
+        } else {
+            mz_error("step %u: the latency is not finite; wafer: %s", st->step,
+                     mz_wafer_files(c->w, files, sizeof files));
+        }
         return -1;
     }
     mz_timing_exposed(st, tm, c->op_exp);

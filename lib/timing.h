@@ -6,6 +6,10 @@
 
 /* Resource classes (mz-model(7) section 2): every resource of a class but
  * the links runs at the class's rate; a link's rate is its own wires. */
+/* The longest step mz-cost times (about 32 years): beyond it the wafer's
+ * values are absurd together, and the step is an error naming them. */
+#define MZ_STEP_MAX_S 1e9
+
 enum { R_CA, R_C, R_DA, R_D, R_X, R_RD, R_RL, R_SL, R_ML, R_MR, R_NCLASS };
 
 struct mz_fabric {

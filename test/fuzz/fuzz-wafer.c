@@ -1,4 +1,6 @@
 /* fuzz-wafer.c: libFuzzer harness of wafer descriptions: files, includes, -s overrides, and the fabric built on them. */
+#include <math.h>
+
 #include "fuzz.h"
 
 /* The input is up to three parts separated by lines "--": the wafer file
@@ -13,9 +15,12 @@ static const char *part(const uint8_t **p, const uint8_t *end, size_t *len)
     return (const char *)s;
 }
 
+/* fields mz-cost --fit may free (the real ones; the integers are refused) */
 static const char *const keys[] = {
     "topology.attention_chiplets", "topology.switches", "topology.expert_chiplets", "compute.clock_GHz",
-    "compute.utilisation", "memory.bandwidth_GBps", "links.wire_GBps", "links.hop_latency_ns", NULL};
+    "compute.tile_mm2", "sram.tile_GBps", "sram.efficiency", "memory.bandwidth_GBps", "memory.phy_mm",
+    "memory.efficiency", "spill.bandwidth_GBps", "links.wire_GBps", "links.wires_per_mm", "links.hop_latency_ns",
+    "root.dispatch_Bpc", NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -50,12 +55,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mz_wafer_mesh_xy(&w, c, &x, &y);
         FUZZ_CHECK(x >= 0 && x < w.mesh_cols && y >= 0 && y < w.mesh_rows, "chiplet %d at %d,%d", c, x, y);
     }
-    /* the fabric mz-cost builds: the whole wafer, and one chiplet per group */
+    /* the fabric mz-cost builds: the whole wafer, and one chiplet per group.
+     * Every resource has a positive finite rate, but: the spill tier X runs
+     * at spill.bandwidth_GBps, 0 for a wafer without one (then unused); and
+     * when the root's stacks' PHYs take its whole perimeter, its links have
+     * no wires and a rate of 0 (mz-cost refuses the step: not finite) */
     if ((f = mz_fabric_new(&w, w.expert_chiplets, w.switches)) != NULL) {
+        int no_root_shore = !(4 * w.edge_mm - w.root_stacks * w.phy_mm > 0);
         for (int r = 0; r < mz_fabric_size(f); r++) {
-            FUZZ_CHECK(mz_fabric_name(f, r) != NULL, "resource %d", r);
-            FUZZ_CHECK(mz_fabric_rate(f, r) > 0, "resource %s: rate %g", mz_fabric_name(f, r),
-                       mz_fabric_rate(f, r));
+            const char *name = mz_fabric_name(f, r);
+            double rate = mz_fabric_rate(f, r);
+            FUZZ_CHECK(name != NULL, "resource %d", r);
+            if (strcmp(name, "X") == 0)
+                FUZZ_CHECK(rate == w.spill_GBps * 1e9, "spill tier: rate %g for %g GB/s", rate, w.spill_GBps);
+            else if (rate == 0)
+                FUZZ_CHECK(no_root_shore && mz_fabric_type(f, r) == MZ_RES_LINK, "resource %s: rate 0", name);
+            else
+                FUZZ_CHECK(rate > 0 && isfinite(rate), "resource %s: rate %g", name, rate);
         }
         mz_fabric_free(f);
     }

@@ -51,7 +51,7 @@ $(FUZZ_DIR)/.flags: FORCE
 	@echo '$(FUZZ_CC) $(FUZZ_ALLCFLAGS) $(FUZZ_SAN) $(LDLIBS)' | cmp -s - $@ || \
 	  echo '$(FUZZ_CC) $(FUZZ_ALLCFLAGS) $(FUZZ_SAN) $(LDLIBS)' > $@
 
-$(FUZZ_DIR)/lib/%.o: lib/%.c lib/mz.h $(FUZZ_DIR)/.flags
+$(FUZZ_DIR)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(FUZZ_DIR)/.flags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
 
@@ -60,7 +60,7 @@ $(FUZZ_DIR)/fuzz-%: test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(FUZZ_LIBO) $(FUZZ_DIR)
 
 # fuzz-speedup runs mz-speedup and the tools as processes: built with the
 # sanitizers (no coverage) into $(FUZZ_TOOLS), the script beside them
-$(FUZZ_TOOLS)/lib/%.o: lib/%.c lib/mz.h $(FUZZ_DIR)/.flags
+$(FUZZ_TOOLS)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(FUZZ_DIR)/.flags
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=$(FUZZ_SAN) -c -o $@ $<
 $(FUZZ_TOOLS)/mz-%: bin/mz-%.c $(FUZZ_TOOLO)

@@ -24,7 +24,7 @@ op_field() { awk -F'\t' -v id="$1" -v f="$2" '!/^@/ && $2 == id { print $f }' "$
 
 @test "mz-sched: bad options are usage errors (exit 2)" {
     for args in "--bogus" "-V D $TINY" "-M 0 $TINY" "--slices x $TINY" "-u -t $TINY" "-V A --overlap $TINY" \
-        "--prefetch 0 $TINY" "--shared-on gpu $TINY" "--order step $TINY" "--grad-buffers 2 $TINY" "$TINY $TINY"; do
+        "--prefetch 3 $TINY" "-s sram.tile_MB=1 $TINY" "--optimizer lamb $TINY" "--shared-on gpu $TINY" "--order step $TINY" "--grad-buffers 2 $TINY" "$TINY $TINY"; do
         run mz-sched $args
         assert_failure 2
         assert_output --partial "Try 'mz-sched --help'"
@@ -32,30 +32,79 @@ op_field() { awk -F'\t' -v id="$1" -v f="$2" '!/^@/ && $2 == id { print $f }' "$
 }
 
 @test "mz-sched: Baseline quantities of the tiny trace, worked out by hand" {
-    # h 4, 2 bytes; P_att = 4*4*2 + 2*4*4 + 2*4 = 72; expert 3*4*2 = 24; dense 3*4*8 = 96.
-    # micro-batch 0 = sequence 0: tokens (0,1) (0,2): chiplet 0 holds experts 0 1, chiplet 1 holds 2 3
+    # The model (test/sched-tiny.mzt): h 4, b 2 bytes, block 0 dense, block 1 MoE; 4 experts of f 2, top-2,
+    # gated (g 3); 1 head and 1 KV head of 4; V 10. Parameters: P_att = 2 h n_q d_h + 2 h n_kv d_h = 32 + 32 = 64,
+    # norms 2h = 8, router h E = 16, expert 3 h f = 24, dense 3 h f_d = 96, LM head V h + h = 44.
+    # Micro-batch 0 = sequence 0: tokens (0,1) (0,2); 1 = sequence 1: (2,3) (1,3). Chiplet 0 holds experts 0 1,
+    # chiplet 1 holds 2 3: mb 0 puts 3 pairs (2 experts) on chiplet 0, 1 (1) on chiplet 1; mb 1 the mirror.
+    # No -w: order layer, prefetch depth 1, shared_on root (no shared experts here).
     mz-sched -V baseline -M 2 -t -o s.txt "$TINY"
-    [ "$(ops s.txt | wc -l)" -eq 61 ]                           # 2 x 30 ops and the stat op
-    [ "$(op_field 0 10 s.txt)" = "root_read:0=336" ]            # dense block: 2 (72 + 96)
-    [ "$(op_field 1 10 s.txt)" = "root_flop:0=704" ]            # 2T P_att + causal (2+6) x 4 + 2T 96, T = 2
-    [ "$(op_field 2 10 s.txt)" = "root_write:0=160" ]           # 2 T (8+8+8) + 2 T 2 x 8
-    [ "$(op_field 3 10 s.txt)" = "root_read:0=176" ]            # MoE block: 2 (72 + h E)
-    [ "$(op_field 4 10 s.txt)" = "root_flop:0=384" ]            # 320 + router 2 T h E
-    [ "$(op_field 6 3 s.txt)" = dispatch ]
-    # pairs: chiplet 0: 3, chiplet 1: 1; one copy (8 bytes) per pair, the group: their sum
-    [ "$(op_field 6 10 s.txt)" = "a2a_chip:0=24,a2a_chip:1=8,a2a_group:0=32" ]
-    [ "$(op_field 7 10 s.txt)" = "mem_read:0=96" ]              # hot chiplet first: 2 experts x 24 x 2 bytes
-    [ "$(op_field 9 10 s.txt)" = "chip_flop:0=144,chip_sram:0=96" ] # 2 x 24 x 3 pairs
-    [ "$(op_field 10 10 s.txt)" = "chip_flop:1=48,chip_sram:1=96" ]
-    [ "$(op_field 11 10 s.txt)" = "mem_write:0=48" ]            # 2 (3 copies x 4 + 2 x 2 x 3)
-    [ "$(op_field 14 10 s.txt)" = "root_read:0=272" ]           # backward: weights 176 + activations 96
-    [ "$(op_field 20 10 s.txt)" = "chip_flop:0=288,chip_sram:0=192" ] # backward x 2
-    [ "$(op_field 22 3 s.txt)" = grad_wb ]
-    [ "$(op_field 28 10 s.txt)" = "root_flop:0=1408" ]
-    # phases: one barrier between consecutive phases, never two ops of different phases mixed
-    [ "$(op_field 7 9 s.txt)" = 8 ] && [ "$(op_field 8 9 s.txt)" = 8 ] && [ "$(op_field 9 9 s.txt)" = 9 ]
-    # the stat op: 4 tokens x 1 MoE layer, 8 copies (top-2), 4 distinct groups
-    [ "$(op_field 60 10 s.txt)" = "tokens:0=4,copies:0=8,group_copies:0=4" ]
+    grep -q $'^@SC\tvariant:baseline\toverlap:0\tdedup:0\tmicro_batches:2\tslices:8\torder:layer' s.txt
+    # Op count: visits fwd 0, fwd 1, bwd 1, bwd 0.
+    #   fwd 0: root_load + 2 mbs x (embed, att, dense_ffn, att_save) = 1 + 8 = 9
+    #   fwd 1: root_load + 2 chiplets x 2 chunks (one per expert) + 2 x (att, dispatch, 2 expert, combine,
+    #          lm_head, 2 save, att_save = 9) = 5 + 18 = 23
+    #   bwd 1 (the turn: no loads): 2 x (lm_head, root_act_load, 2 act_load, dispatch, 2 expert, combine, att = 9)
+    #          + 2 grad_wb + att_wb = 21
+    #   bwd 0: root_load + 2 x (root_act_load, dense_ffn, att, embed) + att_wb = 10
+    # 9 + 23 + 21 + 10 = 63, and the stat op
+    [ "$(ops s.txt | wc -l)" -eq 64 ]
+    [ "$(op_field 0 10 s.txt)" = "root_read:0=336" ]            # dense block: 2 (64 + 8 + 96)
+    [ "$(op_field 1 10 s.txt)" = "root_read:0=16" ]             # embedding rows: b T h = 2 x 2 x 4
+    # attention: 2 T P_att + 4 ctx n_q d_h, ctx = positions 1 + 2 = 3: 256 + 48
+    [ "$(op_field 2 10 s.txt)" = "root_ctx:0=3,root_flop:0=304,root_tokens:0=2" ]
+    [ "$(op_field 3 10 s.txt)" = "root_flop:0=384,root_tokens:0=2" ]   # 2 T P_d = 2 x 2 x 96
+    # saved: b T (2h + q + n_q d_h + g' f_d), q = (1 + 2) 4 = 12, g' = 2: 2 x 2 x (8 + 12 + 4 + 16)
+    [ "$(op_field 4 10 s.txt)" = "root_write:0=160" ]
+    [ "$(op_field 9 10 s.txt)" = "root_read:0=176" ]            # MoE block: 2 (64 + 8 + 16)
+    # W_c = 2 experts x 24 x 2 bytes = 96 in 2 chunks; hot order: pairs 3 + 1 on both, a tie: chiplet 0 first
+    [ "$(op_field 10 10 s.txt)" = "mem_read:0=48" ] && [ "$(op_field 11 10 s.txt)" = "mem_read:0=48" ]
+    [ "$(op_field 12 10 s.txt)" = "mem_read:1=48" ] && [ "$(op_field 13 10 s.txt)" = "mem_read:1=48" ]
+    [ "$(op_field 14 10 s.txt)" = "root_ctx:0=3,root_flop:0=368,root_tokens:0=2" ] # 304 + router 2 T h E = 64
+    [ "$(op_field 15 3 s.txt)" = dispatch ]
+    # one copy (h b = 8 bytes) per pair: chiplet 0 3, chiplet 1 1; the group: their sum
+    [ "$(op_field 15 10 s.txt)" = "a2a_chip:0=24,a2a_chip:1=8,a2a_group:0=32" ]
+    [ "$(op_field 16 10 s.txt)" = "chip_flop:0=144,chip_tokens:0=3,chip_experts:0=2" ] # 2 x 24 x 3 pairs
+    [ "$(op_field 17 10 s.txt)" = "chip_flop:1=48,chip_tokens:1=1,chip_experts:1=1" ]
+    [ "$(op_field 18 3 s.txt)" = combine ] && [ "$(op_field 18 10 s.txt)" = "$(op_field 15 10 s.txt)" ]
+    # the LM head after the last block: 2 T V h = 160 FLOPs, its weights 2 x 44 streamed
+    [ "$(op_field 19 10 s.txt)" = "root_flop:0=160,root_tokens:0=2,root_read:0=88" ]
+    [ "$(op_field 20 10 s.txt)" = "mem_write:0=48" ]            # b (3 copies x 4 + 2 x 2 x 3 pairs)
+    [ "$(op_field 21 10 s.txt)" = "mem_write:1=16" ]            # b (1 x 4 + 2 x 2 x 1)
+    [ "$(op_field 22 10 s.txt)" = "root_write:0=112" ]          # b T (8 + 12 + 4 + E 4)
+    # backward: the LM head first (x 2 FLOPs); mb 0 writes its gradient accumulator (44 params x 2 bytes),
+    # mb 1 reads it back and writes the updated weights (sgd: no state)
+    [ "$(op_field 32 10 s.txt)" = "root_flop:0=320,root_tokens:0=2,root_read:0=88,root_write:0=88" ]
+    [ "$(op_field 41 10 s.txt)" = "root_flop:0=320,root_tokens:0=2,root_read:0=88,root_read:0=88,root_write:0=88" ]
+    # the activations come back after their saves (and the chiplet's after its weights, the last chunk)
+    [ "$(op_field 33 3 s.txt)" = root_act_load ] && [ "$(op_field 33 10 s.txt)" = "root_read:0=112" ]
+    [ "$(op_field 33 11 s.txt)" = 22 ]
+    [ "$(op_field 34 10 s.txt)" = "mem_read:0=48" ] && [ "$(op_field 34 11 s.txt)" = 11,20 ]
+    [ "$(op_field 35 10 s.txt)" = "mem_read:1=16" ] && [ "$(op_field 35 11 s.txt)" = 13,21 ]
+    [ "$(op_field 37 10 s.txt)" = "chip_flop:0=288,chip_tokens:0=3,chip_experts:0=2" ] # backward x 2
+    [ "$(op_field 40 10 s.txt)" = "root_ctx:0=3,root_flop:0=736,root_tokens:0=2" ]
+    # the update: W_c written back (order layer: gradients in SRAM), the root's block weights
+    [ "$(op_field 50 3 s.txt)" = grad_wb ] && [ "$(op_field 50 10 s.txt)" = "mem_write:0=96" ]
+    [ "$(op_field 52 3 s.txt)" = att_wb ] && [ "$(op_field 52 10 s.txt)" = "root_write:0=176" ]
+    [ "$(op_field 54 11 s.txt)" = 4 ]                           # block 0's root activations, saved by op 4
+    [ "$(op_field 56 10 s.txt)" = "root_ctx:0=3,root_flop:0=608,root_tokens:0=2" ]
+    [ "$(op_field 57 10 s.txt)" = "root_read:0=16,root_write:0=16" ] # the gathered rows updated: b T h
+    [ "$(op_field 62 10 s.txt)" = "root_write:0=336" ]
+    # phases: one barrier between consecutive phases, never two ops of different phases mixed:
+    # visit fwd 0 has phases 1 (root_load) to 9, visit fwd 1 starts at 10; its loads are phase 11
+    [ "$(op_field 0 9 s.txt)" = 1 ] && [ "$(op_field 8 9 s.txt)" = 9 ] && [ "$(op_field 9 9 s.txt)" = 10 ]
+    [ "$(op_field 10 9 s.txt)" = 11 ] && [ "$(op_field 13 9 s.txt)" = 11 ] && [ "$(op_field 14 9 s.txt)" = 12 ]
+    [ "$(op_field 20 9 s.txt)" = 17 ] && [ "$(op_field 22 9 s.txt)" = 17 ]
+    run awk -F'\t' '!/^@/ && $3 != "stat" && $9 + 0 < p { print } { if (!/^@/) p = $9 + 0 }' s.txt
+    assert_output ""
+    # the stat op: 4 tokens x 1 MoE layer, 8 copies (top-2), 4 distinct groups; then the footprint:
+    # weights: group DRAM 2 x 96; root DRAM the LM head and embedding 2 x 88 + blocks 336 + 176 = 688;
+    # chiplet SRAMs one block (depth 1) 96; root SRAM two blocks of its weights 2 x 336 = 672
+    run awk -F'\t' '!/^@/ && $3 == "stat" { print $2, $10 }' s.txt
+    assert_output --partial "63 tokens:0=4,copies:0=8,group_copies:0=4,foot_weights:0=192,foot_weights:1=688,foot_weights:2=96,foot_weights:3=96,foot_weights:4=672,"
+    # grads: the LM head's accumulator in root DRAM 88, a block's W_c in chiplet SRAM 96;
+    # acts: group DRAM every mb's saves 48 + 16 + 16 + 48, root DRAM 2 x 160 + 2 x 112 = 544
+    assert_output --partial ",foot_grads:1=88,foot_grads:2=96,foot_grads:3=96,foot_acts:0=128,foot_acts:1=544,"
 }
 
 @test "mz-sched: streaming slices count each slice's tokens, and dedup one copy per chiplet" {

@@ -107,24 +107,65 @@ op_field() { awk -F'\t' -v id="$1" -v f="$2" '!/^@/ && $2 == id { print $f }' "$
     assert_output --partial ",foot_grads:1=88,foot_grads:2=96,foot_grads:3=96,foot_acts:0=128,foot_acts:1=544,"
 }
 
+# Every backward activation load of schedule $1 waits for the forward save of the same
+# activations: same block and micro-batch, and for a chiplet's, the same chiplet (the
+# index of its terms; an empty load has none). Prints the loads that do not.
+unsaved_loads() {
+    awk -F'\t' '!/^@/ {
+        kind[$2] = $3; layer[$2] = $5; mb[$2] = $6; chip[$2] = ($10 ~ /^mem_/) ? $10 : ""
+        sub(/=.*/, "", chip[$2]); sub(/^mem_(read|write):/, "", chip[$2])
+        if ($3 != "act_load" && $3 != "root_act_load") next
+        want = $3 == "act_load" ? "save" : "att_save"; ok = 0
+        n = split($11, d, ",")
+        for (i = 1; i <= n; i++)
+            if (kind[d[i]] == want && layer[d[i]] == $5 && mb[d[i]] == $6 &&
+                (want == "att_save" || chip[$2] == "" || chip[d[i]] == "" || chip[d[i]] == chip[$2])) ok = 1
+        if (!ok) print
+    }' "$1"
+}
+
 @test "mz-sched: streaming slices count each slice's tokens, and dedup one copy per chiplet" {
-    # B with 2 slices per micro-batch: slice 0 of micro-batch 0 is token (0,1), both on chiplet 0
+    # B with 2 slices per micro-batch: slice 0 of micro-batch 0 is token (0,1), both experts on chiplet 0;
+    # slice 1 is token (0,2), one expert on each chiplet. A copy is h b = 8 bytes.
     mz-sched -V B -M 2 --slices 2 -t -o s.txt "$TINY"
     run awk -F'\t' '!/^@/ && $3 == "dispatch" && $5 == 1 && $6 == 0 && $7 == "fwd" { print $8, $10 }' s.txt
     assert_output "0 a2a_chip:0=8,a2a_group:0=8
 1 a2a_chip:0=8,a2a_chip:1=8,a2a_group:0=8"
+    # expert ops: FLOPs 2 x pairs x 24, the pairs and the experts they use; chiplet 1 has nothing in slice 0
     run awk -F'\t' '!/^@/ && $3 == "expert" && $5 == 1 && $6 == 0 && $7 == "fwd" { print $8, $10 }' s.txt
-    assert_output "0 chip_flop:0=96,chip_sram:0=48
+    assert_output "0 chip_flop:0=96,chip_tokens:0=2,chip_experts:0=2
 0 -
-1 chip_flop:0=48,chip_sram:0=48
-1 chip_flop:1=48,chip_sram:1=48"
+1 chip_flop:0=48,chip_tokens:0=1,chip_experts:0=1
+1 chip_flop:1=48,chip_tokens:1=1,chip_experts:1=1"
+    # attention per slice: 1 token at position 0 (ctx 1), then at position 1 (ctx 2): 2 x 64 + 4 ctx x 4 + 2 x 16
+    run awk -F'\t' '!/^@/ && $3 == "att" && $5 == 1 && $6 == 0 && $7 == "fwd" { print $8, $10 }' s.txt
+    assert_output "0 root_ctx:0=1,root_flop:0=176,root_tokens:0=1
+1 root_ctx:0=2,root_flop:0=192,root_tokens:0=1"
+    # saves dedup too: chiplet 0 of mb 0 keeps 2 token copies and 3 pairs: b (2 x 4 + 2 x 2 x 3) = 40
+    run awk -F'\t' '!/^@/ && $3 == "save" && $6 == 0 { print $10 }' s.txt
+    assert_output "mem_write:0=40
+mem_write:1=16"
+    # per-slice activation loads backward: slice 0 brings chiplet 0 its 1 copy and 2 pairs, b (4 + 2 x 2 x 2) = 24
+    run awk -F'\t' '!/^@/ && $3 == "act_load" && $6 == 0 { print $8, $10 }' s.txt
+    assert_output "0 mem_read:0=24
+0 -
+1 mem_read:0=16
+1 mem_read:1=16"
     # dedup: copies = distinct chiplets per token: 1 + 2 + 1 + 2
-    run awk -F'\t' '!/^@/ && $3 == "stat" { print $10 }' s.txt
+    run awk -F'\t' '!/^@/ && $3 == "stat" { split($10, t, ","); print t[1] "," t[2] "," t[3] }' s.txt
     assert_output "tokens:0=4,copies:0=6,group_copies:0=4"
     # no barriers when streaming; every dependency is an earlier op
     run awk -F'\t' '!/^@/ && ($9 != 0 || ($11 != "-" && $11 !~ /^[0-9,]+$/)) { print }' s.txt
     assert_output ""
     run awk -F'\t' '!/^@/ && $11 != "-" { n = split($11, d, ","); for (i = 1; i <= n; i++) if (d[i] + 0 >= $2 + 0) print }' s.txt
+    assert_output ""
+    # backward activation loads wait for the forward saves of the same activations (order layer and mb)
+    [ "$(grep -c $'\tact_load\t' s.txt)" -eq 8 ] && [ "$(grep -c $'\troot_act_load\t' s.txt)" -eq 4 ]
+    run unsaved_loads s.txt
+    assert_output ""
+    mz-sched -V A -M 2 --slices 2 --order mb -t -o m.txt "$TINY"
+    grep -q $'\torder:mb\t' m.txt
+    run unsaved_loads m.txt
     assert_output ""
 }
 
@@ -132,12 +173,25 @@ op_field() { awk -F'\t' -v id="$1" -v f="$2" '!/^@/ && $2 == id { print $f }' "$
     mz-trace -m olmoe-1b-7b-0924 -n 1 -u | mz-place -a mozart -u -o p.mzt
     mz-sched -V B --slices 8 -t -o s8.txt p.mzt
     mz-sched -V B --slices 1 -t -o s1.txt p.mzt
-    sum() { awk -F'\t' -v k="$2" '!/^@/ && $3 == k { n = split($10, t, ","); for (i = 1; i <= n; i++) { split(t[i], q, "="); s += q[2] } } END { printf "%.0f\n", s }' "$1"; }
-    [ "$(sum s8.txt expert)" = "$(sum s1.txt expert)" ]
-    [ "$(sum s8.txt dispatch)" = "$(sum s1.txt dispatch)" ]
-    [ "$(sum s8.txt att)" = "$(sum s1.txt att)" ]
+    # sum FILE KIND TYPE: the quantities of terms TYPE of the ops KIND
+    sum() { awk -F'\t' -v k="$2" -v ty="$3" '!/^@/ && $3 == k { n = split($10, t, ","); for (i = 1; i <= n; i++) { split(t[i], q, "="); split(q[1], y, ":"); if (y[1] == ty) s += q[2] } } END { printf "%.0f\n", s }' "$1"; }
+    for kt in expert:chip_flop expert:chip_tokens dispatch:a2a_chip dispatch:a2a_group combine:a2a_chip \
+        att:root_flop att:root_ctx att:root_tokens act_load:mem_read save:mem_write; do
+        [ "$(sum s8.txt ${kt%:*} ${kt#*:})" = "$(sum s1.txt ${kt%:*} ${kt#*:})" ] || { echo "$kt differs"; return 1; }
+    done
+    # the pairs: 32 x 256 tokens x top-8 x 16 MoE blocks x 2 directions
+    [ "$(sum s8.txt expert chip_tokens)" -eq 2097152 ]
+    # active experts do not add up: a micro-batch (2,048 tokens) uses all 64 experts of each block,
+    # 16 x 2 x 4 x 64 = 8,192; its 8 slices use at most as many each, 65,536 at most in all
+    [ "$(sum s1.txt expert chip_experts)" -eq 8192 ]
+    n=$(sum s8.txt expert chip_experts)
+    [ "$n" -gt 8192 ] && [ "$n" -le 65536 ]
     # 16 layers x 2 directions x 4 micro-batches x 8 slices x 16 chiplets expert ops
     [ "$(awk -F'\t' '!/^@/ && $3 == "expert"' s8.txt | wc -l)" -eq 16384 ]
+    # and as many activation loads, one per chiplet and slice, each after its save
+    [ "$(awk -F'\t' '!/^@/ && $3 == "act_load"' s8.txt | wc -l)" -eq 8192 ]
+    run unsaved_loads s8.txt
+    assert_output ""
 }
 
 @test "mz-sched: -V is shorthand for the flags; the @SC line records the options" {

@@ -205,12 +205,33 @@ mem_write:1=16"
     grep -q '^@PT	chiplets:16	groups:4	algorithm:contiguous' f.txt
 }
 
-@test "mz-sched: Qwen3 op counts: Baseline 25,728, streaming 111,552 per step and a stat op (the model's structure)" {
+@test "mz-sched: Qwen3 op counts: Baseline 23,135, streaming 111,895 per step and a stat op (the model's structure)" {
+    # Qwen3-30B-A3B: 48 blocks, all MoE, 128 experts on 16 chiplets (8 each: 4 load chunks) in 4 groups;
+    # 8 sequences in M = 4 micro-batches; no -w: order layer, depth 1.
     mz-trace -m qwen3-30b-a3b -n 1 -b 8 -u | mz-place -a contiguous -u -o p.mzt
     mz-sched -V baseline -t -M 4 -o b.txt p.mzt
     mz-sched -V A -t -M 4 -o a.txt p.mzt
-    [ "$(ops b.txt | wc -l)" -eq 25729 ]
-    [ "$(ops a.txt | wc -l)" -eq 111553 ]
+    # count FILE KIND DIR: ops of that kind and direction
+    count() { awk -F'\t' -v k="$2" -v d="$3" '!/^@/ && $3 == k && $7 == d' "$1" | wc -l; }
+    # Baseline forward, per block: root_load + 16 x 4 loads + 4 mbs x (att, 4 dispatch, 16 expert,
+    # 4 combine, 16 save, att_save = 42) = 233; and 4 embed (block 0), 4 lm_head (block 47):
+    # 48 x 233 + 8 = 11,192
+    # backward, per block: 4 x (root_act_load, 16 act_load, 4 dispatch, 16 expert, 4 combine, att = 42)
+    # + 16 grad_wb + att_wb = 185; the root's and chiplets' loads (1 + 64) but at the turn (block 47);
+    # 4 embed, 4 lm_head: 48 x 185 + 47 x 65 + 8 = 11,943. 11,192 + 11,943 = 23,135
+    [ "$(ops b.txt | wc -l)" -eq 23136 ]
+    [ "$(count b.txt load fwd)" -eq 3072 ] && [ "$(count b.txt load bwd)" -eq 3008 ] # 48 x 64, 47 x 64
+    [ "$(count b.txt root_load bwd)" -eq 47 ] && [ "$(count b.txt act_load bwd)" -eq 3072 ] # 48 x 4 x 16
+    [ "$(count b.txt lm_head fwd)" -eq 4 ] && [ "$(count b.txt embed bwd)" -eq 4 ]
+    # A: the same per slice (S = 8): forward per block 65 + 4 x (8 x 25 + 17 saves) = 933, embed per slice
+    # (32), lm_head per mb (4): 48 x 933 + 36 = 44,820; backward per block 4 x (root_act_load + 8 x 41) + 17
+    # = 1,333: 48 x 1,333 + 47 x 65 + 36 = 67,075. 44,820 + 67,075 = 111,895
+    [ "$(ops a.txt | wc -l)" -eq 111896 ]
+    [ "$(count a.txt expert fwd)" -eq 24576 ] && [ "$(count a.txt act_load bwd)" -eq 24576 ] # 48 x 4 x 8 x 16
+    [ "$(count a.txt embed fwd)" -eq 32 ] && [ "$(count a.txt lm_head bwd)" -eq 4 ]
+    [ "$(count a.txt save fwd)" -eq 3072 ] && [ "$(count a.txt root_act_load bwd)" -eq 192 ] # per mb, 48 x 4 (x 16)
+    # the stat op is last, once a step
+    [ "$(ops a.txt | tail -1 | cut -f3)" = stat ] && [ "$(count a.txt stat fwd)" -eq 1 ]
 }
 
 @test "mz-sched: shared experts on chiplets 0 and 8, or on the root; the dense first layer on the root" {

@@ -234,22 +234,42 @@ mem_write:1=16"
     [ "$(ops a.txt | tail -1 | cut -f3)" = stat ] && [ "$(count a.txt stat fwd)" -eq 1 ]
 }
 
-@test "mz-sched: shared experts on chiplets 0 and 8, or on the root; the dense first layer on the root" {
+@test "mz-sched: shared experts on the root or spread over the chiplets (auto: from the root's SRAM); the dense first layer on the root" {
+    # DeepSeek-MoE-16B: block 0 dense, blocks 1-27 MoE, 64 routed experts (4 a chiplet) and 2 shared, top-6;
+    # h 2048, f = f_s 1408: P_e = P_s = 3 x 2048 x 1408 = 8,650,752; P_att = 4 x 2048 x 16 x 128 = 16,777,216.
+    # 4 sequences of 16 tokens in 2 micro-batches: 32 tokens each, 4 a slice.
     mz-trace -m deepseek-moe-16b-base -n 1 -b 4 -L 16 -u | mz-place -a contiguous -u -o p.mzt
     mz-sched -V A -M 2 -t -o c.txt p.mzt
-    mz-sched -V A -M 2 --shared-on root -t -o r.txt p.mzt
-    # layer 0 is dense: attention and dense FFN ops, no experts
-    [ "$(awk -F'\t' '!/^@/ && $5 == 0 && $3 == "dense_ffn"' c.txt | wc -l)" -gt 0 ]
-    [ "$(awk -F'\t' '!/^@/ && $5 == 0 && $3 == "expert"' c.txt | wc -l)" -eq 0 ]
-    [ "$(awk -F'\t' '!/^@/ && $3 == "shared"' c.txt | wc -l)" -eq 0 ]
-    [ "$(awk -F'\t' '!/^@/ && $3 == "shared"' r.txt | wc -l)" -gt 0 ]
-    # on chiplets, chiplet 0 hosts 4 routed + 1 shared expert: its weights are 5 experts'
-    w=$(awk -F'\t' '!/^@/ && $5 == 1 && $3 == "load" && $10 ~ /^mem_read:0=/ { split($10, q, "="); s += q[2] } END { print s }' c.txt)
-    w1=$(awk -F'\t' '!/^@/ && $5 == 1 && $3 == "load" && $10 ~ /^mem_read:1=/ { split($10, q, "="); s += q[2] } END { print s }' c.txt)
-    [ "$((w * 4))" -eq "$((w1 * 5))" ]
-    # the stat op's C_T excludes the shared experts: at most top-6
-    run awk -F'\t' '!/^@/ && $3 == "stat" { split($10, t, ","); split(t[1], a, "="); split(t[2], b, "="); print (b[2] / a[2] == 6) }' c.txt
-    assert_output 1
+    mz-sched -V A -M 2 --shared-on spread -t -o s.txt p.mzt
+    # layer 0 is dense: attention and dense FFN ops (2 mbs x 8 slices x 2 directions), no experts
+    [ "$(awk -F'\t' '!/^@/ && $5 == 0 && $3 == "dense_ffn"' c.txt | wc -l)" -eq 32 ]
+    [ "$(awk -F'\t' '!/^@/ && $5 == 0 && ($3 == "expert" || $3 == "dispatch")' c.txt | wc -l)" -eq 0 ]
+    # auto without a wafer: the root; a shared op per MoE block, slice and direction: 27 x 16 x 2
+    grep -q $'\tshared_on:root\t' c.txt
+    [ "$(awk -F'\t' '!/^@/ && $3 == "shared"' c.txt | wc -l)" -eq 864 ]
+    [ "$(awk -F'\t' '!/^@/ && $3 == "shared"' s.txt | wc -l)" -eq 0 ]
+    # on the root its weights are the root's: b (P_att + 2h + h E + 2 P_s) = 2 (16,777,216 + 4,096 + 131,072
+    # + 17,301,504) = 68,427,776 a block; spread: 2 (16,777,216 + 4,096 + 131,072) = 33,824,768
+    [ "$(awk -F'\t' '!/^@/ && $5 == 1 && $3 == "root_load" && $7 == "fwd" { print $10 }' c.txt)" = "root_read:0=68427776" ]
+    [ "$(awk -F'\t' '!/^@/ && $5 == 1 && $3 == "root_load" && $7 == "fwd" { print $10 }' s.txt)" = "root_read:0=33824768" ]
+    # spread, chiplet 0 holds 4 routed experts and 2/16 of the shared ones: 4.125 P_e instead of 4;
+    # block 1 is loaded forward and backward (it is not the turn): 2 x 2 x 4 P_e = 138,412,032 bytes on the root
+    load0() { awk -F'\t' '!/^@/ && $5 == 1 && $3 == "load" && $10 ~ /^mem_read:0=/ { split($10, q, "="); s += q[2] } END { print s }' "$1"; }
+    [ "$(load0 c.txt)" -eq 138412032 ]
+    [ "$(load0 s.txt)" -eq 142737408 ]                      # x 33 / 32
+    # spread, every token reaches every chiplet's slice: each expert op has the slice's 4 tokens
+    [ "$(awk -F'\t' '!/^@/ && $3 == "expert" && $10 !~ /chip_shared:[0-9]+=4$/' s.txt | wc -l)" -eq 0 ]
+    [ "$(grep -c chip_shared c.txt)" -eq 0 ]
+    # auto from the wafer: two blocks of 68.4 MB fit the root's 78 tiles x 2.265 MB, not 78 x 1 MB
+    mz-sched -V A -M 2 -w wafer-deepseek-moe-16b-base -t -o w.txt p.mzt
+    grep -q $'\tshared_on:root\t' w.txt
+    mz-sched -V A -M 2 -w wafer-deepseek-moe-16b-base -s sram.tile_MB=1 -t -o w1.txt p.mzt
+    grep -q $'\tsram_bytes:78000000\troot_sram_bytes:78000000\t.*\tshared_on:spread\t' w1.txt
+    # the stat op's C_T excludes the shared experts: top-6 (A sends one copy per selected expert)
+    for f in c.txt s.txt; do
+        run awk -F'\t' '!/^@/ && $3 == "stat" { split($10, t, ","); split(t[1], a, "="); split(t[2], b, "="); print a[2], b[2] }' $f
+        assert_output "1728 10368"                          # 4 x 16 tokens x 27 MoE blocks, x 6
+    done
 }
 
 @test "mz-sched: a trace without a placement is refused" {

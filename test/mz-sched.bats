@@ -293,11 +293,38 @@ mem_write:1=16"
 }
 
 @test "mz-sched: --prefetch 0 derives the depth from the wafer's SRAM" {
+    # OLMoE: 16 MoE blocks, 64 experts, 4 on each of 16 chiplets: W_c = 2 x 4 x 3 x 2048 x 1024 = 50,331,648
+    # bytes, gradients as much; 8 x 256 tokens in 4 mbs of 8 slices: 64 tokens a slice, buffers
+    # b 64 (2h + 2f) = 786,432 bytes forward, twice that backward (section 5.1; 2 k a_c / E = 1).
     mz-trace -m olmoe-1b-7b-0924 -n 1 -b 8 -u | mz-place -a contiguous -u -o p.mzt
     mz-sched -V A --prefetch 0 -w wafer-olmoe-1b-7b-0924 -t -o p0.txt p.mzt
     mz-sched -V A -t -o p1.txt p.mzt
-    grep -q 'prefetch:0	sram_bytes:158550000' p0.txt   # 70 tiles x 2.265 MB
+    mz-sched -V A --prefetch 2 -t -o p2.txt p.mzt
+    # 70 tiles x 2.265 MB = 158,550,000: 2 W_c + buffers fit forward, 2 W_c + gradients + buffers backward
+    # (151.0 MB + 1.6 MB), and a block with its gradients (order layer)
+    grep -q $'prefetch:0\tdepth_fwd:2\tdepth_bwd:2\tsram_bytes:158550000\t' p0.txt
+    grep -q $'\torder:layer\t' p0.txt
+    grep -q $'prefetch:0\tdepth_fwd:1\tdepth_bwd:1\tsram_bytes:0\t' p1.txt # no wafer: depth 1
     ! cmp -s <(ops p0.txt) <(ops p1.txt)
+    cmp <(ops p0.txt) <(ops p2.txt)                         # what --prefetch 2 forces
+    # 70 x 1.5 MB = 105,000,000: forward (105 - 0.8) / 50.3 = 2.07 blocks, backward (105 - 1.6 - 50.3) / 50.3
+    # = 1.05; a block, its gradients and buffers (102.2 MB) still fit: order layer
+    mz-sched -V A -w wafer-olmoe-1b-7b-0924 -s sram.tile_MB=1.5 -t -o h.txt p.mzt
+    grep -q $'\torder:layer\tprefetch:0\tdepth_fwd:2\tdepth_bwd:1\tsram_bytes:105000000\t' h.txt
+    # 70 MB: one block (depth 1), and no room for its gradients: order mb
+    mz-sched -V A -w wafer-olmoe-1b-7b-0924 -s sram.tile_MB=1 -t -o m.txt p.mzt
+    grep -q $'\torder:mb\tprefetch:0\tdepth_fwd:1\tdepth_bwd:1\tsram_bytes:70000000\t' m.txt
+    # order layer, as Qwen3's count with 16 blocks: forward 16 x 933 + 36, backward 16 x 1,333 + 15 x 65 + 36:
+    # 37,303 ops and the stat op
+    [ "$(ops p0.txt | wc -l)" -eq 37304 ]
+    # order mb: 128 visits of one micro-batch; without their loads, forward 64 x (8 x 25 + 17) + 36 = 13,924,
+    # backward 64 x (1 + 8 x 41 + 17) + 36 = 22,180; the root's and chiplets' loads (1 + 64) in every visit
+    # but the 7 turns, where the block's weights stay: block 15 forward to backward (4 mbs) and block 0
+    # backward to the next mb's forward (3): 121 x 65 = 7,865. 13,924 + 22,180 + 7,865 = 43,969
+    [ "$(ops m.txt | wc -l)" -eq 43970 ]
+    [ "$(awk -F'\t' '!/^@/ && $3 == "root_load"' m.txt | wc -l)" -eq 121 ]  # 128 - 7
+    # the accumulators live in DRAM: 16 x 4 x 16 grad_wb, the first mb writes, the last updates
+    [ "$(awk -F'\t' '!/^@/ && $3 == "grad_wb"' m.txt | wc -l)" -eq 1024 ]
     mz-sched -V A --order layer -t -o l.txt p.mzt
     grep -q 'order:layer' l.txt
 }

@@ -292,6 +292,20 @@ mem_write:1=16"
     assert_output --partial "3 micro-batches but only 2 sequences"
 }
 
+@test "mz-sched: more slices than a micro-batch's tokens is refused when streaming, not for the Baseline" {
+    # the tiny trace's micro-batches (-M 2) hold 2 tokens: Mozart-A and -B cannot cut them in 8 slices
+    for v in A B; do
+        run mz-sched -V $v -M 2 --slices 8 -t "$TINY"
+        assert_failure 1
+        assert_output --partial "--slices 8: a micro-batch has only 2 tokens to slice"
+    done
+    # the Baseline runs whole micro-batches (the default --slices 8 only sizes its SRAM buffers)
+    run mz-sched -V baseline -M 2 --slices 8 -t "$TINY"
+    assert_success
+    run mz-sched -V A -M 2 --slices 2 -t "$TINY"
+    assert_success
+}
+
 @test "mz-sched: --prefetch 0 derives the depth from the wafer's SRAM" {
     # OLMoE: 16 MoE blocks, 64 experts, 4 on each of 16 chiplets: W_c = 2 x 4 x 3 x 2048 x 1024 = 50,331,648
     # bytes, gradients as much; 8 x 256 tokens in 4 mbs of 8 slices: 64 tokens a slice, buffers
@@ -330,21 +344,21 @@ mem_write:1=16"
 }
 
 @test "mz-sched: '-' reads stdin; plain, gzip, binary and text traces give the same schedule" {
-    mz-sched -V A -M 2 -t -o a.txt "$TINY"
+    mz-sched -V A -M 2 --slices 2 -t -o a.txt "$TINY"
     gzip -c "$TINY" > tiny.mzt.gz
-    mz-sched -V A -M 2 -t -o b.txt tiny.mzt.gz
-    mz-sched -V A -M 2 -t - < "$TINY" > c.txt
+    mz-sched -V A -M 2 --slices 2 -t -o b.txt tiny.mzt.gz
+    mz-sched -V A -M 2 --slices 2 -t - < "$TINY" > c.txt
     mz-place -R <(printf 'layer\texpert\tchiplet\tgroup\n1\t0\t0\t0\n1\t1\t0\t0\n1\t2\t1\t0\n1\t3\t1\t0\n') -c 2 -g 1 -o bin.mzt "$TINY"
-    mz-sched -V A -M 2 -t -o d.txt bin.mzt
+    mz-sched -V A -M 2 --slices 2 -t -o d.txt bin.mzt
     cmp <(ops a.txt) <(ops b.txt)
     cmp <(ops a.txt) <(ops c.txt)
     cmp <(ops a.txt) <(ops d.txt)
 }
 
 @test "mz-sched: binary and text schedules hold the same records" {
-    mz-sched -V B -M 2 -u -o s.mzs "$TINY"
-    mz-sched -V B -M 2 -t -o s.txt "$TINY"
-    mz-sched -V B -M 2 -o s.mzs.gz "$TINY"
+    mz-sched -V B -M 2 --slices 2 -u -o s.mzs "$TINY"
+    mz-sched -V B -M 2 --slices 2 -t -o s.txt "$TINY"
+    mz-sched -V B -M 2 --slices 2 -o s.mzs.gz "$TINY"
     [ "$(mz-cost -w "$TOP/test/tiny.wafer" s.mzs)" = "$(mz-cost -w "$TOP/test/tiny.wafer" s.txt | sed 's/s.txt/s.mzs/')" ]
     [ "$(mz-cost -w "$TOP/test/tiny.wafer" s.mzs.gz | sed 's/s.mzs.gz/s.mzs/')" = "$(mz-cost -w "$TOP/test/tiny.wafer" s.mzs)" ]
 }

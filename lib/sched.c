@@ -595,6 +595,18 @@ static void visit_weights(mz_sched *s, int v)
 }
 
 /* ------------------------------------------------------------------ streaming (section 4.5) */
+/* Emit chiplet c's expert op of visit v. An op with nothing to compute ends
+ * as soon as its dependencies do, not after the chiplet's earlier expert
+ * ops, so only an op with work becomes the chiplet's last of the visit (what
+ * its saves, its update and the loads that reuse its SRAM wait for). */
+static void expert_end(mz_sched *s, int v, int c)
+{
+    int work = s->op.nterms > 0;
+    int32_t id = op_end(s);
+    s->xs[c] = id;
+    if (work) s->xlast[(size_t)v * s->chiplets + c] = id;
+}
+
 /* One slice (mb, j) of visit v through an MoE block, forward. */
 static void stream_slice_fwd(mz_sched *s, int v, int mb, int j, int32_t rl, int32_t *rootmax)
 {
@@ -634,7 +646,7 @@ static void stream_slice_fwd(mz_sched *s, int v, int mb, int j, int32_t rl, int3
         expert_terms(s, li, mb, j, c, 0);
         dep(s, s->disp[s->group_of[c]]);
         dep(s, s->loadlast[(size_t)v * C + c]);
-        s->xs[c] = s->xlast[(size_t)v * C + c] = op_end(s);
+        expert_end(s, v, c);
     }
     for (int g = 0; g < G; g++) {
         op_begin(s, MZ_OP_COMBINE, l, mb, j, 0);
@@ -676,7 +688,7 @@ static void stream_slice_bwd(mz_sched *s, int v, int mb, int j, int32_t rl, int3
             dep(s, s->disp[s->group_of[c]]);
             dep(s, s->loadlast[(size_t)v * C + c]);
             dep(s, s->actl[c]);
-            s->xs[c] = s->xlast[(size_t)v * C + c] = op_end(s);
+            expert_end(s, v, c);
         }
         for (int g = 0; g < G; g++) {
             op_begin(s, MZ_OP_COMBINE, l, mb, j, 1);

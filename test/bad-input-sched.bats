@@ -84,10 +84,23 @@ sched_text_field() {
     awk -F'\t' -v n=$((NHEAD - 1 + $1)) -v f="$2" -v v="$3" 'BEGIN { OFS = "\t" } NR == n { $f = v } { print }' in/s.txt > "$4"
 }
 
+# The fixture's latency on test/tiny.wafer, by hand (mz-model(7) 3.4-3.5, 6.1): 1 tile of one 1 x 1 array
+# at 1 cycle/s, so an op's time is its cycles, sum of K N (M + 2) over its matrix multiplies (SRAM bytes
+# at 1000 B/s are below 1 s); memories 16 B/s, links and the dispatcher 8 B/s.
+#   att fwd (T 1; h x P_att/h = 4 x 16, router 4 x 2, per head 4 x c and c x 4): 192 + 24 + 24 c:
+#   240, 264 (c = 1, 2); bwd (dX and dW): 288 + 36 + 48 c: 372, 420; LM head (T 2, 4 x 10) 160, bwd
+#   160 + 120 = 280; expert (1 pair; 4 x 4, 2 x 4) 72, bwd 112; root_load 160/16 = 10, embed 0.5,
+#   loads 48 B 6 (the 8 B/s link), a2a ops 1, saves 2, att_save 6.5, lm_head bwd's 176 B 11, att_wb 10.
+# In the fixed order (depth, then stream order) the root serves att s0 10.5-250.5, att s1 250.5-514.5;
+# chiplet 1's expert of s1 515.5-587.5, its combine to 588.5; LM head 588.5-748.5, att_save to 755
+# on root DRAM, which the LM head's backward waits for: 755-1035; dispatch s0 1035-1036, expert bwd
+# s0 1036-1148, combine to 1149, att bwd s0 1149-1521, att bwd s1 (after the root) 1521-1941, its
+# embedding rows 1941-1942, att_wb 1942-1952: 1952 s, a critical path of those 17 ops
+# (0 3 4 10 11 13 14 15 18 19 23 24 26 27 35 36 39); C_T 1 (top-1), 2 tokens, it fits.
 @test "the schedule fixtures are valid: mz-cost and mz-view read them" {
     for f in in/s.mzs in/s.mzs.gz in/s.txt; do
         run -0 mz-cost -w "$WAFER" $f
-        assert_line --index 3 --regexp $'^0\t54.000000\t'
+        assert_line --index 3 $'0\t1952.000000\t1.0000\t1.0000\t2\t41\t17\t1'
         run -0 mz-view -c $f
         assert_output 41
     done

@@ -159,6 +159,15 @@ mem_write:1=16"
     assert_output ""
     run awk -F'\t' '!/^@/ && $11 != "-" { n = split($11, d, ","); for (i = 1; i <= n; i++) if (d[i] + 0 >= $2 + 0) print }' s.txt
     assert_output ""
+    # saves and updates wait for the chiplet's last expert op with work (an empty one ends at once, before
+    # the chiplet's earlier ops): mz-cost.bats's trace, 2 tokens in 2 slices, token 0 on chiplet 0 only
+    mz-sched -V A -M 1 --slices 2 -t -o c.txt "$TOP/test/cost-tiny.mzt"
+    run awk -F'\t' '!/^@/ { k[$2] = $3; t[$2] = $10 } !/^@/ && ($3 == "save" || $3 == "grad_wb") { n = split($11, d, ","); for (i = 1; i <= n; i++) if (k[d[i]] == "expert" && t[d[i]] == "-") print }' c.txt
+    assert_output ""
+    run awk -F'\t' '!/^@/ && ($3 == "save" || $3 == "grad_wb") && $10 ~ /:0=/ { print $3, $11 }' c.txt
+    assert_output "save 6
+grad_wb 24"                                                 # slice 0's expert ops of chiplet 0, fwd and bwd
+    [ "$(op_field 6 10 c.txt)" = "chip_flop:0=48,chip_tokens:0=1,chip_experts:0=1" ] && [ "$(op_field 24 7 c.txt)" = bwd ]
     # backward activation loads wait for the forward saves of the same activations (order layer and mb)
     [ "$(grep -c $'\tact_load\t' s.txt)" -eq 8 ] && [ "$(grep -c $'\troot_act_load\t' s.txt)" -eq 4 ]
     run unsaved_loads s.txt

@@ -38,19 +38,29 @@ sched_refused() {
 }
 
 # A schedule of the hand-made trace of mz-cost.bats (one MoE layer, 2
-# experts on 2 chiplets in 1 group): Mozart-A, one micro-batch, 96 ops.
-# Record 2 is op 1, "load dram_stream ... mem_read:0=48"; its payload bytes:
-# step 0, id 1, kind 8, category 3, dir 0, layer 0, mb 0, slice+1 0,
-# phase 0, 1 term (type 0x85 = mem_read | whole, index 0, quantity 48),
-# 0 deps.
+# experts on 2 chiplets in 1 group, top-1, 2 tokens): Mozart-A, one
+# micro-batch in 2 slices of 1 token (streaming cuts no finer), 41 ops:
+#   forward: root_load, a load per chiplet (1 expert: 1 chunk), per slice
+#     embed, att, dispatch, 2 expert, combine (6), the LM head, 2 saves and
+#     att_save: 1 + 2 + 12 + 1 + 3 = 19
+#   backward (the turn: no loads): LM head, root_act_load, per slice 2
+#     act_load, dispatch, 2 expert, combine, att, embed (8), 2 grad_wb and
+#     att_wb: 1 + 1 + 16 + 3 = 21
+#   and the stat op: 19 + 21 + 1 = 41.
+# Record 2 is op 1, "load dram_stream ... mem_read:0=48" (1 expert of
+# 3 x 4 x 2 parameters, 2 bytes each); its payload bytes:
+# step 0, id 1, kind 8 (load), category 3 (dram_stream), dir 0, layer 0,
+# mb 0, slice+1 0, phase 0, 1 term (type 0x84 = mem_read (4) | whole,
+# index 0, quantity 48), 0 deps.
 setup_file() {
     mkdir -p "$BATS_FILE_TMPDIR/fx"
     cd "$BATS_FILE_TMPDIR/fx" || return 1
-    mz-sched -M 1 -V A -u -o s.mzs "$COST_TINY"
+    mz-sched -M 1 -V A --slices 2 -u -o s.mzs "$COST_TINY"
     mz-view -b s.mzs -o s.mzs.gz
     mz-view -t s.mzs -o s.txt
-    # the two-layer trace of mz-sched.bats: ops on layers 0 and 1
-    mz-sched -M 1 -V A -u -o two.mzs "$TOP/test/sched-tiny.mzt"
+    # the two-layer trace of mz-sched.bats (4 tokens, 2 slices): ops on layers 0 and 1; block 0 (dense)
+    # forward is root_load, per slice embed, att, dense_ffn, and att_save: ops 0-7, then op 8 on layer 1
+    mz-sched -M 1 -V A --slices 2 -u -o two.mzs "$TOP/test/sched-tiny.mzt"
     mz-view -t two.mzs -o two.txt
 }
 
@@ -74,16 +84,29 @@ sched_text_field() {
     awk -F'\t' -v n=$((NHEAD - 1 + $1)) -v f="$2" -v v="$3" 'BEGIN { OFS = "\t" } NR == n { $f = v } { print }' in/s.txt > "$4"
 }
 
+# The fixture's latency on test/tiny.wafer, by hand (mz-model(7) 3.4-3.5, 6.1): 1 tile of one 1 x 1 array
+# at 1 cycle/s, so an op's time is its cycles, sum of K N (M + 2) over its matrix multiplies (SRAM bytes
+# at 1000 B/s are below 1 s); memories 16 B/s, links and the dispatcher 8 B/s.
+#   att fwd (T 1; h x P_att/h = 4 x 16, router 4 x 2, per head 4 x c and c x 4): 192 + 24 + 24 c:
+#   240, 264 (c = 1, 2); bwd (dX and dW): 288 + 36 + 48 c: 372, 420; LM head (T 2, 4 x 10) 160, bwd
+#   160 + 120 = 280; expert (1 pair; 4 x 4, 2 x 4) 72, bwd 112; root_load 160/16 = 10, embed 0.5,
+#   loads 48 B 6 (the 8 B/s link), a2a ops 1, saves 2, att_save 6.5, lm_head bwd's 176 B 11, att_wb 10.
+# In the fixed order (depth, then stream order) the root serves att s0 10.5-250.5, att s1 250.5-514.5;
+# chiplet 1's expert of s1 515.5-587.5, its combine to 588.5; LM head 588.5-748.5, att_save to 755
+# on root DRAM, which the LM head's backward waits for: 755-1035; dispatch s0 1035-1036, expert bwd
+# s0 1036-1148, combine to 1149, att bwd s0 1149-1521, att bwd s1 (after the root) 1521-1941, its
+# embedding rows 1941-1942, att_wb 1942-1952: 1952 s, a critical path of those 17 ops
+# (0 3 4 10 11 13 14 15 18 19 23 24 26 27 35 36 39); C_T 1 (top-1), 2 tokens, it fits.
 @test "the schedule fixtures are valid: mz-cost and mz-view read them" {
     for f in in/s.mzs in/s.mzs.gz in/s.txt; do
         run -0 mz-cost -w "$WAFER" $f
-        assert_line --index 3 --regexp $'^0\t54.000000\t'
+        assert_line --index 3 $'0\t1952.000000\t1.0000\t1.0000\t2\t41\t17\t1'
         run -0 mz-view -c $f
-        assert_output 96
+        assert_output 41
     done
-    [ "$(record_payload in/s.mzs 2 | od -A n -t u1 | tr -s ' ')" = " 0 1 8 3 0 0 0 0 0 1 133 0 48 0" ]
+    [ "$(record_payload in/s.mzs 2 | od -A n -t u1 | tr -s ' ')" = " 0 1 8 3 0 0 0 0 0 1 132 0 48 0" ]
     run -0 mz-cost -w "$WAFER" in/two.mzs
-    run -0 mz-sched -M 1 -V A --prefetch 0 -w "$WAFER" -o s0.mzs "$COST_TINY"
+    run -0 mz-sched -M 1 -V A --slices 2 --prefetch 0 -w "$WAFER" -o s0.mzs "$COST_TINY"
 }
 
 @test "schedules: empty input (plain, and a gzip stream of nothing)" {
@@ -101,7 +124,7 @@ sched_text_field() {
     head -c $((SIZE - 3)) in/s.mzs > in/end.mzs
     sched_refused "cut inside the end marker" in/end.mzs "truncated: input ends at byte $((SIZE - 3)) (in the end marker)"
     head -c $((SIZE - 12)) in/s.mzs > in/noend.mzs
-    sched_refused "cut right before the end marker" in/noend.mzs "truncated: no end marker after 96 records"
+    sched_refused "cut right before the end marker" in/noend.mzs "truncated: no end marker after 41 records"
     gsize=$(file_size in/s.mzs.gz)
     head -c 12 in/s.mzs.gz > in/g1.mzs
     sched_refused "gzip cut in its header" in/g1.mzs "truncated gzip input"
@@ -120,9 +143,9 @@ sched_text_field() {
     head -c $((n + 10)) in/s.txt > in/mid.txt
     sched_refused "cut inside record line 5" in/mid.txt "line $((NHEAD - 1 + 5)): truncated (no newline at end of input)"
     grep -v '^@EOF' in/s.txt > in/noeof.txt
-    sched_refused "no @EOF line" in/noeof.txt "truncated: no @EOF line after 96 records"
+    sched_refused "no @EOF line" in/noeof.txt "truncated: no @EOF line after 41 records"
     head -c $(($(file_size in/s.txt) - 2)) in/s.txt > in/eof.txt
-    sched_refused "cut inside the @EOF line" in/eof.txt "line $((NHEAD + 96)): truncated (no newline at end of input)"
+    sched_refused "cut inside the @EOF line" in/eof.txt "line $((NHEAD + 41)): truncated (no newline at end of input)"
 }
 
 @test "schedules: a flipped bit (binary header, payload, CRC, end count; gzip data; text key and tab)" {
@@ -138,8 +161,8 @@ sched_text_field() {
     flip_bit in/c.mzs $((r2 + 4 + 14 + 2)) 0
     sched_refused "flip in the CRC of record 2" in/c.mzs "record 2: corrupt (checksum mismatch)"
     cp in/s.mzs in/n.mzs
-    flip_bit in/n.mzs $((SIZE - 8)) 1
-    sched_refused "flip in the end marker's count" in/n.mzs "end marker counts 98 records but 96 were read"
+    flip_bit in/n.mzs $((SIZE - 8)) 1 # 41 = 0b101001 -> 0b101011
+    sched_refused "flip in the end marker's count" in/n.mzs "end marker counts 43 records but 41 were read"
     gsize=$(file_size in/s.mzs.gz)
     for off in $((gsize / 2)) $((gsize / 2 + 1)) $((gsize / 2 + 2)) $((gsize / 3)); do
         cp in/s.mzs.gz in/d.mzs
@@ -188,18 +211,20 @@ sched_text_field() {
     sched_with_header in/s.mzs 's/^@PT\tchiplets:2/@PT\tchiplets:1/' in/pt.mzs
     gzip -c in/pt.mzs > in/pt.mzs.gz
     for f in in/pt.mzs in/pt.mzs.gz; do
-        sched_refused "@PT chiplets 1 ($f)" $f "record 3: op 2: term mem_read: index 1 out of range (1 allowed)" \
+        sched_refused "@PT chiplets 1 ($f)" $f "record 3: op 2: term mem_read: index 1 out of range (1 chiplets)" \
             "mz-cost=record 3: op 2: chiplet 1 out of range (1 chiplets)"
     done
     sed 's/^@PT\tchiplets:2/@PT\tchiplets:1/' in/s.txt > in/pt.txt
-    sched_refused "text: @PT chiplets 1" in/pt.txt "line $((NHEAD + 2)): op 2: term mem_read: index 1 out of range (1 allowed)"
+    sched_refused "text: @PT chiplets 1" in/pt.txt "line $((NHEAD + 2)): op 2: term mem_read: index 1 out of range (1 chiplets)"
     # a model of 1 layer, ops on layer 1
     sched_with_header in/two.mzs 's/\tlayers:2\tmoe:1\t/\tlayers:1\tmoe:0\t/' in/md.mzs
-    sched_refused "binary: @MD layers 1" in/md.mzs "record 19: op 18: layer 1 out of range (the model has 1 layers)" \
-        "mz-cost=record 19: op 18: layer 1 out of range"
+    sched_refused "binary: @MD layers 1" in/md.mzs "record 9: op 8: layer 1 out of range (the model has 1 layers)" \
+        "mz-cost=record 9: op 8: layer 1 out of range"
     sed 's/\tlayers:2\tmoe:1\t/\tlayers:1\tmoe:0\t/' in/two.txt > in/md.txt
-    sched_refused "text: @MD layers 1" in/md.txt "line 27: op 18: layer 1 out of range (the model has 1 layers)"
-    [ "$(sed -n 27p in/two.txt | cut -f2,5)" = $'18\t1' ]
+    n2=$(($(grep -c '^@' in/two.txt) - 1 + 9)) # record 9's line
+    sched_refused "text: @MD layers 1" in/md.txt "line $n2: op 8: layer 1 out of range (the model has 1 layers)"
+    [ "$(sed -n ${n2}p in/two.txt | cut -f2,5)" = $'8\t1' ]
+    [ "$(sed -n $((n2 - 1))p in/two.txt | cut -f2,3,5)" = $'7\tatt_save\t0' ]
     # a record whose structure is not an op: op 1 claims 5 terms
     patch_record in/s.mzs 2 9 5 in/r.mzs
     sched_refused "binary: op with 5 terms in 14 bytes" in/r.mzs "record 2: corrupt schedule record (14 bytes)"
@@ -241,10 +266,10 @@ sched_text_field() {
 }
 
 @test "schedules: quantities and fields that are negative, NaN, inf, huge or not numbers" {
-    # binary: op 1's quantity as a double (term type 5, not whole)
+    # binary: op 1's quantity as a double (term type 4, mem_read, not whole)
     for q in 'nan:\000\000\000\000\000\000\370\177' '-1:\000\000\000\000\000\000\360\277' 'inf:\000\000\000\000\000\000\360\177' \
         '-inf:\000\000\000\000\000\000\360\377'; do
-        printf "\000\001\010\003\000\000\000\000\000\001\005\000${q#*:}\000" > pay
+        printf "\000\001\010\003\000\000\000\000\000\001\004\000${q#*:}\000" > pay
         replace_record in/s.mzs 2 pay in/q.mzs
         sched_refused "binary: quantity ${q%%:*}" in/q.mzs "record 2: op 1: term mem_read: quantity ${q%%:*} is not a finite number >= 0"
     done
@@ -278,7 +303,8 @@ sched_text_field() {
         sched_with_header in/s.mzs "s/^@PT\tchiplets:2/@PT\tchiplets:$v/" in/h.mzs
         sched_refused "binary: @PT chiplets '$v'" in/h.mzs "$want"
     done
-    sed 's/\tbytes:2$/\tbytes:x/' in/s.txt > in/b.txt
+    sed '/^@SC/s/\tbytes:2\t/\tbytes:x\t/' in/s.txt > in/b.txt # (grad_bytes follows bytes in @SC)
+    grep -q $'^@SC\t.*\tbytes:x\tgrad_bytes:2$' in/b.txt
     refuses "mz-cost: @SC bytes 'x'" in/b.txt "header @SC bytes: 'x' is not an integer" mz-cost -w "$WAFER" in/b.txt
 }
 
@@ -313,7 +339,7 @@ wafer_reader() {
     shift
     case $tool in
     mz-cost) mz-cost in/s.mzs -w "$@" ;;
-    mz-sched) mz-sched -M 1 -V A --prefetch 0 "$COST_TINY" -w "$@" ;;
+    mz-sched) mz-sched -M 1 -V A --slices 2 --prefetch 0 "$COST_TINY" -w "$@" ;;
     esac
 }
 
@@ -322,7 +348,7 @@ wafer_reader() {
 wafer_refused() {
     refuses "mz-cost: wafer: $1" "$2" "$3" wafer_reader mz-cost "$2" || return 1
     refuses "mz-sched: wafer: $1" "$2" "$3" wafer_reader mz-sched "$2" || return 1
-    unfinished "mz-sched: wafer: $1" mz-sched -M 1 -V A --prefetch 0 -u -w "$2" "$COST_TINY"
+    unfinished "mz-sched: wafer: $1" mz-sched -M 1 -V A --slices 2 --prefetch 0 -u -w "$2" "$COST_TINY"
 }
 
 # The wafer with sed SCRIPT applied, to in/x.wafer.
@@ -337,11 +363,12 @@ wafer_edit() {
     wafer_refused "comments only" in/x.wafer ": empty wafer description"
     head -c $(($(head -1 "$WAFER" | wc -c) + 10)) "$WAFER" > in/x.wafer
     wafer_refused "cut in line 2" in/x.wafer ": line 2: truncated (no newline at end of input)"
-    # "bandwidth_GBps = 16" of line 24 "bandwidth_GBps = 16e-9": a valid value, but cut
-    head -c $(($(head -23 "$WAFER" | wc -c) + 19)) "$WAFER" > in/x.wafer
+    # "bandwidth_GBps = 16" of line 25 "bandwidth_GBps = 16e-9": a valid value, but cut
+    head -c $(($(head -24 "$WAFER" | wc -c) + 19)) "$WAFER" > in/x.wafer
     [ "$(tail -1 in/x.wafer)" = "bandwidth_GBps = 16" ]
-    wafer_refused "cut in the middle of a line" in/x.wafer ": line 24: truncated (no newline at end of input)"
-    head -23 "$WAFER" > in/x.wafer # the file stops in [memory]
+    wafer_refused "cut in the middle of a line" in/x.wafer ": line 25: truncated (no newline at end of input)"
+    head -24 "$WAFER" > in/x.wafer # the file stops in [memory]
+    [ "$(tail -1 in/x.wafer)" = "[memory]" ]
     wafer_refused "cut at a line boundary" in/x.wafer "): missing field 'memory.bandwidth_GBps'"
     head -3 "$WAFER" > in/x.wafer # comments only: nothing set
     wafer_refused "cut before [topology]" in/x.wafer ": empty wafer description"
@@ -391,7 +418,7 @@ wafer_edit() {
         *) want="memory.bandwidth_GBps: '$v' is not a number" ;;
         esac
         wafer_edit "s/^bandwidth_GBps = 16e-9 /bandwidth_GBps = $v /"
-        wafer_refused "bandwidth '$v'" in/x.wafer ": line 24: $want"
+        wafer_refused "bandwidth '$v'" in/x.wafer ": line 25: $want"
     done
     for v in -1 0 nan inf 1e300 9223372036854775808 65537 2.5 x; do
         case $v in
@@ -406,15 +433,20 @@ wafer_edit() {
     done
     wafer_edit 's/^kind = tree /kind = ring /'
     wafer_refused "kind 'ring'" in/x.wafer ": line 5: topology.kind: 'ring' is not one of tree, mesh"
-    wafer_edit 's/^utilisation = 1 /utilisation = 1.5 /'
-    wafer_refused "utilisation 1.5" in/x.wafer ": line 17: compute.utilisation: 1.5 is too large (at most 1)"
+    # an efficiency above 1 (compute.utilisation is gone in timing model v2; memory.efficiency is bounded alike)
+    wafer_edit '/^\[memory\]/,/^\[/s/^efficiency = 1 /efficiency = 1.5 /'
+    [ "$(grep -c '^efficiency = 1.5 ' in/x.wafer)" -eq 1 ]
+    wafer_refused "memory efficiency 1.5" in/x.wafer ": line 30: memory.efficiency: 1.5 is too large (at most 1)"
 }
 
 @test "wafers: missing fields and sections" {
-    for key in kind tiles clock_GHz tile_MB bandwidth_GBps wire_GBps multicast; do
-        wafer_edit "/^$key = /d"
-        sec=$(grep -B40 "^$key = " "$WAFER" | grep '^\[' | tail -1 | tr -d '[]')
-        wafer_refused "no $key" in/x.wafer "): missing field '$sec.$key'"
+    # bandwidth_GBps is in [memory] and [spill]: each line is deleted in its section only
+    for field in topology.kind compute.tiles compute.clock_GHz sram.tile_MB memory.bandwidth_GBps memory.phy_mm \
+        spill.bandwidth_GBps links.wire_GBps links.wires_per_mm root.dispatch_Bpc switch.multicast; do
+        sec=${field%%.*} key=${field#*.}
+        wafer_edit "/^\[$sec\]/,/^\[/{/^$key = /d}"
+        [ "$(($(wc -l < "$WAFER") - $(wc -l < in/x.wafer)))" -eq 1 ]
+        wafer_refused "no $field" in/x.wafer "): missing field '$field'"
     done
     wafer_edit '/^\[sram\]/d'
     wafer_refused "no [sram] line" in/x.wafer ": line 19: unknown field 'compute.tile_MB'"

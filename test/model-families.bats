@@ -58,13 +58,18 @@ md_of() {
     run mz-trace -m "$DATA/gpt2.json" -n 1
     assert_failure 1
     assert_output --partial "gpt2.json: missing field 'num_hidden_layers' (family gpt2, GPT2LMHeadModel)"
-    # a nested config names the nested field
+    # a nested config names the nested field (a file in the current directory is ./FILE: a name
+    # without '/' is a catalogue name)
     sed 's/"num_local_experts": 16,//' "$DATA/llama-4-scout-17b-16e-instruct.json" > scout.json
-    run mz-trace -m scout.json -n 1
+    run mz-trace -m ./scout.json -n 1
     assert_failure 1
     assert_output --partial "missing field 'text_config.num_experts' or 'text_config.n_routed_experts' or 'text_config.num_local_experts' (family llama4_text, Llama4ForConditionalGeneration)"
+    run mz-trace -m scout.json -n 1
+    assert_failure 1
+    assert_output --partial "scout.json: not found in the catalogue"
+    assert_output --partial "write ./scout.json"
     sed 's/"quant_method": "mxfp4"/"quant_method": "hqq"/' "$DATA/gpt-oss-20b.json" > oss.json
-    run mz-trace -m oss.json -n 1
+    run mz-trace -m ./oss.json -n 1
     assert_failure 1
     assert_output --partial "quantization_config: unknown quant_method 'hqq'"
 }

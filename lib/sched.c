@@ -54,6 +54,7 @@ struct mz_sched {
     int32_t *loadlast;      /* [nvis][chiplets] last weight chunk of the visit */
     int *loaded;            /* [nvis] 1 once the visit's loads are emitted */
     int32_t *rootlast;      /* [nvis] last root op of the visit */
+    int32_t *saved;         /* [layers][mbs][chiplets + 1] forward saves of the activations (the root's last) */
     int32_t *out;           /* [mbs][slices][groups + 1] ops the next block's slice waits for */
     int *nout;              /* [mbs][slices] */
     int32_t *carry;         /* [slices * (groups + 1)] the previous micro-batch's outputs (order mb) */
@@ -237,6 +238,7 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
     s->loadlast = mz_malloc(n * sizeof *s->loadlast);
     s->loaded = mz_calloc(s->nvis, sizeof *s->loaded);
     s->rootlast = mz_malloc(s->nvis * sizeof *s->rootlast);
+    s->saved = mz_malloc((size_t)s->layers * s->mbs * (s->chiplets + 1) * sizeof *s->saved);
     s->out = mz_malloc((size_t)s->mbs * s->slices * (s->groups + 1) * sizeof *s->out);
     s->nout = mz_calloc((size_t)s->mbs * s->slices, sizeof *s->nout);
     s->carry = mz_malloc((size_t)s->slices * (s->groups + 1) * sizeof *s->carry);
@@ -258,7 +260,7 @@ void mz_sched_free(mz_sched *s)
     free(s->sel), free(s->pairs), free(s->active), free(s->tok_chip), free(s->tok_group), free(s->ntok), free(s->ctx);
     free(s->stamp), free(s->gstamp);
     free(s->vis_dir), free(s->vis_layer), free(s->vis_mb0), free(s->vis_nmb);
-    free(s->xlast), free(s->freed), free(s->loadlast), free(s->loaded), free(s->rootlast);
+    free(s->xlast), free(s->freed), free(s->loadlast), free(s->loaded), free(s->rootlast), free(s->saved);
     free(s->out), free(s->nout), free(s->carry), free(s->disp), free(s->comb), free(s->xs), free(s->actl);
     free(s->hot), free(s->wc), free(s->prs), free(s->foot);
     mz_op_free(&s->op);
@@ -453,6 +455,8 @@ static int32_t op_end(mz_sched *s)
 
 #define OUT(s, mb, j) ((s)->out + ((size_t)(mb) * (s)->slices + (j)) * ((s)->groups + 1))
 #define NOUT(s, mb, j) ((s)->nout[(size_t)(mb) * (s)->slices + (j)])
+/* The forward save of block l's activations of micro-batch mb on chiplet c (c = chiplets: the root's). */
+#define SAVED(s, l, mb, c) ((s)->saved[((size_t)(l) * (s)->mbs + (mb)) * ((s)->chiplets + 1) + (c)])
 
 static void dep_out(mz_sched *s, int mb, int j)
 {
@@ -751,21 +755,24 @@ static void save_acts(mz_sched *s, int v, int mb, int32_t rootmax)
             op_begin(s, MZ_OP_SAVE, l, mb, -1, 0);
             term(s, MZ_Q_MEM_WRITE, c, chip_acts(s, li, mb, -1, c));
             dep(s, s->xlast[(size_t)v * s->chiplets + c]);
-            op_end(s);
+            SAVED(s, l, mb, c) = op_end(s);
         }
     op_begin(s, MZ_OP_ATT_SAVE, l, mb, -1, 0);
     term(s, MZ_Q_ROOT_WRITE, 0, root_acts(s, l, mb));
     dep(s, rootmax);
-    op_end(s);
+    SAVED(s, l, mb, s->chiplets) = op_end(s);
 }
 
 /* Backward: the saved activations come back, the root's for micro-batch mb,
- * the chiplets' for slice j of it (j < 0: all of it, the Baseline's). */
+ * the chiplets' for slice j of it (j < 0: all of it, the Baseline's); a
+ * load reads what its forward save wrote, so it waits for it (at the turn
+ * nothing else orders them: the loads' other dependencies come first). */
 static int32_t load_root_acts(mz_sched *s, int v, int mb, int32_t rl)
 {
     op_begin(s, MZ_OP_ROOT_ACT_LOAD, s->vis_layer[v], mb, -1, 1);
     term(s, MZ_Q_ROOT_READ, 0, root_acts(s, s->vis_layer[v], mb));
     dep(s, rl);
+    dep(s, SAVED(s, s->vis_layer[v], mb, s->chiplets));
     return op_end(s);
 }
 
@@ -778,6 +785,7 @@ static void load_chip_acts(mz_sched *s, int v, int mb, int j)
         op_begin(s, MZ_OP_ACT_LOAD, l, mb, j, 1);
         term(s, MZ_Q_MEM_READ, c, chip_acts(s, li, mb, j, c));
         dep(s, s->loadlast[(size_t)v * C + c]);
+        dep(s, SAVED(s, l, mb, c));
         s->actl[c] = op_end(s);
     }
 }
@@ -1024,6 +1032,7 @@ int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *),
     memset(s->nout, 0, (size_t)s->mbs * s->slices * sizeof *s->nout);
     for (size_t i = 0; i < (size_t)s->nvis * s->chiplets; i++) s->freed[i] = s->xlast[i] = s->loadlast[i] = NONE;
     for (int v = 0; v < s->nvis; v++) s->rootlast[v] = NONE;
+    for (size_t i = 0; i < (size_t)s->layers * s->mbs * (s->chiplets + 1); i++) s->saved[i] = NONE;
     for (int c = 0; c < s->chiplets; c++) s->actl[c] = NONE;
     s->ncarry = 0;
     sum_pairs(s);

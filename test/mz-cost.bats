@@ -158,6 +158,19 @@ import json
 d = json.load(open("tiny.json"))
 print(max(e["ts"] + e["dur"] for e in d["traceEvents"] if e["ph"] == "X"))'
     assert_output 1645500000.0
+    # backward, the saved activations are read after they were written (the chiplets' at 440 and 441 s
+    # after their saves end, the root's at 616.5 s after its save, 599-605.5)
+    run python3 -c '
+import json
+d = json.load(open("tiny.json"))
+ev = [e for e in d["traceEvents"] if e["ph"] == "X"]
+def ends(n, t): return max(e["ts"] + e["dur"] for e in ev if e["name"] == n and e["tid"] in t)
+def starts(n, t): return min(e["ts"] for e in ev if e["name"] == n and e["tid"] in t)
+every = {e["tid"] for e in ev}
+# per track of a chiplet save (its link S0 or S1, and D0)
+print([starts("act_load", {t}) >= ends("save", {t}) for t in sorted({e["tid"] for e in ev if e["name"] == "save"})],
+      starts("root_act_load", every) >= ends("att_save", every), starts("root_act_load", every))'
+    assert_output "[True, True, True] True 616500000.0"
 }
 
 @test "mz-cost: the resource table: bytes, busy time and utilisation per link, stack and chiplet" {

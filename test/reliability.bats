@@ -103,30 +103,30 @@ PLACE2="-a ctswap --kicks 600 -u"
 
 # ---------------------------------------------------------------- 3. no dependency aborts the process
 
-# A targets file for mz-cost --fit on the tiny schedule: row base (target $1,
-# tolerance $2) and a relative row A against it.
+# A targets file for mz-cost --fit on the tiny schedule (its 2 tokens in one
+# slice): row base, target $1, tolerance $2.
 fit_targets() {
-    mz-sched -V baseline -M 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
+    mz-sched -V baseline -M 1 --slices 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
     printf 'name\tschedule\twafer\treference\ttarget\ttolerance\nbase\tbase.mzs\t%s\t-\t%s\t%s\n' \
         "$TOP/test/tiny.wafer" "$1" "$2" > t.tsv
 }
 
 @test "class 3: mz-cost --fit: a target of 0, or 1e300 within 1e-300, is refused before fitting (exit 1, no abort)" {
     fit_targets 0 1
-    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.root_port_wires -o fit.tsv
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free root.dispatch_Bpc -o fit.tsv
     assert_equal "$stderr" "mz-cost: t.tsv: line 2: target: 0 cannot be fitted: a target must be at least 1e-09"
     [ ! -e fit.tsv ]
     fit_targets 1e300 1e-300
-    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.root_port_wires -o fit.tsv
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free root.dispatch_Bpc -o fit.tsv
     assert_equal "$stderr" "mz-cost: t.tsv: line 2: target: 1e300 cannot be fitted: a target must be at most 1e+09"
     fit_targets 100 1e-300
-    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.root_port_wires -o fit.tsv
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free root.dispatch_Bpc -o fit.tsv
     assert_equal "$stderr" "mz-cost: t.tsv: line 2: tolerance: 1e-300 is below 1e-09 of the target (100): no fit can meet it"
     [ ! -e fit.tsv ]
 }
 
 @test "class 3: mz-cost --fit --free on a field that is not a positive real number is refused, no abort" {
-    fit_targets 116.5 1
+    fit_targets 1669 1
     for f in compute.tiles topology.kind switch.multicast; do
         run -1 --separate-stderr mz-cost -q --fit t.tsv --free $f -o fit.tsv
         assert_equal "$stderr" "mz-cost: --free $f: not a real-valued field: the fit varies real numbers only"
@@ -143,7 +143,7 @@ fit_targets() {
 # ---------------------------------------------------------------- 4. integer overflow; counts bounded before allocating
 
 @test "class 4: mz-cost --timeline-steps 0-2147483647 or 0-100000000 is refused before allocating (exit 2)" {
-    mz-sched -V baseline -M 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
+    mz-sched -V baseline -M 1 --slices 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
     for r in 0-2147483647:2147483648 0-100000000:100000001 0-9999999,0-9999999:20000000; do
         run -2 --separate-stderr mz-cost -w "$TOP/test/tiny.wafer" -T tl.json --timeline-steps "${r%%:*}" base.mzs
         assert_equal "${lines[0]:-}${stderr%%$'\n'*}" "mz-cost: --timeline-steps: ${r%%:*} lists ${r#*:} values, more than 16777216"
@@ -235,8 +235,8 @@ big_trace() {
     assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:dir\tconfig:%s\tprior:built-in\twafer:%s,%s\twafer_from:default' \
         "$PWD/some/dir/config.json" "$R/models/wafer-qwen3-30b-a3b.wafer" "$R/models/calibrated.wafer")"
     assert_equal "$stderr" "mz-speedup: -m $PWD/some/dir/config.json is a path, not a catalogue name: costed on the default wafer wafer-qwen3-30b-a3b (-w chooses one)"
-    run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -w wafer-olmoe-1b-7b-0924 -S compute.utilisation=0.05
-    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,-s compute.utilisation=0.05\twafer_from:-w' \
+    run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -w wafer-olmoe-1b-7b-0924 -S root.dispatch_Bpc=16
+    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,-s root.dispatch_Bpc=16\twafer_from:-w' \
         "$R/models/olmoe-1b-7b-0924.json" "$R/models/olmoe-1b-7b-0924.prior" "$R/models/wafer-olmoe-1b-7b-0924.wafer" "$R/models/calibrated.wafer")"
     [ -z "$stderr" ]
 }
@@ -311,6 +311,6 @@ bounded() {
     # a wide but small graph is fine: 3 x 3 includes
     for i in 0 1; do for j in 1 2 3; do echo "include g$((i + 1)).wafer"; done > g$i.wafer; done
     cp "$TOP/models/ssd.wafer" g2.wafer
-    mz-sched -V baseline -M 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
+    mz-sched -V baseline -M 1 --slices 1 -u -o base.mzs "$TOP/test/cost-tiny.mzt"
     run -0 mz-cost -w "$TOP/test/tiny.wafer" -w ./g0.wafer base.mzs
 }

@@ -13,6 +13,13 @@
 
 #include "../lib/mz.h"
 
+static int done(mz_fit *f, double *prev, int status)
+{
+    free(prev);
+    mz_fit_free(f);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     mz_fit *f;
@@ -34,15 +41,15 @@ int main(int argc, char **argv)
         double v = strtod(argv[a], &end);
         if (*end || end == argv[a]) {
             fprintf(stderr, "model-sweep: '%s' is not a number\n", argv[a]);
-            return 2;
+            return done(f, prev, 2);
         }
         if (a > 4 && !(v > prev_v)) {
             fprintf(stderr, "model-sweep: the values must rise (%g after %g)\n", v, prev_v);
-            return 2;
+            return done(f, prev, 2);
         }
         if (mz_fit_set(f, argv[3], v) < 0 || mz_fit_evaluate(f) < 0) {
             fprintf(stderr, "model-sweep: %s=%g: %s\n", argv[3], v, mz_errmsg());
-            return 1;
+            return done(f, prev, 1);
         }
         printf("%s=%.9g", argv[3], v);
         for (int i = 0; i < n; i++) {
@@ -52,13 +59,13 @@ int main(int argc, char **argv)
                 printf("\n");
                 fprintf(stderr, "model-sweep: %s at %s=%g: latency %g is not finite and positive\n",
                         mz_fit_row_name(f, i), argv[3], v, t);
-                return 1;
+                return done(f, prev, 1);
             }
             if (a > 4 && (up ? t > prev[i] : t < prev[i])) {
                 printf("\n");
                 fprintf(stderr, "model-sweep: %s: %s %g -> %g %s the latency: %.9g -> %.9g s\n",
                         mz_fit_row_name(f, i), argv[3], prev_v, v, up ? "raises" : "lowers", prev[i], t);
-                return 1;
+                return done(f, prev, 1);
             }
             prev[i] = t;
         }
@@ -67,7 +74,5 @@ int main(int argc, char **argv)
         points++;
     }
     printf("points:%d rows:%d\n", points, n);
-    free(prev);
-    mz_fit_free(f);
-    return 0;
+    return done(f, prev, 0);
 }

@@ -38,7 +38,7 @@ FUZZ_BINS := $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_NAMES))
 FUZZ_ALLCFLAGS = $(FUZZ_CFLAGS) -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS)) \
                  $(CPPFLAGS) -fno-sanitize-recover=undefined
 # where the harnesses find the catalogue and (speedup) the programs they run
-FUZZ_DEFS      = -DMZ_FUZZ_MODELS='"$(CURDIR)/models"'
+FUZZ_DEFS      = -DMZ_FUZZ_MODELS='"$(CURDIR)/models"' -DMZ_FUZZ_SEEDS='"$(CURDIR)/test/fuzz/seeds"'
 FUZZ_TOOLS     = $(FUZZ_DIR)/tools
 FUZZ_TOOLO    := $(patsubst lib/%.c,$(FUZZ_TOOLS)/lib/%.o,$(LIBSRC))
 REPLAYS   := $(addprefix test/fuzz/replay-,$(FUZZ_NAMES))

@@ -46,6 +46,7 @@ replay() {
 @test "fuzz: replay placemap" { replay placemap; }
 @test "fuzz: replay include" { replay include; }
 @test "fuzz: replay speedup" { replay speedup; }
+@test "fuzz: replay costset" { replay costset; }
 
 @test "fuzz: a binary seed with a flipped byte, which the reader refuses (checksum), replays cleanly" {
     # a flipped record byte in a binary seed: the reader alone refuses it

@@ -41,7 +41,8 @@ unset grid
 set grid xtics lc rgb '#e4e4e4' lw 1 dt 1
 set style fill solid 1.0 noborder
 set xrange [0:xmax * 1.005]
-set xtics 1 nomirror out
+xstep = xmax > 40 ? 5 : (xmax > 15 ? 2 : 1)   # a label every 1, 2 or 5 ms, never crowded
+set xtics 0, xstep nomirror out
 set ytics nomirror scale 0 font ',10'
 set border 3
 set key at screen 0.5, screen 0.958 center top horizontal maxrows 2 width 1 samplen 2 reverse Left font ',11'

@@ -280,7 +280,7 @@ int main(int argc, char **argv)
                 warned = 1;
             }
             all_fit &= row.fits;
-            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d\t%.1f\t%.6g\t%.6g\t%.6g\t%.6g\n", row.step,
+            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g\n", row.step,
                               row.latency_s, row.ct, row.ct_group, row.tokens, row.ops, row.path_ops, row.fits,
                               row.area_mm2, row.energy_J, row.static_J, row.power_W, row.peak_W) < 0)
                 die_out(out, 5);
@@ -310,7 +310,7 @@ int main(int argc, char **argv)
         mz_error("%s: the schedule has no steps", in_path);
         die_out(out, 5);
     }
-    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%.6g\t%.6g\t%.6g\t%.6g\n",
+    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g\n",
                       sum_lat / steps, sum_tok > 0 ? sum_cp / sum_tok : 0, sum_tok > 0 ? sum_gcp / sum_tok : 0,
                       sum_tok / steps, sum_ops / steps, sum_path / steps, all_fit, area_mm2, sum_e / steps,
                       sum_static / steps, sum_lat > 0 ? sum_e / sum_lat : 0, peak_W) < 0)

@@ -968,7 +968,8 @@ typedef struct {
     int n_chiplets, n_switches, n_devices;
     double gaps, total;        /* die spacing; the wafer */
     double logic, sram_total;  /* leaking silicon */
-    double static_W;
+    double static_W;          /* leakage of that silicon */
+    double full_W;            /* every PE a MAC a cycle, every SRAM port at its rate, plus static_W */
 } mz_area;
 /* Fills a; -1 (error set) when the wafer has no area and energy model. */
 int mz_area_compute(const mz_wafer *w, mz_area *a);

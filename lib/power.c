@@ -84,6 +84,11 @@ int mz_area_compute(const mz_wafer *w, mz_area *a)
                a->n_switches * (a->sw_phy + a->sw_logic);
     a->sram_total = (C + 1) * w->tiles * a->sram_die + a->n_switches * a->sw_sram;
     a->static_W = a->logic * w->logic_leak_W_per_mm2 + a->sram_total * w->sram_leak_W_per_mm2;
+    /* section 9.3: a bound, every PE a MAC each cycle and every SRAM port at its rate */
+    a->full_W = (C + 1) * (double)w->tiles *
+                    ((double)w->arrays_per_tile * w->pes_per_array * w->clock_GHz * 1e9 * w->mac_pJ * 1e-12 +
+                     w->sram_tile_GBps * 1e9 * (w->sram_pJ_per_byte + 8 * w->bond_pJ_per_bit) * 1e-12) +
+                a->static_W;
     return 0;
 }
 
@@ -120,6 +125,9 @@ int mz_area_write(const mz_wafer *w, mz_out *out)
 #undef ROW
     if (mz_out_printf(out, "static_W\t1\t%.6g\t%.6g\tleakage of the silicon above (%s devices' own static power not modelled)\n",
                       a.static_W, a.static_W, dev) < 0)
+        return -1;
+    if (mz_out_printf(out, "full_W\t1\t%.6g\t%.6g\ta bound: every PE a MAC each cycle and every SRAM port at its rate, "
+                           "with the static power\n", a.full_W, a.full_W) < 0)
         return -1;
     return 0;
 }

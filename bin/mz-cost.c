@@ -224,10 +224,12 @@ int main(int argc, char **argv)
         for (int k = 0; k < w.n_layers; k++) mz_buf_printf(&b, "\t%s", w.layer[k]);
         mz_buf_puts(&b, "\n");
         if (mz_out_puts(out[0], b.s) < 0 ||
-            mz_out_puts(out[0], "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\tarea_mm2\tenergy_J\t"
-                                "static_J\tpower_W\tpeak_power_W\n") < 0)
+            mz_out_puts(out[0], w.power ? "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\tarea_mm2\t"
+                                          "energy_J\tstatic_J\tpower_W\tpeak_power_W\n"
+                                        : "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\n") < 0)
             die_out(out, 5);
-        if (out[1] && (mz_out_puts(out[1], b.s) < 0 || mz_out_puts(out[1], "step\tlayer\tcategory\ttotal_s\texposed_s\tenergy_J\n") < 0))
+        if (out[1] && (mz_out_puts(out[1], b.s) < 0 || mz_out_puts(out[1], w.power ? "step\tlayer\tcategory\ttotal_s\texposed_s\tenergy_J\n"
+                                                                       : "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0))
             die_out(out, 5);
         if (out[2] && mz_out_puts(out[2], b.s) < 0) die_out(out, 5);
         if (out[4] && mz_out_puts(out[4], b.s) < 0) die_out(out, 5);
@@ -280,9 +282,11 @@ int main(int argc, char **argv)
                 warned = 1;
             }
             all_fit &= row.fits;
-            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g\n", row.step,
-                              row.latency_s, row.ct, row.ct_group, row.tokens, row.ops, row.path_ops, row.fits,
-                              row.area_mm2, row.energy_J, row.static_J, row.power_W, row.peak_W) < 0)
+            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d", row.step, row.latency_s, row.ct,
+                              row.ct_group, row.tokens, row.ops, row.path_ops, row.fits) < 0 ||
+                (w.power && mz_out_printf(out[0], "\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g", row.area_mm2, row.energy_J,
+                                          row.static_J, row.power_W, row.peak_W) < 0) ||
+                mz_out_puts(out[0], "\n") < 0)
                 die_out(out, 5);
             if (out[1] && mz_cost_write_breakdown(cost, out[1], 0) < 0) die_out(out, 5);
             if (out[3] && in_list(tl_steps, n_tl, (int)row.step)) {
@@ -310,10 +314,12 @@ int main(int argc, char **argv)
         mz_error("%s: the schedule has no steps", in_path);
         die_out(out, 5);
     }
-    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g\n",
-                      sum_lat / steps, sum_tok > 0 ? sum_cp / sum_tok : 0, sum_tok > 0 ? sum_gcp / sum_tok : 0,
-                      sum_tok / steps, sum_ops / steps, sum_path / steps, all_fit, area_mm2, sum_e / steps,
-                      sum_static / steps, sum_lat > 0 ? sum_e / sum_lat : 0, peak_W) < 0)
+    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d", sum_lat / steps,
+                      sum_tok > 0 ? sum_cp / sum_tok : 0, sum_tok > 0 ? sum_gcp / sum_tok : 0, sum_tok / steps,
+                      sum_ops / steps, sum_path / steps, all_fit) < 0 ||
+        (w.power && mz_out_printf(out[0], "\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g", area_mm2, sum_e / steps, sum_static / steps,
+                                  sum_lat > 0 ? sum_e / sum_lat : 0, peak_W) < 0) ||
+        mz_out_puts(out[0], "\n") < 0)
         die_out(out, 5);
     if (out[2] && mz_cost_write_resources(cost, out[2]) < 0) die_out(out, 5);
     if (out[4] && mz_cost_write_footprint(cost, out[4]) < 0) die_out(out, 5);

@@ -327,7 +327,9 @@ int mz_cost_write_footprint(mz_cost *c, mz_out *out)
 int mz_cost_write_breakdown(mz_cost *c, mz_out *out, int header)
 {
     uint32_t step = c->st.step;
-    if (header && mz_out_puts(out, "step\tlayer\tcategory\ttotal_s\texposed_s\tenergy_J\n") < 0) return -1;
+    if (header && mz_out_puts(out, c->pw ? "step\tlayer\tcategory\ttotal_s\texposed_s\tenergy_J\n"
+                                         : "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0)
+        return -1;
     for (int l = 0; l <= c->L; l++) {
         char lname[16];
         if (l < c->L)
@@ -335,13 +337,13 @@ int mz_cost_write_breakdown(mz_cost *c, mz_out *out, int header)
         else
             snprintf(lname, sizeof lname, "all");
         for (int k = 1; k < MZ_NCATS; k++)
-            if (mz_out_printf(out, "%u\t%s\t%s\t%.9g\t%.9g\t%.9g\n", step, lname, mz_op_cat_name(k),
-                              c->tot[l * MZ_NCATS + k], c->exp[l * MZ_NCATS + k],
-                              c->pw ? c->pw->cat[l * MZ_NCATS + k] : 0) < 0)
+            if (mz_out_printf(out, "%u\t%s\t%s\t%.9g\t%.9g", step, lname, mz_op_cat_name(k), c->tot[l * MZ_NCATS + k],
+                              c->exp[l * MZ_NCATS + k]) < 0 ||
+                (c->pw && mz_out_printf(out, "\t%.9g", c->pw->cat[l * MZ_NCATS + k]) < 0) || mz_out_puts(out, "\n") < 0)
                 return -1;
     }
     if (c->tm.exposed_idle > 0 &&
-        mz_out_printf(out, "%u\tall\tidle\t0\t%.9g\t0\n", step, c->tm.exposed_idle) < 0)
+        mz_out_printf(out, "%u\tall\tidle\t0\t%.9g%s\n", step, c->tm.exposed_idle, c->pw ? "\t0" : "") < 0)
         return -1;
     /* section 9.3: the leakage of the step's latency, the phase no op holds */
     if (c->pw && mz_out_printf(out, "%u\tall\tstatic\t0\t0\t%.9g\n", step, c->pw->stat) < 0) return -1;
@@ -404,15 +406,16 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
 int mz_cost_write_resources(mz_cost *c, mz_out *out)
 {
     static const char *const tname[] = {"compute", "link", "dram"};
-    if (mz_out_puts(out, "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\tenergy_J\n") < 0)
+    if (mz_out_puts(out, c->pw ? "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\tenergy_J\n"
+                               : "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\n") < 0)
         return -1;
     for (int r = 0; r < c->fab->n; r++) {
         int comp = c->fab->type[r] == MZ_RES_COMPUTE;
         double util = c->sum_latency > 0 ? c->res_busy[r] / c->sum_latency : 0;
-        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.6g\t%.9g\t%.9g\t%ld\t%.9g\t%.6f\t%.9g\n", c->fab->name[r],
+        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.6g\t%.9g\t%.9g\t%ld\t%.9g\t%.6f", c->fab->name[r],
                           tname[c->fab->type[r]], c->fab->rate[r], c->fab->wires[r], comp ? c->res_flop[r] : 0,
-                          comp ? c->res_sram[r] : c->res_q[r], c->res_uses[r], c->res_busy[r], util,
-                          c->pw ? c->pw->res[r] : 0) < 0)
+                          comp ? c->res_sram[r] : c->res_q[r], c->res_uses[r], c->res_busy[r], util) < 0 ||
+            (c->pw && mz_out_printf(out, "\t%.9g", c->pw->res[r]) < 0) || mz_out_puts(out, "\n") < 0)
             return -1;
     }
     return 0;

@@ -153,7 +153,7 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
 
 @test "energy: Mozart-C uses less energy per step than Baseline on the three models" {
     for m in qwen3-30b-a3b olmoe-1b-7b-0924 deepseek-moe-16b-base; do
-        run -0 --separate-stderr mz-speedup -m $m -n 1
+        run -0 --separate-stderr mz-speedup -E -m $m -n 1
         b=$(printf '%s\n' "$output" | awk -F'\t' '$2 == "Baseline" {print $7}')
         c=$(printf '%s\n' "$output" | awk -F'\t' '$2 == "Mozart-C" {print $7}')
         tb=$(printf '%s\n' "$output" | awk -F'\t' '$2 == "Baseline" {print $9}')
@@ -164,6 +164,9 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
         awk -v b="$tb" -v c="$tc" 'BEGIN {exit !(b > 0 && c > b)}'
     done
     printf '%s\n' "$output" | sed -n 2p | grep -q $'\tct\tenergy_J\tpower_W\ttokens_per_J$'
+    # without -E the table is as before
+    run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 -n 1
+    printf '%s\n' "$output" | sed -n 2p | grep -q $'\tspeedup\tct$'
 }
 
 @test "energy: a negative, zero, non-numeric or missing constant is refused naming the field" {
@@ -191,10 +194,16 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
     assert_output --partial "missing field 'tech.pe_um2'"
 }
 
-@test "energy: a wafer without [tech] and [energy]: zero columns, no static row, no power track, --area refused" {
-    run -0 mz-cost -w "$WAFER" -b b.tsv -T t.json -o o.tsv "$(S tiny.mzs)"
-    for c in area_mm2 energy_J static_J power_W peak_power_W; do [ "$(col $c mean o.tsv)" = 0 ] || [ "$(col $c mean o.tsv)" = 0.0 ]; done
+@test "energy: a wafer without [tech] and [energy]: no energy columns, no static row, no power track, --area refused" {
+    run -0 mz-cost -w "$WAFER" -b b.tsv -r r.tsv -T t.json -o o.tsv "$(S tiny.mzs)"
+    grep -q $'^step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits$' o.tsv
+    grep -q $'^step\tlayer\tcategory\ttotal_s\texposed_s$' b.tsv
+    grep -q $'\tutilisation$' r.tsv
     ! grep -q $'\tstatic\t' b.tsv
+    # with the model, the columns come after the others
+    run -0 mz-cost -w "$WAFER" -w "$POWER" -o o2.tsv "$(S tiny.mzs)"
+    grep -q $'^step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\tarea_mm2\tenergy_J\tstatic_J\tpower_W\tpeak_power_W$' o2.tsv
+    [ "$(col latency_s mean o2.tsv)" = "$(col latency_s mean o.tsv)" ]
     ! grep -q '"ph":"C"' t.json
     run -1 mz-cost --area -w "$WAFER"
     assert_output --partial "no area and energy model"

@@ -130,6 +130,7 @@ typedef struct {
     double win_s, last_w; /* window width (1 ms, wider past 100 s steps), the last one's */
     int nwin, wcap;
     double *win;          /* [nwin][4] J per window and class */
+    double *full;         /* [nwin + 1][4] scratch: changes of the full-window joules */
 } mz_power;
 /* The energy model of wafer w (w->power set) on fabric f; NULL with the
  * error set when the wafer has none. Free with mz_power_free. */

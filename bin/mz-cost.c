@@ -14,7 +14,8 @@ static const char *prog = "mz-cost";
 #define USAGE_LINE                                                                                          \
     "Usage: mz-cost -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-b FILE] [-r FILE] [-F FILE] [-T FILE\n"      \
     "               [--timeline-steps RANGE]] [--strict] [-o FILE] [SCHEDULE]\n"                            \
-    "       mz-cost --fit TARGETS [--free KEY[=LO:HI],...] [-s KEY=VALUE]... [-o FILE]\n"
+    "       mz-cost --fit TARGETS [--free KEY[=LO:HI],...] [-s KEY=VALUE]... [-o FILE]\n"                       \
+    "       mz-cost --area -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-o FILE]\n"
 
 static void usage(FILE *fp)
 {
@@ -24,7 +25,8 @@ static void usage(FILE *fp)
             "each op holds the resources it uses for its quantity over their rates; every resource\n"
             "serves its ops in stream order; Baseline barriers; the critical path; the footprint of\n"
             "every memory against its capacity. SCHEDULE is binary or text, gzip or plain; '-' or\n"
-            "nothing reads stdin. Writes one TSV row per step and a mean row.\n"
+            "nothing reads stdin. Writes one TSV row per step and a mean row; with the wafer's area and\n"
+            "energy model ([tech], [energy]: models/tech-28nm.wafer) its area, joules and watts too.\n"
             "\n"
             "  -w, --wafer NAME|FILE    wafer description (NAME finds models/NAME.wafer); repeat to\n"
             "                           layer files, later ones overriding earlier ones\n"
@@ -35,6 +37,7 @@ static void usage(FILE *fp)
             "      --strict             refuse (exit 1) a wafer whose memories cannot hold the step\n"
             "  -T, --timeline FILE      Chrome trace event JSON (Perfetto), one track per resource\n"
             "      --timeline-steps RANGE  steps in the timeline, e.g. 0-2 [0]\n"
+            "      --area               print the wafer's area table, bottom-up (no schedule)\n"
             "      --fit TARGETS        fit wafer constants to the targets of a TSV (see mz-cost(1))\n"
             "      --free KEY[=LO:HI],...  fields the fit varies and their ranges\n"
             "                           [" FREE_DEFAULT "]\n"
@@ -50,7 +53,7 @@ static void usage_error(void)
     exit(MZ_EXIT_USAGE);
 }
 
-enum { OPT_STEPS = 256, OPT_FIT, OPT_FREE, OPT_STRICT, OPT_VERSION };
+enum { OPT_STEPS = 256, OPT_FIT, OPT_FREE, OPT_STRICT, OPT_AREA, OPT_VERSION };
 
 static void die_out(mz_out **outs, int n)
 {
@@ -100,6 +103,7 @@ int main(int argc, char **argv)
         {"timeline", required_argument, NULL, 'T'},
         {"timeline-steps", required_argument, NULL, OPT_STEPS},
         {"fit", required_argument, NULL, OPT_FIT},
+        {"area", no_argument, NULL, OPT_AREA},
         {"free", required_argument, NULL, OPT_FREE},
         {"output", required_argument, NULL, 'o'},
         {"quiet", no_argument, NULL, 'q'},
@@ -111,7 +115,7 @@ int main(int argc, char **argv)
     const char *tl_range = "0";
     char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
     int n_wafers = 0, n_sets = 0, quiet = 0, strict = 0, c, ret, *tl_steps = NULL, n_tl = 0, first_event = 1;
-    int all_fit = 1, warned = 0;
+    int all_fit = 1, warned = 0, area = 0;
     mz_wafer w;
     mz_reader *rd;
     const mz_header *h;
@@ -121,6 +125,7 @@ int main(int argc, char **argv)
     const uint8_t *rec;
     size_t len;
     double sum_lat = 0, sum_tok = 0, sum_cp = 0, sum_gcp = 0, sum_ops = 0, sum_path = 0, t0 = 0;
+    double area_mm2 = 0, sum_e = 0, sum_static = 0, peak_W = 0;
     long steps = 0;
 
     mz_tool_init();
@@ -135,6 +140,7 @@ int main(int argc, char **argv)
         case 'T': tl_path = optarg; break;
         case OPT_STEPS: tl_range = optarg; break;
         case OPT_FIT: fit_path = optarg; break;
+        case OPT_AREA: area = 1; break;
         case OPT_FREE: free_list = optarg; break;
         case 'o': out_path = optarg; break;
         case 'q': quiet = 1; break;
@@ -148,6 +154,10 @@ int main(int argc, char **argv)
             return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
         default: usage_error();
         }
+    }
+    if (area && (fit_path || bd_path || res_path || tl_path || fp_path || strict || optind < argc || !n_wafers)) {
+        fprintf(stderr, "%s: --area takes the wafer (-w, -s) and -o only\n", prog);
+        usage_error();
     }
     if (fit_path) {
         if (n_wafers || bd_path || res_path || tl_path || fp_path || optind < argc) {
@@ -179,6 +189,19 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_sets; i++)
         if (mz_wafer_set(&w, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
     if (mz_wafer_finish(&w) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (area) { /* the area table: the wafer alone */
+        mz_buf b = {0};
+        if (!(out[0] = mz_out_open(out_path, 0))) mz_die(prog, "%s", mz_errmsg());
+        mz_buf_puts(&b, "#mz-cost\tarea\n#wafer");
+        for (int k = 0; k < w.n_layers; k++) mz_buf_printf(&b, "\t%s", w.layer[k]);
+        mz_buf_puts(&b, "\n");
+        if (mz_out_puts(out[0], b.s) < 0 || mz_area_write(&w, out[0]) < 0) die_out(out, 1);
+        mz_buf_free(&b);
+        if (mz_out_close(out[0]) < 0) mz_die(prog, "%s", mz_errmsg());
+        mz_wafer_free(&w);
+        free(wafers), free(sets), free(tl_steps);
+        return MZ_EXIT_OK;
+    }
     if (strcmp(in_path, "-") == 0) mz_pipe_widen(0); /* overlap with mz-sched upstream */
     if (!(rd = mz_reader_open(in_path, MZ_KIND_SCHED))) mz_die(prog, "%s", mz_errmsg());
     h = mz_reader_header(rd);
@@ -201,9 +224,12 @@ int main(int argc, char **argv)
         for (int k = 0; k < w.n_layers; k++) mz_buf_printf(&b, "\t%s", w.layer[k]);
         mz_buf_puts(&b, "\n");
         if (mz_out_puts(out[0], b.s) < 0 ||
-            mz_out_puts(out[0], "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\n") < 0)
+            mz_out_puts(out[0], w.power ? "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\tarea_mm2\t"
+                                          "energy_J\tstatic_J\tpower_W\tpeak_power_W\n"
+                                        : "step\tlatency_s\tct\tct_group\ttokens\tops\tcritical_ops\tfits\n") < 0)
             die_out(out, 5);
-        if (out[1] && (mz_out_puts(out[1], b.s) < 0 || mz_out_puts(out[1], "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0))
+        if (out[1] && (mz_out_puts(out[1], b.s) < 0 || mz_out_puts(out[1], w.power ? "step\tlayer\tcategory\ttotal_s\texposed_s\tenergy_J\n"
+                                                                       : "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0))
             die_out(out, 5);
         if (out[2] && mz_out_puts(out[2], b.s) < 0) die_out(out, 5);
         if (out[4] && mz_out_puts(out[4], b.s) < 0) die_out(out, 5);
@@ -256,8 +282,11 @@ int main(int argc, char **argv)
                 warned = 1;
             }
             all_fit &= row.fits;
-            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d\n", row.step, row.latency_s, row.ct,
-                              row.ct_group, row.tokens, row.ops, row.path_ops, row.fits) < 0)
+            if (mz_out_printf(out[0], "%u\t%.6f\t%.4f\t%.4f\t%.0f\t%d\t%d\t%d", row.step, row.latency_s, row.ct,
+                              row.ct_group, row.tokens, row.ops, row.path_ops, row.fits) < 0 ||
+                (w.power && mz_out_printf(out[0], "\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g", row.area_mm2, row.energy_J,
+                                          row.static_J, row.power_W, row.peak_W) < 0) ||
+                mz_out_puts(out[0], "\n") < 0)
                 die_out(out, 5);
             if (out[1] && mz_cost_write_breakdown(cost, out[1], 0) < 0) die_out(out, 5);
             if (out[3] && in_list(tl_steps, n_tl, (int)row.step)) {
@@ -265,6 +294,8 @@ int main(int argc, char **argv)
                 t0 += row.latency_s;
             }
             sum_lat += row.latency_s;
+            area_mm2 = row.area_mm2, sum_e += row.energy_J, sum_static += row.static_J;
+            if (row.peak_W > peak_W) peak_W = row.peak_W;
             sum_tok += row.tokens;
             if (row.tokens > 0) sum_cp += row.ct * row.tokens, sum_gcp += row.ct_group * row.tokens;
             sum_ops += row.ops;
@@ -283,9 +314,12 @@ int main(int argc, char **argv)
         mz_error("%s: the schedule has no steps", in_path);
         die_out(out, 5);
     }
-    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d\n", sum_lat / steps,
+    if (mz_out_printf(out[0], "mean\t%.6f\t%.4f\t%.4f\t%.0f\t%.0f\t%.0f\t%d", sum_lat / steps,
                       sum_tok > 0 ? sum_cp / sum_tok : 0, sum_tok > 0 ? sum_gcp / sum_tok : 0, sum_tok / steps,
-                      sum_ops / steps, sum_path / steps, all_fit) < 0)
+                      sum_ops / steps, sum_path / steps, all_fit) < 0 ||
+        (w.power && mz_out_printf(out[0], "\t%.1f\t%.9g\t%.9g\t%.6g\t%.6g", area_mm2, sum_e / steps, sum_static / steps,
+                                  sum_lat > 0 ? sum_e / sum_lat : 0, peak_W) < 0) ||
+        mz_out_puts(out[0], "\n") < 0)
         die_out(out, 5);
     if (out[2] && mz_cost_write_resources(cost, out[2]) < 0) die_out(out, 5);
     if (out[4] && mz_cost_write_footprint(cost, out[4]) < 0) die_out(out, 5);

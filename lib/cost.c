@@ -22,6 +22,7 @@ struct mz_cost {
     double *spill;     /* [n_mem] the step's share of each memory's traffic on the spill tier */
     double *peak;      /* [FOOT_N][n_mem] footprint at its largest over the steps */
     double *cap;       /* [n_mem] capacity in bytes */
+    mz_power *pw;      /* the area and energy model (section 9), NULL when the wafer has none */
     int ran;
 };
 
@@ -79,6 +80,12 @@ mz_cost *mz_cost_new(const mz_wafer *w, const mz_header *h)
         free(c);
         return NULL;
     }
+    if (w->power && !(c->pw = mz_power_new(w, c->fab, c->L))) {
+        mz_fabric_free(c->fab);
+        mz_model_free(&c->model);
+        free(c);
+        return NULL;
+    }
     mz_shapes_init(&c->shapes, &c->model, (int)chiplets);
     c->tot = mz_calloc((size_t)(c->L + 1) * MZ_NCATS, sizeof *c->tot);
     c->exp = mz_calloc((size_t)(c->L + 1) * MZ_NCATS, sizeof *c->exp);
@@ -98,6 +105,7 @@ void mz_cost_free(mz_cost *c)
 {
     if (!c) return;
     mz_fabric_free(c->fab);
+    mz_power_free(c->pw);
     mz_step_free(&c->st);
     mz_timing_free(&c->tm);
     mz_model_free(&c->model);
@@ -222,6 +230,15 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
     }
     c->sum_latency += tm->latency;
     c->ran = 1;
+    memset(row, 0, sizeof *row);
+    if (c->pw) {
+        mz_power_step(c->pw, st, tm, st->foot ? c->spill : NULL);
+        row->area_mm2 = c->pw->area.total;
+        row->energy_J = c->pw->dyn + c->pw->stat;
+        row->static_J = c->pw->stat;
+        row->power_W = tm->latency > 0 ? row->energy_J / tm->latency : 0;
+        row->peak_W = c->pw->peak_W;
+    }
     row->step = st->step;
     row->latency_s = tm->latency;
     row->tokens = c->n_moe ? st->tokens / c->n_moe : 0;
@@ -310,7 +327,9 @@ int mz_cost_write_footprint(mz_cost *c, mz_out *out)
 int mz_cost_write_breakdown(mz_cost *c, mz_out *out, int header)
 {
     uint32_t step = c->st.step;
-    if (header && mz_out_puts(out, "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0) return -1;
+    if (header && mz_out_puts(out, c->pw ? "step\tlayer\tcategory\ttotal_s\texposed_s\tenergy_J\n"
+                                         : "step\tlayer\tcategory\ttotal_s\texposed_s\n") < 0)
+        return -1;
     for (int l = 0; l <= c->L; l++) {
         char lname[16];
         if (l < c->L)
@@ -318,13 +337,16 @@ int mz_cost_write_breakdown(mz_cost *c, mz_out *out, int header)
         else
             snprintf(lname, sizeof lname, "all");
         for (int k = 1; k < MZ_NCATS; k++)
-            if (mz_out_printf(out, "%u\t%s\t%s\t%.9g\t%.9g\n", step, lname, mz_op_cat_name(k),
-                              c->tot[l * MZ_NCATS + k], c->exp[l * MZ_NCATS + k]) < 0)
+            if (mz_out_printf(out, "%u\t%s\t%s\t%.9g\t%.9g", step, lname, mz_op_cat_name(k), c->tot[l * MZ_NCATS + k],
+                              c->exp[l * MZ_NCATS + k]) < 0 ||
+                (c->pw && mz_out_printf(out, "\t%.9g", c->pw->cat[l * MZ_NCATS + k]) < 0) || mz_out_puts(out, "\n") < 0)
                 return -1;
     }
     if (c->tm.exposed_idle > 0 &&
-        mz_out_printf(out, "%u\tall\tidle\t0\t%.9g\n", step, c->tm.exposed_idle) < 0)
+        mz_out_printf(out, "%u\tall\tidle\t0\t%.9g%s\n", step, c->tm.exposed_idle, c->pw ? "\t0" : "") < 0)
         return -1;
+    /* section 9.3: the leakage of the step's latency, the phase no op holds */
+    if (c->pw && mz_out_printf(out, "%u\tall\tstatic\t0\t0\t%.9g\n", step, c->pw->stat) < 0) return -1;
     return 0;
 }
 
@@ -376,19 +398,24 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
                 return -1;
             *first = 0;
         }
+    /* section 9.3: the power tracks, one counter event per window */
+    if (c->pw && mz_power_write_counters(c->pw, out, t0, first) < 0) return -1;
     return 0;
 }
 
 int mz_cost_write_resources(mz_cost *c, mz_out *out)
 {
     static const char *const tname[] = {"compute", "link", "dram"};
-    if (mz_out_puts(out, "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\n") < 0) return -1;
+    if (mz_out_puts(out, c->pw ? "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\tenergy_J\n"
+                               : "resource\ttype\trate_per_s\twires\tflop\tbytes\tuses\tbusy_s\tutilisation\n") < 0)
+        return -1;
     for (int r = 0; r < c->fab->n; r++) {
         int comp = c->fab->type[r] == MZ_RES_COMPUTE;
         double util = c->sum_latency > 0 ? c->res_busy[r] / c->sum_latency : 0;
-        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.6g\t%.9g\t%.9g\t%ld\t%.9g\t%.6f\n", c->fab->name[r],
+        if (mz_out_printf(out, "%s\t%s\t%.6g\t%.6g\t%.9g\t%.9g\t%ld\t%.9g\t%.6f", c->fab->name[r],
                           tname[c->fab->type[r]], c->fab->rate[r], c->fab->wires[r], comp ? c->res_flop[r] : 0,
-                          comp ? c->res_sram[r] : c->res_q[r], c->res_uses[r], c->res_busy[r], util) < 0)
+                          comp ? c->res_sram[r] : c->res_q[r], c->res_uses[r], c->res_busy[r], util) < 0 ||
+            (c->pw && mz_out_printf(out, "\t%.9g", c->pw->res[r]) < 0) || mz_out_puts(out, "\n") < 0)
             return -1;
     }
     return 0;

@@ -902,6 +902,7 @@ void mz_pipe_widen(int fd);
  * layers overriding earlier ones. Format and fields: bin/mz-cost.1 and
  * lib/mzs.5. Counts are parameters; what depends on them is derived. */
 enum { MZ_TOPO_TREE, MZ_TOPO_MESH };
+enum { MZ_DEV_HBM2, MZ_DEV_SSD };
 typedef struct {
     int topology;              /* MZ_TOPO_* */
     int attention_chiplets, switches, expert_chiplets;
@@ -910,12 +911,20 @@ typedef struct {
     double sram_tile_MB, sram_tile_GBps, sram_efficiency;
     double mem_bandwidth_GBps, mem_capacity_GB, phy_mm, mem_efficiency;
     int root_stacks, stacks_per_group;
+    int mem_device;            /* MZ_DEV_*: what a stack is (area and energy only; optional, hbm2) */
     double spill_GBps;         /* the tier that holds what the stacks cannot */
     double wire_GBps, wires_per_mm, hop_latency_ns;
     int multicast, reduce_forward, reduce_backward; /* switch capabilities (tree) */
     double dispatch_Bpc;       /* the attention chiplet's dispatcher: bytes per cycle, both directions */
     int mesh_root_links;       /* mesh: links from the root into the mesh (1 or 2) */
+    /* the area and energy model (mz-model(7) section 9; all set or none) */
+    double pe_um2, adder_um2, sram_mm2_per_MB, bond_pitch_um, phy_um2_per_wire;
+    double hbm_mm2, hbm_phy_mm2, ssd_mm2, ssd_phy_mm2, switch_buffer_MB, die_gap_mm, link_mm;
+    double mac_pJ, sram_pJ_per_byte, bond_pJ_per_bit, link_pJ_per_bit_mm, hbm_pJ_per_bit, ssd_pJ_per_bit;
+    double spill_pJ_per_bit;
+    double logic_leak_W_per_mm2, sram_leak_W_per_mm2;
     /* derived by mz_wafer_finish */
+    int power;                 /* 1: the [tech] and [energy] fields are set */
     int array_dim;             /* a: an array is a x a PEs */
     double peak_flops;         /* per chiplet, FLOP/s */
     double sram_bytes, sram_Bps; /* per chiplet: capacity, operand bandwidth */
@@ -947,6 +956,26 @@ void mz_wafer_free(mz_wafer *w);
 /* Grid position of expert chiplet c on a mesh (after mz_wafer_finish). */
 void mz_wafer_mesh_xy(const mz_wafer *w, int c, int *x, int *y);
 
+/* The wafer's area bottom-up from its [tech] densities (mz-model(7) section
+ * 9.1), mm2; and the leaking silicon's static power. */
+typedef struct {
+    double pe, tree, bond, sram, logic_die, sram_die, tile; /* one tile and its parts */
+    int bond_wires;            /* 3D bonds of a tile's SRAM port */
+    double tile_wafer;         /* compute.tile_mm2, the tile of the wafer's geometry */
+    double chiplet, chiplet_phy, root, root_phy;            /* each */
+    double sw, sw_phy, sw_logic, sw_sram;                    /* a switch die */
+    double device, device_phy;                              /* a memory device, its PHY (on a die) */
+    int n_chiplets, n_switches, n_devices;
+    double gaps, total;        /* die spacing; the wafer */
+    double logic, sram_total;  /* leaking silicon */
+    double static_W;          /* leakage of that silicon */
+    double full_W;            /* every PE a MAC a cycle, every SRAM port at its rate, plus static_W */
+} mz_area;
+/* Fills a; -1 (error set) when the wafer has no area and energy model. */
+int mz_area_compute(const mz_wafer *w, mz_area *a);
+/* The area table of mz-cost --area: part, count, each_mm2, total_mm2, note. */
+int mz_area_write(const mz_wafer *w, mz_out *out);
+
 /* The wafer's physical resources (compute, links, DRAM) and the routes of
  * logical transfers over them, for a schedule whose placement has 'chiplets'
  * expert chiplets in 'groups' groups. Refuses (naming the wafer field) a
@@ -977,6 +1006,8 @@ typedef struct {
     double latency_s, ct, ct_group, tokens;
     int ops, path_ops;
     int fits;            /* 1: every memory holds its footprint */
+    /* the area and energy model (mz-model(7) section 9); 0 when the wafer has none */
+    double area_mm2, energy_J, static_J, power_W, peak_W;
 } mz_cost_row;
 int mz_cost_run(mz_cost *c, mz_cost_row *row);
 /* Breakdown rows of the step just run: "step layer category total_s

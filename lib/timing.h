@@ -114,4 +114,31 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, 
 void mz_timing_exposed(const mz_step *st, mz_timing *tm, double *exposed);
 void mz_timing_free(mz_timing *tm);
 
+/* ---------------------------------------------------------------- energy (power.c, section 9)
+ * A step's joules from what it does, by layer and category, by resource (over
+ * every step), by class, and its power over windows of the timeline. */
+typedef struct {
+    const mz_wafer *w;
+    const mz_fabric *f;
+    mz_area area;
+    int L;
+    double *cat;          /* [(L + 1) * MZ_NCATS] dynamic J of the step: per layer, then the step's */
+    double *res;          /* [f->n] dynamic J over every step run */
+    double cls[4];        /* the step's J: compute (MACs, SRAM, bonds), links, DRAM, static */
+    double dyn, stat;     /* the step's dynamic and static J */
+    double lat, peak_W;   /* its latency; the largest mean power over one of its windows */
+    double win_s, last_w; /* window width (1 ms, wider past 100 s steps), the last one's */
+    int nwin, wcap;
+    double *win;          /* [nwin][4] J per window and class */
+    double *full;         /* [nwin + 1][4] scratch: changes of the full-window joules */
+} mz_power;
+/* The energy model of wafer w (w->power set) on fabric f; NULL with the
+ * error set when the wafer has none. Free with mz_power_free. */
+mz_power *mz_power_new(const mz_wafer *w, const mz_fabric *f, int layers);
+/* Energy of step st as tm placed it (spill: each memory's share on the spill tier, or NULL). */
+void mz_power_step(mz_power *p, const mz_step *st, const mz_timing *tm, const double *spill);
+/* Chrome trace counter events ("power_W", one per window) of the step just run, offset by t0 s. */
+int mz_power_write_counters(const mz_power *p, mz_out *out, double t0, int *first);
+void mz_power_free(mz_power *p);
+
 #endif

@@ -8,10 +8,14 @@
 #include "mz.h"
 
 enum { F_INT, F_NUM, F_ENUM };
-/* Which topology needs a field: every one, the tree only, the mesh only. */
-enum { NEED_ALL, NEED_TREE, NEED_MESH };
+/* Which topology needs a field: every one, the tree only, the mesh only;
+ * NEED_POWER: the area and energy model's constants (mz-model(7) section 9),
+ * all of them once any is set, none otherwise (the model is then off);
+ * NEED_NONE: optional, 0 (the first name) when unset. */
+enum { NEED_ALL, NEED_TREE, NEED_MESH, NEED_POWER, NEED_NONE };
 
 static const char *const topo_names[] = {"tree", "mesh", NULL};
+static const char *const device_names[] = {"hbm2", "ssd", NULL};
 
 /* One field: its "section.key" name, type, lower bound (positive: > 0;
  * otherwise >= 0), upper bound, which topology needs it, where it lives. */
@@ -44,6 +48,7 @@ static const struct field {
     {"memory.stacks_per_group", F_INT, 1, 1024, NEED_ALL, offsetof(mz_wafer, stacks_per_group), NULL},
     {"memory.phy_mm", F_NUM, 0, 1e6, NEED_ALL, offsetof(mz_wafer, phy_mm), NULL},
     {"memory.efficiency", F_NUM, 1, 1, NEED_ALL, offsetof(mz_wafer, mem_efficiency), NULL},
+    {"memory.device", F_ENUM, 0, 0, NEED_NONE, offsetof(mz_wafer, mem_device), device_names},
     {"spill.bandwidth_GBps", F_NUM, 0, 1e9, NEED_ALL, offsetof(mz_wafer, spill_GBps), NULL},
     {"links.wire_GBps", F_NUM, 1, 1e9, NEED_ALL, offsetof(mz_wafer, wire_GBps), NULL},
     {"links.wires_per_mm", F_NUM, 1, 1e6, NEED_ALL, offsetof(mz_wafer, wires_per_mm), NULL},
@@ -53,6 +58,27 @@ static const struct field {
     {"switch.reduce_forward", F_INT, 0, 1, NEED_TREE, offsetof(mz_wafer, reduce_forward), NULL},
     {"switch.reduce_backward", F_INT, 0, 1, NEED_TREE, offsetof(mz_wafer, reduce_backward), NULL},
     {"mesh.root_links", F_INT, 1, 2, NEED_MESH, offsetof(mz_wafer, mesh_root_links), NULL},
+    {"tech.pe_um2", F_NUM, 1, 1e9, NEED_POWER, offsetof(mz_wafer, pe_um2), NULL},
+    {"tech.adder_um2", F_NUM, 1, 1e9, NEED_POWER, offsetof(mz_wafer, adder_um2), NULL},
+    {"tech.sram_mm2_per_MB", F_NUM, 1, 1e6, NEED_POWER, offsetof(mz_wafer, sram_mm2_per_MB), NULL},
+    {"tech.bond_pitch_um", F_NUM, 1, 1e4, NEED_POWER, offsetof(mz_wafer, bond_pitch_um), NULL},
+    {"tech.phy_um2_per_wire", F_NUM, 1, 1e9, NEED_POWER, offsetof(mz_wafer, phy_um2_per_wire), NULL},
+    {"tech.hbm_mm2", F_NUM, 0, 1e6, NEED_POWER, offsetof(mz_wafer, hbm_mm2), NULL},
+    {"tech.hbm_phy_mm2", F_NUM, 0, 1e6, NEED_POWER, offsetof(mz_wafer, hbm_phy_mm2), NULL},
+    {"tech.ssd_mm2", F_NUM, 0, 1e6, NEED_POWER, offsetof(mz_wafer, ssd_mm2), NULL},
+    {"tech.ssd_phy_mm2", F_NUM, 0, 1e6, NEED_POWER, offsetof(mz_wafer, ssd_phy_mm2), NULL},
+    {"tech.switch_buffer_MB", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, switch_buffer_MB), NULL},
+    {"tech.die_gap_mm", F_NUM, 0, 1e3, NEED_POWER, offsetof(mz_wafer, die_gap_mm), NULL},
+    {"tech.link_mm", F_NUM, 0, 1e4, NEED_POWER, offsetof(mz_wafer, link_mm), NULL},
+    {"energy.mac_pJ", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, mac_pJ), NULL},
+    {"energy.sram_pJ_per_byte", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, sram_pJ_per_byte), NULL},
+    {"energy.bond_pJ_per_bit", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, bond_pJ_per_bit), NULL},
+    {"energy.link_pJ_per_bit_mm", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, link_pJ_per_bit_mm), NULL},
+    {"energy.hbm_pJ_per_bit", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, hbm_pJ_per_bit), NULL},
+    {"energy.ssd_pJ_per_bit", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, ssd_pJ_per_bit), NULL},
+    {"energy.spill_pJ_per_bit", F_NUM, 0, 1e9, NEED_POWER, offsetof(mz_wafer, spill_pJ_per_bit), NULL},
+    {"energy.logic_leak_W_per_mm2", F_NUM, 0, 1e3, NEED_POWER, offsetof(mz_wafer, logic_leak_W_per_mm2), NULL},
+    {"energy.sram_leak_W_per_mm2", F_NUM, 0, 1e3, NEED_POWER, offsetof(mz_wafer, sram_leak_W_per_mm2), NULL},
 };
 #define NF ((int)(sizeof fields / sizeof *fields))
 
@@ -405,7 +431,11 @@ static int missing(const mz_wafer *w, const char *key)
 {
     mz_buf b = {0};
     for (int i = 0; i < w->n_layers; i++) mz_buf_printf(&b, "%s%s", i ? ", " : "", w->layer[i]);
-    mz_error("wafer (%s): missing field '%s'", b.n ? b.s : "no files", key);
+    if (strncmp(key, "tech.", 5) == 0 || strncmp(key, "energy.", 7) == 0)
+        mz_error("wafer (%s): missing field '%s' (the area and energy model needs every [tech] and [energy] field "
+                 "once any is set: see models/tech-28nm.wafer)", b.n ? b.s : "no files", key);
+    else
+        mz_error("wafer (%s): missing field '%s'", b.n ? b.s : "no files", key);
     mz_buf_free(&b);
     return -1;
 }
@@ -416,12 +446,19 @@ int mz_wafer_finish(mz_wafer *w)
     int topo;
     if (!pv->set[field_index("topology.kind")]) return missing(w, "topology.kind");
     topo = (int)pv->val[field_index("topology.kind")];
+    /* the area and energy model is on when any of its fields is set: then
+     * every one must be (a constant left out would count as free) */
+    w->power = 0;
+    for (int f = 0; f < NF; f++)
+        if (fields[f].need == NEED_POWER && pv->set[f]) w->power = 1;
     for (int f = 0; f < NF; f++) {
         const struct field *fd = &fields[f];
         if (!pv->set[f]) {
             if (fd->need == NEED_ALL || (fd->need == NEED_TREE && topo == MZ_TOPO_TREE) ||
-                (fd->need == NEED_MESH && topo == MZ_TOPO_MESH))
+                (fd->need == NEED_MESH && topo == MZ_TOPO_MESH) || (fd->need == NEED_POWER && w->power))
                 return missing(w, fd->key);
+            if (fd->need == NEED_POWER) *(double *)((char *)w + fd->off) = 0;
+            if (fd->need == NEED_NONE) *(int *)((char *)w + fd->off) = 0;
             continue;
         }
         if (fd->type == F_NUM)

@@ -147,7 +147,7 @@ plots/breakdown.tsv: $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(call 
 	@printf 'model\tvariant\tcategory\texposed_s\ttotal_s\tstacked_s\n' > $@.tmp
 	@for m in $(PAPER_MODELS); do for v in $(VARIANTS); do \
 	    awk -F'\t' -v OFS='\t' -v m=$$m -v v=$$v '/^#/ || $$1 == "step" {next} \
-	        $$2 == "all" {if (!($$3 in e)) o[++n] = $$3; e[$$3] += $$5; t[$$3] += $$4; s[$$1] = 1} \
+	        $$2 == "all" && $$3 != "static" {if (!($$3 in e)) o[++n] = $$3; e[$$3] += $$5; t[$$3] += $$4; s[$$1] = 1} \
 	        END {ns = length(s); for (i = 1; i <= n; i++) {c += e[o[i]] / ns; printf "%s\t%s\t%s\t%.4f\t%.4f\t%.4f\n", m, (v == "baseline" ? "Baseline" : "Mozart-" v), o[i], e[o[i]] / ns, t[o[i]] / ns, c}}' \
 	        $(BUILD)/cost/$$m-s256-$$v-hbm2.breakdown; done; done >> $@.tmp
 	@mv $@.tmp $@
@@ -209,7 +209,16 @@ plots/%.png: plots/%.gp plots/style.gp
 .PHONY: figures $(addprefix fig-,$(FIGURES))
 
 # ---- make validate: the paper's numbers beside the model's; fails outside tolerance
-validate: plots/seqmem.tsv models/paper.tsv plots/validate.awk
+# then the area and energy model's predictions (issue 13): the three designs' area and power beside the
+# paper's, and each variant's joules per step by phase (reported, never failing)
+VALIDATE_COSTS := $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(call cost_file,$(m),256,,$(v),hbm2)))
+$(BUILD)/area/%.area: bin/mz-cost models/wafer-%.wafer models/tech-28nm.wafer
+	@mkdir -p $(@D)
+	bin/mz-cost --area -w wafer-$* -o $@
+validate: plots/seqmem.tsv models/paper.tsv plots/validate.awk models/paper-area-power.tsv plots/validate-power.awk \
+    $(foreach m,$(PAPER_MODELS),$(BUILD)/area/$(m).area) $(VALIDATE_COSTS)
 	@echo "The paper's numbers beside the model's ($(FIG_STEPS) steps, seed $(FIG_SEED)):"
-	@awk -f plots/validate.awk models/paper.tsv plots/seqmem.tsv
+	@awk -f plots/validate.awk models/paper.tsv plots/seqmem.tsv; st=$$?; \
+	    awk -f plots/validate-power.awk models/paper-area-power.tsv $(foreach m,$(PAPER_MODELS),$(BUILD)/area/$(m).area) \
+	        $(VALIDATE_COSTS) $(VALIDATE_COSTS:.tsv=.breakdown) || st=1; exit $$st
 .PHONY: validate

@@ -105,7 +105,7 @@ a2a_combine 4 4"
             END { d = s - lat; if (d < 0) d = -d; print (d < 1e-5 && !bad) ? "ok" : "bad " s " " lat " " bad }' b$p.tsv
         assert_output ok
     done
-    head -n 3 b-C.tsv | tail -n 1 | grep -q '^step	layer	category	total_s	exposed_s$'
+    head -n 3 b-C.tsv | tail -n 1 | grep -q '^step	layer	category	total_s	exposed_s	energy_J$'
     # every layer of the model appears, six categories each
     [ "$(awk -F'\t' '!/^#/ && $1 == "0" && $2 != "all"' b-C.tsv | wc -l)" -eq $((16 * 6)) ]
 }

@@ -3,7 +3,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-USAGE="Usage: mz-speedup -m MODEL [-L SEQ_LEN] [-b SEQS] [--memory hbm2|ssd] [-n STEPS] [-s SEED] [-w WAFER]... [-S KEY=VALUE]... [-c CHIPLETS] [-g GROUPS] [-a ALGO] [--shared-on WHERE] [--optimizer OPT] [--order ORDER] [--strict] [-k DIR]"
+USAGE="Usage: mz-speedup -m MODEL [-L SEQ_LEN] [-b SEQS] [--memory hbm2|ssd] [-n STEPS] [-s SEED] [-w WAFER]... [-S KEY=VALUE]... [-c CHIPLETS] [-g GROUPS] [-a ALGO] [--shared-on WHERE] [--optimizer OPT] [--order ORDER] [--strict] [-E] [-k DIR]"
 OLMOE="-m olmoe-1b-7b-0924 -n 1 -b 8"
 
 # Column $1 (a header name) of the row of variant $2 of the table in file $3 (after its '#' lines).

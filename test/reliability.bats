@@ -232,12 +232,13 @@ big_trace() {
     mkdir -p some/dir
     cp "$R/models/olmoe-1b-7b-0924.json" some/dir/config.json
     run -0 --separate-stderr mz-speedup -m "$PWD/some/dir/config.json" -n 1 -b 8 -L 32
-    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:dir\tconfig:%s\tprior:built-in\twafer:%s,%s\twafer_from:default' \
-        "$PWD/some/dir/config.json" "$R/models/wafer-qwen3-30b-a3b.wafer" "$R/models/calibrated.wafer")"
+    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:dir\tconfig:%s\tprior:built-in\twafer:%s,%s,%s\twafer_from:default' \
+        "$PWD/some/dir/config.json" "$R/models/wafer-qwen3-30b-a3b.wafer" "$R/models/calibrated.wafer" "$R/models/tech-28nm.wafer")"
     assert_equal "$stderr" "mz-speedup: -m $PWD/some/dir/config.json is a path, not a catalogue name: costed on the default wafer wafer-qwen3-30b-a3b (-w chooses one)"
     run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -w wafer-olmoe-1b-7b-0924 -S root.dispatch_Bpc=16
-    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,-s root.dispatch_Bpc=16\twafer_from:-w' \
-        "$R/models/olmoe-1b-7b-0924.json" "$R/models/olmoe-1b-7b-0924.prior" "$R/models/wafer-olmoe-1b-7b-0924.wafer" "$R/models/calibrated.wafer")"
+    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,%s,-s root.dispatch_Bpc=16\twafer_from:-w' \
+        "$R/models/olmoe-1b-7b-0924.json" "$R/models/olmoe-1b-7b-0924.prior" "$R/models/wafer-olmoe-1b-7b-0924.wafer" "$R/models/calibrated.wafer" \
+        "$R/models/tech-28nm.wafer")"
     [ -z "$stderr" ]
 }
 

@@ -18,7 +18,7 @@ VARIANTS     := baseline A B C
 CHIPLET_GEOMS := c16g4 c32g4 c32g8 c64g4 c64g8 c64g16
 BANDWIDTHS   := 64 128 256 512 1024
 
-FIGURES := main seqmem breakdown gantt gantt-bwd priors placement chiplets topology bandwidth newmodel
+FIGURES := main seqmem breakdown energy pareto gantt gantt-bwd priors placement chiplets topology bandwidth newmodel
 FIG_FILES := $(foreach f,$(FIGURES),plots/$(f).svg plots/$(f).png)
 
 figures: $(FIG_FILES)
@@ -152,6 +152,27 @@ plots/breakdown.tsv: $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(call 
 	        $(BUILD)/cost/$$m-s256-$$v-hbm2.breakdown; done; done >> $@.tmp
 	@mv $@.tmp $@
 
+# energy: per model and variant, each category's joules per step (mz-cost -b's
+# energy_J of the "all" rows, static leakage included), and the running sum
+plots/energy.tsv: $(foreach m,$(PAPER_MODELS),$(foreach v,$(VARIANTS),$(call cost_file,$(m),256,,$(v),hbm2)))
+	@printf 'model\tvariant\tcategory\tenergy_J\tstacked_J\tdynamic_stacked_J\n' > $@.tmp
+	@for m in $(PAPER_MODELS); do for v in $(VARIANTS); do \
+	    awk -F'\t' -v OFS='\t' -v m=$$m -v v=$$v '/^#/ {next} $$1 == "step" {for (i = 1; i <= NF; i++) c[$$i] = i; next} \
+	        $$2 == "all" {if (!($$3 in e)) o[++n] = $$3; e[$$3] += $$c["energy_J"]; s[$$1] = 1} \
+	        END {if (!("energy_J" in c)) {print "energy.tsv: no energy_J column" > "/dev/stderr"; exit 1} \
+	            ns = length(s); for (i = 1; i <= n; i++) {t += e[o[i]] / ns; if (o[i] != "static") d += e[o[i]] / ns; \
+	            printf "%s\t%s\t%s\t%.3f\t%.3f\t%s\n", m, (v == "baseline" ? "Baseline" : "Mozart-" v), o[i], e[o[i]] / ns, t, (o[i] == "static" ? "NA" : sprintf("%.3f", d))}}' \
+	        $(BUILD)/cost/$$m-s256-$$v-hbm2.breakdown || exit 1; done; done >> $@.tmp
+	@mv $@.tmp $@
+# pareto: Qwen3's design points (chiplets and groups, the mesh, DRAM bandwidth) as
+# latency against area and power, with each variant's Pareto front
+plots/pareto.tsv: $(COSTS_GEOM) $(COSTS_BW) $(filter qwen3-30b-a3b%,$(COSTS_MESH)) plots/pareto.awk
+	@for v in $(VARIANTS); do \
+	    printf '%s\t%s\n' $(BUILD)/cost/qwen3-30b-a3b-s256-$$v-mesh.tsv mesh; \
+	    for g in $(CHIPLET_GEOMS); do printf '%s\t%s\n' $(BUILD)/cost/qwen3-30b-a3b-s256-$$g-$$v-hbm2.tsv $$g; done; \
+	    for b in $(BANDWIDTHS); do printf '%s\t%s\n' $(BUILD)/cost/qwen3-30b-a3b-s256-$$v-bw$$b.tsv bw$$b; done; done | \
+	    awk -f plots/pareto.awk > $@.tmp && mv $@.tmp $@
+
 # placement: the all row of every report (no timing columns: reproducible)
 plots/placement.tsv: $(foreach m,$(PLACE_MODELS),$(foreach a,$(PLACE_ALGOS),$(BUILD)/place/$(m)-$(a).tsv))
 	@printf 'model\talgorithm\tct_dedup\tmax_group_share_dev\tmax_chiplet_load_over_mean\n' > $@.tmp
@@ -192,6 +213,8 @@ plots/placement.svg plots/placement.png: plots/placement.tsv
 plots/main.svg plots/main.png: plots/main.tsv
 plots/seqmem.svg plots/seqmem.png: plots/seqmem.tsv
 plots/breakdown.svg plots/breakdown.png: plots/breakdown.tsv
+plots/energy.svg plots/energy.png: plots/energy.tsv
+plots/pareto.svg plots/pareto.png: plots/pareto.tsv
 plots/chiplets.svg plots/chiplets.png: plots/chiplets.tsv
 plots/topology.svg plots/topology.png: plots/topology.tsv
 plots/bandwidth.svg plots/bandwidth.png: plots/bandwidth.tsv

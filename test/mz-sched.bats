@@ -328,7 +328,7 @@ grad_wb 24"                                                 # slice 0's expert o
     grep -q $'prefetch:0\tdepth_fwd:2\tdepth_bwd:2\tsram_bytes:158550000\t' p0.txt
     grep -q $'\torder:layer\t' p0.txt
     grep -q $'prefetch:0\tdepth_fwd:1\tdepth_bwd:1\tsram_bytes:0\t' p1.txt # no wafer: depth 1
-    ! cmp -s <(ops p0.txt) <(ops p1.txt)
+    if cmp -s <(ops p0.txt) <(ops p1.txt); then echo "expected it to fail: cmp -s <(ops p0.txt) <(ops p1.txt)"; false; fi
     cmp <(ops p0.txt) <(ops p2.txt)                         # what --prefetch 2 forces
     # 70 x 1.5 MB = 105,000,000: forward (105 - 0.8) / 50.3 = 2.07 blocks, backward (105 - 1.6 - 50.3) / 50.3
     # = 1.05; a block, its gradients and buffers (102.2 MB) still fit: order layer

@@ -391,7 +391,7 @@ records() {
 
 # ---------------------------------------------------------------- issue 15: other schemas, packed logs, count sets
 
-MIXTRAL="$TOP/test/data/mixtral-style.routes.jsonl"
+MIXTRAL="$TOP/traces/mixtral-style.routes.jsonl"
 MAP="ids=experts,weights=gating_probs,req=dataset+problem_id"
 
 @test "mz-import --fields: a Mixtral-style log (experts, gating_probs, no req_id) through the field mapping" {

@@ -98,7 +98,8 @@ PLACE2="-a ctswap --kicks 600 -u"
         done
     done
     # nothing of a run is left beside them
-    [ "$(ls -A shared | sort | tr '\n' ' ')" = ".mz-speedup.lock A.cost B.cost C.cost baseline.cost clustered.mzt clustered.tsv contiguous.mzt contiguous.tsv trace.mzt " ]
+    [ "$(ls -A shared | sort | tr '\n' ' ')" = "$(printf '%s\n' .mz-speedup.lock trace.mzt contiguous.mzt clustered.mzt contiguous.tsv clustered.tsv \
+        $(for v in baseline A B C; do echo $v.cost $v.breakdown.tsv $v.resources.tsv $v.footprint.tsv $v.timeline.json; done) | sort | tr '\n' ' ')" ]
 }
 
 # ---------------------------------------------------------------- 3. no dependency aborts the process

@@ -230,7 +230,7 @@ EOF
 @test "mz-speedup: the chiplets follow the model: Mixtral's 8 experts on 8 chiplets in 4 groups, without -c" {
     run -0 --separate-stderr mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 32
     [[ "$stderr" == *"mz-speedup: the model has 8 experts: placed on 8 chiplets in 4 groups"* ]]
-    [[ "${lines[0]}" == *"-s topology.expert_chiplets=8,-s topology.switches=4	wafer_from:default" ]]
+    [[ "${lines[0]}" == *"-S topology.expert_chiplets=8,-S topology.switches=4	wafer_from:default" ]]
     # the same table as the man page's -c 8 -g 4
     mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 32 -c 8 -g 4 2> /dev/null > given.tsv
     diff <(printf '%s\n' "$output") given.tsv

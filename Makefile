@@ -73,7 +73,7 @@ priors: all
 # the data directory as /usr/local/share/mozart-tools, rewritten to DATADIR.
 MAN1 = $(addprefix bin/,$(addsuffix .1,$(TOOLS)))
 MAN5 = lib/mzt.5 lib/mzs.5
-MAN7 = lib/mz-model.7
+MAN7 = lib/mz-model.7 lib/mozart-tools.7
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR)/traces \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7

@@ -32,6 +32,9 @@ installed() {
         [ -s "$INST/share/mozart-tools/$f" ] || { echo "missing share/mozart-tools/$f"; return 1; }
     done
     [ -s "$INST/share/man/man5/mzt.5" ] && [ -s "$INST/share/man/man7/mz-model.7" ]
+    # the toolkit's page, with its table of option letters, as man finds it
+    [ "$(installed man -w 7 mozart-tools)" = "$INST/share/man/man7/mozart-tools.7" ]
+    grep -q "^-s	--seed	" "$INST/share/man/man7/mozart-tools.7"
     run -0 grep -l '^ln -s .*/traces \.$' "$INST"/share/man/man1/*.1
     [ "${#lines[@]}" -ge 3 ]
     run -0 grep -h '^ln -s .*/traces \.$' "$INST"/share/man/man1/*.1

@@ -163,10 +163,10 @@ summary_awk() {
 }
 
 @test "with gate weights the conversions are lossless too" {
-    mz-trace -m deepseek-v2-lite -b 2 -L 16 -w -t > w.txt
+    mz-trace -m deepseek-v2-lite -b 2 -L 16 --weights -t > w.txt
     grep -q '^0'$'\t''0'$'\t''0'$'\t''[0-9]*:0\.[0-9]' w.txt
     mz-view -b w.txt | mz-view -t | cmp - w.txt
-    mz-trace -m deepseek-v2-lite -b 2 -L 16 -w -u > w.mzt
+    mz-trace -m deepseek-v2-lite -b 2 -L 16 --weights -u > w.mzt
     mz-view -t w.mzt | mz-view -b -u | cmp - w.mzt
     diff <(mz-view w.mzt | sed -n '/^#summary/,$p') <(summary_awk 64 6 w.txt)
 }

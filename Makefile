@@ -19,7 +19,7 @@ endif
 # One C file per tool in bin/, one unit-test program per library concern in test/.
 # Tools written as shell scripts over the others are listed in SCRIPTS.
 CTOOLS  = $(notdir $(basename $(wildcard bin/mz-*.c)))
-SCRIPTS = mz-speedup
+SCRIPTS = mz-speedup mz-validate
 TOOLS   = $(CTOOLS) $(SCRIPTS)
 BINS    = $(addprefix bin/,$(CTOOLS))
 UNITS  = $(basename $(wildcard test/unit-*.c))
@@ -68,18 +68,28 @@ calibrate: all
 priors: all
 	models/fit-priors
 
+# What the man pages' examples and mz-validate need beside the programs: the
+# catalogue (with paper.tsv), the sample traces, validate.awk. The pages name
+# the data directory as /usr/local/share/mozart-tools, rewritten to DATADIR.
+MAN1 = $(addprefix bin/,$(addsuffix .1,$(TOOLS)))
+MAN5 = lib/mzt.5 lib/mzs.5
+MAN7 = lib/mz-model.7 lib/mozart-tools.7
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR)/traces \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(addprefix bin/,$(SCRIPTS)) $(DESTDIR)$(BINDIR)
-	install -m 644 $(wildcard models/*.json models/*.prior models/*.wafer) $(DESTDIR)$(DATADIR)/models
-	install -m 644 $(addprefix bin/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man1
-	install -m 644 lib/mzt.5 lib/mzs.5 $(DESTDIR)$(MANDIR)/man5
-	install -d $(DESTDIR)$(MANDIR)/man7
-	install -m 644 lib/mz-model.7 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 $(wildcard models/*.json models/*.prior models/*.wafer) models/paper.tsv $(DESTDIR)$(DATADIR)/models
+	install -m 644 $(filter-out %~,$(wildcard traces/*)) $(DESTDIR)$(DATADIR)/traces
+	install -m 644 plots/validate.awk $(DESTDIR)$(DATADIR)
+	for f in $(MAN1) $(MAN5) $(MAN7); do \
+	    s=$${f##*.}; sed 's|/usr/local/share/mozart-tools|$(DATADIR)|g' $$f > $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}.tmp && \
+	    chmod 644 $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}.tmp && \
+	    mv -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}.tmp $(DESTDIR)$(MANDIR)/man$$s/$${f##*/} || exit 1; done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS))) $(DESTDIR)$(MANDIR)/man5/mzt.5 $(DESTDIR)$(MANDIR)/man5/mzs.5 $(DESTDIR)$(MANDIR)/man7/mz-model.7
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
 	rm -rf $(DESTDIR)$(DATADIR)
 
 include plots/figures.mk

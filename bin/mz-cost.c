@@ -12,10 +12,10 @@ static const char *prog = "mz-cost";
 #define FREE_DEFAULT "root.dispatch_Bpc=8:128"
 
 #define USAGE_LINE                                                                                          \
-    "Usage: mz-cost -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-b FILE] [-r FILE] [-F FILE] [-T FILE\n"      \
+    "Usage: mz-cost -w WAFER [-w LAYER]... [-S KEY=VALUE]... [-b FILE] [-r FILE] [-F FILE] [-T FILE\n"      \
     "               [--timeline-steps RANGE]] [--strict] [-o FILE] [SCHEDULE]\n"                            \
-    "       mz-cost --fit TARGETS [--free KEY[=LO:HI],...] [-s KEY=VALUE]... [-o FILE]\n"                       \
-    "       mz-cost --area -w WAFER [-w LAYER]... [-s KEY=VALUE]... [-o FILE]\n"
+    "       mz-cost --fit TARGETS [--free KEY[=LO:HI],...] [-S KEY=VALUE]... [-o FILE]\n"                       \
+    "       mz-cost --area -w WAFER [-w LAYER]... [-S KEY=VALUE]... [-o FILE]\n"
 
 static void usage(FILE *fp)
 {
@@ -30,7 +30,7 @@ static void usage(FILE *fp)
             "\n"
             "  -w, --wafer NAME|FILE    wafer description (NAME finds models/NAME.wafer); repeat to\n"
             "                           layer files, later ones overriding earlier ones\n"
-            "  -s, --set KEY=VALUE      override one field, e.g. memory.bandwidth_GBps=512\n"
+            "  -S, --set KEY=VALUE      override one field, e.g. memory.bandwidth_GBps=512\n"
             "  -b, --breakdown FILE     per step, layer and category: total and exposed seconds\n"
             "  -r, --resources FILE     per resource: FLOPs or bytes, busy seconds, utilisation\n"
             "  -F, --footprint FILE     per memory: bytes resident at the peak against capacity\n"
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"wafer", required_argument, NULL, 'w'},
-        {"set", required_argument, NULL, 's'},
+        {"set", required_argument, NULL, 'S'},
         {"breakdown", required_argument, NULL, 'b'},
         {"resources", required_argument, NULL, 'r'},
         {"footprint", required_argument, NULL, 'F'},
@@ -129,10 +129,10 @@ int main(int argc, char **argv)
     long steps = 0;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "w:s:b:r:F:T:o:qh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "w:S:b:r:F:T:o:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'w': wafers[n_wafers++] = optarg; break;
-        case 's': sets[n_sets++] = optarg; break;
+        case 'S': sets[n_sets++] = optarg; break;
         case 'b': bd_path = optarg; break;
         case 'r': res_path = optarg; break;
         case 'F': fp_path = optarg; break;

@@ -31,7 +31,7 @@ static void usage(FILE *fp)
             "  -b, --seqs N           sequences per step [32]\n"
             "  -L, --seq-len N        split sequences longer than N tokens [no split]\n"
             "  -l, --layers LIST      import these MoE layers only [the log's layers]\n"
-            "  -w, --weights          keep the gate weights (topk_weights)\n"
+            "      --weights          keep the gate weights (topk_weights)\n"
             "  -q, --quiet            do not list anomalies and the summary on stderr\n"
             "  -o, --output FILE      output file [-]\n"
             "  -u, --uncompressed     binary without gzip (for pipes)\n"
@@ -65,7 +65,7 @@ static void describe(const mz_import_counts *c, unsigned set, mz_buf *b)
                           c->dropped[k] == 1 ? "" : "s");
 }
 
-enum { OPT_MAXRUN = 256, OPT_LEVEL, OPT_VERSION, OPT_FIELDS, OPT_LAYERINDEX, OPT_PACKED };
+enum { OPT_WEIGHTS = 256, OPT_MAXRUN, OPT_LEVEL, OPT_VERSION, OPT_FIELDS, OPT_LAYERINDEX, OPT_PACKED };
 
 /* A count set to a loads table ("layer expert count"), with a summary on stderr. */
 static int import_counts(mz_import *im, const char *in_path, const char *out_path, int layer_index, int quiet)
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},    {"format", required_argument, NULL, 'f'},
         {"drop", required_argument, NULL, 'd'},     {"max-run", required_argument, NULL, OPT_MAXRUN},
         {"seqs", required_argument, NULL, 'b'},     {"seq-len", required_argument, NULL, 'L'},
-        {"layers", required_argument, NULL, 'l'},   {"weights", no_argument, NULL, 'w'},
+        {"layers", required_argument, NULL, 'l'},   {"weights", no_argument, NULL, OPT_WEIGHTS},
         {"quiet", no_argument, NULL, 'q'},          {"output", required_argument, NULL, 'o'},
         {"uncompressed", no_argument, NULL, 'u'},   {"text", no_argument, NULL, 't'},
         {"level", required_argument, NULL, OPT_LEVEL}, {"help", no_argument, NULL, 'h'},
@@ -138,7 +138,7 @@ int main(int argc, char **argv)
 
     mz_tool_init();
     o.format = MZ_IMPORT_AUTO;
-    while ((c = getopt_long(argc, argv, "m:f:d:b:L:l:wqo:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:f:d:b:L:l:qo:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model_arg = optarg; break;
         case 'f':
@@ -172,7 +172,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'l': layers_arg = optarg; break;
-        case 'w': o.weights = 1; break;
+        case OPT_WEIGHTS: o.weights = 1; break;
         case 'q': quiet = 1; break;
         case 'o': out_path = optarg; break;
         case 'u': level = 0; break;

@@ -8,7 +8,7 @@
 static const char *prog = "mz-place";
 
 #define USAGE_LINE                                                                                       \
-    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [-p STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
+    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
     "                [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
@@ -23,7 +23,7 @@ static void usage(FILE *fp)
             "                           ctswap [mozart]\n"
             "  -c, --chiplets N         expert chiplets [16]\n"
             "  -g, --groups N           switch groups; chiplet c is in group c*N/CHIPLETS [4]\n"
-            "  -p, --profile N          profile on the first N steps, evaluate on the rest [all]\n"
+            "      --profile N          profile on the first N steps, evaluate on the rest [all]\n"
             "  -s, --seed N             seed of 'random' and of ctswap's token sample [1]\n"
             "      --sample N           profiled tokens ctswap evaluates C_T on (a seeded\n"
             "                           uniform sample when there are more) [65536]\n"
@@ -75,7 +75,7 @@ static int spool_input(const mz_trace_reader *tr)
     return !mz_reader_is_regular(tr->r) || mz_reader_is_text(tr->r) || mz_reader_is_gzip(tr->r);
 }
 
-enum { OPT_SAMPLE = 256, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT };
+enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT };
 
 int main(int argc, char **argv)
 {
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
         {"algorithm", required_argument, NULL, 'a'},
         {"chiplets", required_argument, NULL, 'c'},
         {"groups", required_argument, NULL, 'g'},
-        {"profile", required_argument, NULL, 'p'},
+        {"profile", required_argument, NULL, OPT_PROFILE},
         {"seed", required_argument, NULL, 's'},
         {"sample", required_argument, NULL, OPT_SAMPLE},
         {"alloc-nodes", required_argument, NULL, OPT_NODES},
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     int from_spool = 0, group_alloc = 0, steps_seen = 0;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "a:c:g:p:s:r:W:R:o:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "a:c:g:s:r:W:R:o:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
             if ((algo = mz_place_algorithm_parse(optarg)) < 0) {
@@ -130,13 +130,13 @@ int main(int argc, char **argv)
             break;
         case 'c':
         case 'g':
-        case 'p':
+        case OPT_PROFILE:
         case 's':
         case OPT_SAMPLE:
         case OPT_NODES:
         case OPT_KICKS:
         case OPT_LEVEL: {
-            const char *name = c == 'c' ? "--chiplets" : c == 'g' ? "--groups" : c == 'p' ? "--profile"
+            const char *name = c == 'c' ? "--chiplets" : c == 'g' ? "--groups" : c == OPT_PROFILE ? "--profile"
                                : c == 's' ? "--seed" : c == OPT_SAMPLE ? "--sample"
                                : c == OPT_NODES ? "--alloc-nodes" : c == OPT_KICKS ? "--kicks" : "--level";
             long lo = c == 's' || c == OPT_NODES || c == OPT_KICKS ? 0 : 1;
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
                 mz_perror(prog);
                 usage_error();
             }
-            *(c == 'c' ? &chiplets : c == 'g' ? &groups : c == 'p' ? &prof.n : c == 's' ? &seed
+            *(c == 'c' ? &chiplets : c == 'g' ? &groups : c == OPT_PROFILE ? &prof.n : c == 's' ? &seed
               : c == OPT_SAMPLE ? &sample : c == OPT_NODES ? &nodes : c == OPT_KICKS ? &kicks : &level) = v;
             if (c == 'c' || c == 'g') topo_set = 1;
             if (c == 'c') chiplets_set = 1;

@@ -8,7 +8,7 @@
 static const char *prog = "mz-sched";
 
 #define USAGE_LINE                                                                                     \
-    "Usage: mz-sched [-V VARIANT | --overlap --dedup] [-M N] [--slices N] [-w WAFER]... [-s KEY=VALUE]... [--order ORDER]\n" \
+    "Usage: mz-sched [-V VARIANT | --overlap --dedup] [-M N] [--slices N] [-w WAFER]... [-S KEY=VALUE]... [--order ORDER]\n" \
     "                [--prefetch N] [--optimizer OPT] [--shared-on WHERE] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
@@ -29,7 +29,7 @@ static void usage(FILE *fp)
             "                           tokens [8]\n"
             "  -w, --wafer NAME|FILE    the wafer (layers repeat): its SRAM decides the order and\n"
             "                           how many blocks of weights a chiplet holds\n"
-            "  -s, --set KEY=VALUE      override a field of that wafer (as mz-cost -s)\n"
+            "  -S, --set KEY=VALUE      override a field of that wafer (as mz-cost -S)\n"
             "      --order ORDER        'layer': each block once for all micro-batches; 'mb':\n"
             "                           micro-batch by micro-batch, weights streamed for each;\n"
             "                           'auto': layer when the SRAM holds a block, its gradients\n"
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         {"slices", required_argument, NULL, OPT_SLICES},
         {"prefetch", required_argument, NULL, OPT_PREFETCH},
         {"wafer", required_argument, NULL, 'w'},
-        {"set", required_argument, NULL, 's'},
+        {"set", required_argument, NULL, 'S'},
         {"load-chunks", required_argument, NULL, OPT_CHUNKS},
         {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
         {"grad-bytes", required_argument, NULL, OPT_GRADBYTES},
@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 
     mz_tool_init();
     mz_sched_opts_default(&o);
-    while ((c = getopt_long(argc, argv, "V:M:w:s:o:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "V:M:w:S:o:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'V':
             if (strcmp(optarg, "baseline") && strcmp(optarg, "A") && strcmp(optarg, "B") && strcmp(optarg, "C")) {
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
         case OPT_OVERLAP: o.overlap = 1, flags = 1; break;
         case OPT_DEDUP: o.dedup = 1, flags = 1; break;
         case 'w': wafers[n_wafers++] = optarg; break;
-        case 's': sets[n_sets++] = optarg; break;
+        case 'S': sets[n_sets++] = optarg; break;
         case OPT_SHARED: {
             static const char *const names[] = {"auto", "root", "spread"};
             if ((o.shared_on = pick(optarg, names, 3)) < 0) {

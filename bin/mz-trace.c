@@ -20,7 +20,7 @@ static void usage(FILE *fp)
             "  -L, --seq-len N        tokens per sequence [256]\n"
             "  -l, --layers LIST      MoE layers to trace, e.g. 0-3,7 [every MoE layer]\n"
             "  -s, --seed N           random seed, 1-4294967295 [1]\n"
-            "  -w, --weights          record gate weights\n"
+            "      --weights          record gate weights\n"
             "      --coact X          co-activation strength (logit boost of a token's topic) [prior]\n"
             "      --topic-size N     experts per latent topic [prior]\n"
             "      --topic-layout L   random, strided or blocked [prior]\n"
@@ -42,7 +42,7 @@ static void usage_error(void)
     exit(MZ_EXIT_USAGE);
 }
 
-enum { OPT_COACT = 256, OPT_TSIZE, OPT_TLAYOUT, OPT_SEQSTICK, OPT_LAYERSTICK, OPT_SKEW, OPT_LEVEL,
+enum { OPT_WEIGHTS = 256, OPT_COACT, OPT_TSIZE, OPT_TLAYOUT, OPT_SEQSTICK, OPT_LAYERSTICK, OPT_SKEW, OPT_LEVEL,
        OPT_VERSION };
 
 int main(int argc, char **argv)
@@ -51,7 +51,7 @@ int main(int argc, char **argv)
         {"model", required_argument, NULL, 'm'},     {"prior", required_argument, NULL, 'p'},
         {"steps", required_argument, NULL, 'n'},     {"seqs", required_argument, NULL, 'b'},
         {"seq-len", required_argument, NULL, 'L'},   {"layers", required_argument, NULL, 'l'},
-        {"seed", required_argument, NULL, 's'},      {"weights", no_argument, NULL, 'w'},
+        {"seed", required_argument, NULL, 's'},      {"weights", no_argument, NULL, OPT_WEIGHTS},
         {"coact", required_argument, NULL, OPT_COACT}, {"topic-size", required_argument, NULL, OPT_TSIZE},
         {"topic-layout", required_argument, NULL, OPT_TLAYOUT},
         {"seq-stick", required_argument, NULL, OPT_SEQSTICK},
@@ -74,13 +74,13 @@ int main(int argc, char **argv)
     uint8_t *rec;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "m:p:n:b:L:l:s:wo:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:p:n:b:L:l:s:o:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model_arg = optarg; break;
         case 'p': prior_arg = optarg; break;
         case 'l': layers_arg = optarg; break;
         case 'o': out_path = optarg; break;
-        case 'w': weights = 1; break;
+        case OPT_WEIGHTS: weights = 1; break;
         case 'u': uncompressed = 1; break;
         case 't': text = 1; break;
         case 'n':

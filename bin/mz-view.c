@@ -10,7 +10,7 @@ static const char *prog = "mz-view";
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "Usage: mz-view [-H | -c | -t | -b [-u]] [-s STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
+            "Usage: mz-view [-H | -c | -t | -b [-u]] [-n STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
             "Show the header and a summary of an mz stream (trace or schedule), or convert it.\n"
             "FILE is binary or text, gzip or plain; '-' or nothing reads standard input.\n"
             "\n"
@@ -19,7 +19,7 @@ static void usage(FILE *fp)
             "  -t, --text           write the stream in text form\n"
             "  -b, --binary         write the stream in binary form (gzip)\n"
             "  -u, --uncompressed   with -b: no gzip (for pipes)\n"
-            "  -s, --steps LIST     keep these steps only, e.g. 0-3,7 (traces)\n"
+            "  -n, --steps LIST     keep these steps only, e.g. 0-3,7 (traces)\n"
             "  -l, --layers LIST    keep these MoE layers only (traces)\n"
             "  -o, --output FILE    output file [-]\n"
             "  -h, --help           show this help\n"
@@ -31,7 +31,7 @@ static void usage(FILE *fp)
 
 static void usage_error(void)
 {
-    fprintf(stderr, "Usage: mz-view [-H | -c | -t | -b [-u]] [-s STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
+    fprintf(stderr, "Usage: mz-view [-H | -c | -t | -b [-u]] [-n STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
                     "Try 'mz-view --help' for more information.\n");
     exit(MZ_EXIT_USAGE);
 }
@@ -107,7 +107,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"header", no_argument, NULL, 'H'},       {"count", no_argument, NULL, 'c'},
         {"text", no_argument, NULL, 't'},         {"binary", no_argument, NULL, 'b'},
-        {"uncompressed", no_argument, NULL, 'u'}, {"steps", required_argument, NULL, 's'},
+        {"uncompressed", no_argument, NULL, 'u'}, {"steps", required_argument, NULL, 'n'},
         {"layers", required_argument, NULL, 'l'}, {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -134,14 +134,14 @@ int main(int argc, char **argv)
     int have_last = 0;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "Hctbus:l:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "Hctbun:l:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'H': header_only = 1; break;
         case 'c': count_only = 1; break;
         case 't': text = 1; break;
         case 'b': binary = 1; break;
         case 'u': level = 0; break;
-        case 's': steps_arg = optarg; break;
+        case 'n': steps_arg = optarg; break;
         case 'l': layers_arg = optarg; break;
         case 'o': out_path = optarg; break;
         case 'h':

@@ -352,22 +352,22 @@ int mz_wafer_set(mz_wafer *w, const char *assign)
     char *copy = mz_strdup(assign), *eq = strchr(copy, '=');
     int f, layer, ret;
     if (!eq) {
-        mz_error("-s %s: expected KEY=VALUE (e.g. memory.bandwidth_GBps=512)", assign);
+        mz_error("-S %s: expected KEY=VALUE (e.g. memory.bandwidth_GBps=512)", assign);
         free(copy);
         return -1;
     }
     *eq = '\0';
     if ((f = field_index(copy)) < 0) {
-        mz_error("-s %s: unknown field '%s'", assign, copy);
+        mz_error("-S %s: unknown field '%s'", assign, copy);
         free(copy);
         return -1;
     }
     {
         char name[600];
-        snprintf(name, sizeof name, "-s %s", assign);
+        snprintf(name, sizeof name, "-S %s", assign);
         layer = add_layer(w, name);
     }
-    ret = set_value(w, f, eq + 1, "-s", layer, 0, 0);
+    ret = set_value(w, f, eq + 1, "-S", layer, 0, 0);
     free(copy);
     return ret;
 }

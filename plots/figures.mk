@@ -82,8 +82,8 @@ $(eval $(call sched_rule,C,mozart))
 
 # the model's own wafer design, else Qwen3's (the largest); a DRAM bandwidth sweep sets the stacks' rate
 wafer_of = $(if $(wildcard models/wafer-$(1).wafer),wafer-$(1),wafer-qwen3-30b-a3b)
-wafer_args = $(if $(filter ssd,$(2)),-w ssd,$(if $(filter mesh,$(2)),-w mesh,$(if $(filter bw%,$(2)),-s memory.bandwidth_GBps=$(patsubst bw%,%,$(2)))))
-geom_args = $(if $(1),-s topology.expert_chiplets=$(patsubst c%,%,$(firstword $(subst g, ,$(1)))) -s topology.switches=$(lastword $(subst g, ,$(1))))
+wafer_args = $(if $(filter ssd,$(2)),-w ssd,$(if $(filter mesh,$(2)),-w mesh,$(if $(filter bw%,$(2)),-S memory.bandwidth_GBps=$(patsubst bw%,%,$(2)))))
+geom_args = $(if $(1),-S topology.expert_chiplets=$(patsubst c%,%,$(firstword $(subst g, ,$(1)))) -S topology.switches=$(lastword $(subst g, ,$(1))))
 # cost_rule MODEL SEQ GEOM(or empty) VARIANT WAFER
 define cost_rule
 $(BUILD)/cost/$(1)-s$(2)$(if $(3),-$(3))-$(4)-$(5).tsv: $(BUILD)/sched/$(1)-s$(2)$(if $(3),-$(3))-$(4).mzs bin/mz-cost \

@@ -36,7 +36,7 @@ same_bytes() {
     same_bytes pipe sh -c 'mz-trace -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -u -o t.mzt &&
         mz-stat --loads loads.tsv --coact coact.tsv t.mzt > stat.tsv &&
         mz-place -a mozart -r r.tsv -W placement.tsv -u t.mzt | mz-sched -V C -u |
-        mz-cost -w wafer-olmoe-1b-7b-0924 -s links.wire_GBps=1.5 -b breakdown.tsv -r resources.tsv -T timeline.json -o cost.tsv &&
+        mz-cost -w wafer-olmoe-1b-7b-0924 -S links.wire_GBps=1.5 -b breakdown.tsv -r resources.tsv -T timeline.json -o cost.tsv &&
         mz-view -t t.mzt > t.txt && mz-fit -m olmoe-1b-7b-0924 -r t.mzt -i 2 -k 500 -o fit.prior &&
         cut -f 1-13 r.tsv > report.tsv && rm r.tsv' # (without place_s, a time)
     # the numbers have decimals to lose

@@ -106,14 +106,14 @@ values() {
 
 @test "model: a root link of less than one wire is refused by mz-cost, not timed as infinite" {
     # Qwen3: 4 x 27.51 mm = 110 mm of perimeter less 2 x 55 mm: nothing for 4 links
-    run mz-cost -w wafer-qwen3-30b-a3b -s memory.phy_mm=55 "$BATS_FILE_TMPDIR/qwen3-30b-a3b.A.mzs"
+    run mz-cost -w wafer-qwen3-30b-a3b -S memory.phy_mm=55 "$BATS_FILE_TMPDIR/qwen3-30b-a3b.A.mzs"
     [ "$status" -eq 1 ]
-    assert_output --regexp '^mz-cost: -s memory.phy_mm=55: the attention chiplet.s 110 mm perimeter less 2 stack interfaces of 55 mm leaves'
+    assert_output --regexp '^mz-cost: -S memory.phy_mm=55: the attention chiplet.s 110 mm perimeter less 2 stack interfaces of 55 mm leaves'
     refute_output --regexp '\b(nan|inf)\b'
     # 54.9 mm leaves 0.05 mm, one wire per link: timed
-    run mz-cost -w wafer-qwen3-30b-a3b -s memory.phy_mm=54.9 -o lat.tsv "$BATS_FILE_TMPDIR/qwen3-30b-a3b.A.mzs"
+    run mz-cost -w wafer-qwen3-30b-a3b -S memory.phy_mm=54.9 -o lat.tsv "$BATS_FILE_TMPDIR/qwen3-30b-a3b.A.mzs"
     assert_success
-    run mz-cost -w wafer-qwen3-30b-a3b -s links.wires_per_mm=0.01 "$BATS_FILE_TMPDIR/qwen3-30b-a3b.A.mzs"
+    run mz-cost -w wafer-qwen3-30b-a3b -S links.wires_per_mm=0.01 "$BATS_FILE_TMPDIR/qwen3-30b-a3b.A.mzs"
     [ "$status" -eq 1 ]
 }
 

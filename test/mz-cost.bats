@@ -195,13 +195,13 @@ R0 link 8 8 64 4 8"
     mz-sched -V baseline -M 1 --slices 1 -u -o s.mzs "$TINY"
     # the Baseline's four all-to-all ops move 16 B each at the root: 2 s on R0 and on RD (1661 s above);
     # at 4 B/cycle the dispatcher binds, 4 s each: 1661 + 4 x 2 = 1669 s; at 16 B/cycle R0 binds: 1661 s
-    [ "$(mz-cost -w "$WAFER" -s root.dispatch_Bpc=4 s.mzs | awk '$1 == "mean" { print $2 }')" = 1669.000000 ]
-    [ "$(mz-cost -w "$WAFER" -s root.dispatch_Bpc=16 s.mzs | awk '$1 == "mean" { print $2 }')" = 1661.000000 ]
-    run mz-cost -w "$WAFER" -s topology.kind=ring s.mzs
+    [ "$(mz-cost -w "$WAFER" -S root.dispatch_Bpc=4 s.mzs | awk '$1 == "mean" { print $2 }')" = 1669.000000 ]
+    [ "$(mz-cost -w "$WAFER" -S root.dispatch_Bpc=16 s.mzs | awk '$1 == "mean" { print $2 }')" = 1661.000000 ]
+    run mz-cost -w "$WAFER" -S topology.kind=ring s.mzs
     assert_failure 1
     assert_output --partial "topology.kind: 'ring' is not one of tree, mesh"
     # a field of the old timing model is no field
-    run mz-cost -w "$WAFER" -s links.root_port_wires=16 s.mzs
+    run mz-cost -w "$WAFER" -S links.root_port_wires=16 s.mzs
     assert_failure 1
     assert_output --partial "unknown field 'links.root_port_wires'"
 }
@@ -221,7 +221,7 @@ R0 link 8 8 64 4 8"
     run mz-cost -w ./text.wafer s.mzs
     assert_failure 1
     assert_output --partial "text.wafer: line 13: compute.pes_per_array: 'many' is not an integer"
-    run mz-cost -w "$WAFER" -s memory.bandwidth_GBps=fast s.mzs
+    run mz-cost -w "$WAFER" -S memory.bandwidth_GBps=fast s.mzs
     assert_failure 1
     assert_output --partial "memory.bandwidth_GBps: 'fast' is not a number"
     run mz-cost -w no-such-wafer s.mzs
@@ -231,19 +231,19 @@ R0 link 8 8 64 4 8"
 
 @test "mz-cost: a placement with more chiplets or groups than the wafer is refused" {
     mz-sched -M 1 --slices 1 -u -o s.mzs "$TINY"
-    run mz-cost -w "$WAFER" -s topology.expert_chiplets=1 s.mzs
+    run mz-cost -w "$WAFER" -S topology.expert_chiplets=1 s.mzs
     assert_failure 1
     assert_output --partial "placement uses 2 expert chiplets, the wafer has 1 (topology.expert_chiplets)"
     mz-trace -m olmoe-1b-7b-0924 -n 1 -b 4 -L 16 -u | mz-place -a contiguous -c 32 -g 8 -u | mz-sched -M 1 -u -o s32.mzs
     run mz-cost -w wafer-olmoe-1b-7b-0924 s32.mzs
     assert_failure 1
     assert_output --partial "(topology.expert_chiplets)"
-    run mz-cost -w wafer-olmoe-1b-7b-0924 -s topology.expert_chiplets=32 s32.mzs
+    run mz-cost -w wafer-olmoe-1b-7b-0924 -S topology.expert_chiplets=32 s32.mzs
     assert_failure 1
     assert_output --partial "uses 8 groups, the wafer has 4 (topology.switches)"
     # counts are parameters: 32 chiplets in 8 groups, on a tree and on a mesh
-    mz-cost -w wafer-olmoe-1b-7b-0924 -s topology.expert_chiplets=32 -s topology.switches=8 s32.mzs
-    mz-cost -w wafer-olmoe-1b-7b-0924 -w mesh -s topology.expert_chiplets=32 -s topology.switches=8 s32.mzs
+    mz-cost -w wafer-olmoe-1b-7b-0924 -S topology.expert_chiplets=32 -S topology.switches=8 s32.mzs
+    mz-cost -w wafer-olmoe-1b-7b-0924 -w mesh -S topology.expert_chiplets=32 -S topology.switches=8 s32.mzs
 }
 
 @test "mz-cost: the schedule's bytes per element must match the wafer's precision" {
@@ -351,7 +351,7 @@ R0 link 8 8 64 4 8"
     for w in wafer-qwen3-30b-a3b wafer-olmoe-1b-7b-0924 wafer-deepseek-moe-16b-base; do
         mz-sched -M 1 --slices 1 -u -o s.mzs "$TINY"
         # the design files are complete (only the tiny placement's 2 chiplets are checked against them)
-        run mz-cost -w $w -s compute.precision_bytes=2 s.mzs
+        run mz-cost -w $w -S compute.precision_bytes=2 s.mzs
         assert_success
     done
 }

@@ -53,7 +53,7 @@ records() {
     assert_output --partial "--seqs"
     run mz-import -m $M -f xml x
     assert_failure 2
-    run mz-import -m $M -f tsv -w x
+    run mz-import -m $M -f tsv --weights x
     assert_failure 2
     assert_output --partial "no gate weights"
 }
@@ -123,9 +123,9 @@ records() {
     assert_output 2434
 }
 
-@test "mz-import: gate weights with -w, as in the log" {
+@test "mz-import: gate weights with --weights, as in the log" {
     small_log > s.jsonl
-    run mz-import -m $M -w -t s.jsonl
+    run mz-import -m $M --weights -t s.jsonl
     assert_success
     assert_line "@TR	steps:1	seqs:2	seq_len:5	layers:0	weights:1"
     assert_line "0	0	0	0:0.4,10:0.3,20:0.2,30:0.1"
@@ -181,10 +181,10 @@ records() {
     assert_failure 1
     assert_line "mz-import: g.jsonl: line 8: layer 2 is not among the layers of this log (from the meta line); choose layers with -l"
     sed '5s/, "topk_weights": \[[^]]*\]//' s.jsonl > h.jsonl
-    run mz-import -m $M -w h.jsonl
+    run mz-import -m $M --weights h.jsonl
     assert_failure 1
     assert_output --partial "h.jsonl: line 5: missing field 'topk_weights'"
-    # without -w the weights are not read
+    # without --weights the weights are not read
     run mz-import -m $M -q -o h.mzt h.jsonl
     assert_success
 }
@@ -224,9 +224,9 @@ records() {
     run mz-import -m $M -d duplicate,count -q -t a.jsonl
     assert_success
     assert_line "@EOF	8"
-    # weights that do not match the ids are a count anomaly with -w
+    # weights that do not match the ids are a count anomaly with --weights
     sed '5s/0.4, 0.3, 0.2, 0.1/0.5, 0.5/' s.jsonl > w.jsonl
-    run mz-import -m $M -w w.jsonl
+    run mz-import -m $M --weights w.jsonl
     assert_failure 1
     assert_line "mz-import: w.jsonl: line 5: count: 4 expert ids but 2 gate weights"
 }
@@ -354,7 +354,7 @@ records() {
 }
 
 @test "mz-import: a generated trace survives TSV and JSONL logs, token by token or layer by layer" {
-    mz-trace -m olmoe-1b-7b-0924 -n 2 -b 3 -L 7 -l 0-3 -s 5 -w -t -o t.txt
+    mz-trace -m olmoe-1b-7b-0924 -n 2 -b 3 -L 7 -l 0-3 -s 5 --weights -t -o t.txt
     grep -v '^@' t.txt > want
     cut -d, -f1-8 want | sed 's/:[^,	]*//g' > want-ids
     # TSV, token by token
@@ -368,7 +368,7 @@ records() {
                    printf "%d %d %d\t{\"req_id\": \"s%d.%d\", \"token_idx\": %d, \"layer\": %d, \"topk_ids\": [%s], \"topk_weights\": [%s]}\n",
                           $1 * 10 + $2, l - 4, $3, $1, $2, $3, l - 4, ids, ws } }' want |
         sort -s -k1,1n -k2,2n -k3,3n | cut -f2 > lm.jsonl
-    mz-import -m olmoe-1b-7b-0924 -b 3 -w -q -o b.mzt lm.jsonl
+    mz-import -m olmoe-1b-7b-0924 -b 3 --weights -q -o b.mzt lm.jsonl
     diff <(records b.mzt) want
 }
 
@@ -391,13 +391,13 @@ records() {
 
 # ---------------------------------------------------------------- issue 15: other schemas, packed logs, count sets
 
-MIXTRAL="$TOP/test/data/mixtral-style.routes.jsonl"
+MIXTRAL="$TOP/traces/mixtral-style.routes.jsonl"
 MAP="ids=experts,weights=gating_probs,req=dataset+problem_id"
 
 @test "mz-import --fields: a Mixtral-style log (experts, gating_probs, no req_id) through the field mapping" {
     run -1 mz-import -m mixtral-8x7b "$MIXTRAL"
     assert_output --partial "line 1: missing field 'req_id' (a log with other key names: --fields)"
-    run -0 --separate-stderr mz-import -m mixtral-8x7b --fields "$MAP" -w -t "$MIXTRAL"
+    run -0 --separate-stderr mz-import -m mixtral-8x7b --fields "$MAP" --weights -t "$MIXTRAL"
     assert_line --regexp $'^@IM\t.*\ttokens:60\tseqs_in:3\tseqs:3\t.*\tfields:ids=experts,weights=gating_probs,req=dataset\+problem_id\t'
     assert_line --regexp $'^@TR\tsteps:1\tseqs:3\tseq_len:20\tlayers:0-31\tweights:1$'
     [ "$(echo "$output" | grep -vc '^@')" -eq 60 ]

@@ -23,7 +23,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
 }
 
 @test "bad options are usage errors (exit 2)" {
-    for args in "--bogus" "-a nope $TINY" "-c 6 -g 4 $TINY" "-c x $TINY" "-p 0 $TINY" "-u -t $TINY" \
+    for args in "--bogus" "-a nope $TINY" "-c 6 -g 4 $TINY" "-c x $TINY" "--profile 0 $TINY" "-u -t $TINY" \
         "-R x.tsv -a mozart $TINY" "-R x.tsv -W y.tsv $TINY" "$TINY $TINY"; do
         run mz-place $args
         assert_failure 2
@@ -98,7 +98,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
 }
 
 @test "--profile: priors from the first steps, ct_eval on the rest" {
-    mz-place -a contiguous -c 4 -g 2 -p 1 -r r.tsv -t -o /dev/null "$TINY"
+    mz-place -a contiguous -c 4 -g 2 --profile 1 -r r.tsv -t -o /dev/null "$TINY"
     [ "$(col ct_dedup r.tsv)" = 2.0000 ]
     [ "$(col ct_eval r.tsv)" = 1.7500 ]
     [ "$(col tokens_profile r.tsv)" = 4 ]
@@ -109,7 +109,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     mz-place -a contiguous -c 4 -g 2 -r r.tsv -t -o /dev/null "$TINY"
     [ "$(col ct_eval r.tsv)" = NA ]
     # mozart learns from step 0 only: {0,4} and {1,5}, then Eq. 5
-    mz-place -a mozart -c 4 -g 2 -p 1 -t -o o.mzt "$TINY"
+    mz-place -a mozart -c 4 -g 2 --profile 1 -t -o o.mzt "$TINY"
     grep -q "^@PA	algorithm:mozart	profile_steps:1	profile_tokens:4	group_alloc:exact$" o.mzt
 }
 
@@ -237,9 +237,9 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
 
 @test "generated trace: every layer placed, ctswap no worse than mozart, balance kept" {
     mz-trace -m olmoe-1b-7b-0924 -n 2 -b 8 -L 128 -o g.mzt
-    mz-place -a contiguous -p 1 -r c.tsv -o /dev/null g.mzt
-    mz-place -a mozart -p 1 -r m.tsv -o /dev/null g.mzt
-    mz-place -a ctswap -p 1 -r s.tsv -o /dev/null g.mzt
+    mz-place -a contiguous --profile 1 -r c.tsv -o /dev/null g.mzt
+    mz-place -a mozart --profile 1 -r m.tsv -o /dev/null g.mzt
+    mz-place -a ctswap --profile 1 -r s.tsv -o /dev/null g.mzt
     [ "$(grep -c '^[0-9]' m.tsv)" = 16 ]
     [ "$(col group_alloc m.tsv)" = exact ]
     # lower is better: mozart below contiguous, ctswap below mozart on the profile
@@ -248,7 +248,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     # per layer: ctswap's group deviation and chiplet load no worse than mozart's
     paste m.tsv s.tsv | awk -F'\t' '/^[0-9]/ && ($24 > $10 || $23 > $9) { bad = 1 } END { exit bad }'
     # kicks never end above the plain descent on the profile
-    mz-place -a ctswap --kicks 3 -p 1 -r k.tsv -o /dev/null g.mzt
+    mz-place -a ctswap --kicks 3 --profile 1 -r k.tsv -o /dev/null g.mzt
     awk -v s="$(col ct_dedup s.tsv)" -v k="$(col ct_dedup k.tsv)" 'BEGIN { exit !(k <= s) }'
     [ "$(col swaps k.tsv)" -gt "$(col swaps s.tsv)" ]
 }
@@ -280,19 +280,19 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
 
 @test "placement maps: a placement exported for vLLM (and SGLang, EPLB) and read back gives the same C_T" {
     mz-trace -m qwen3-30b-a3b -n 2 -b 8 -L 64 -u -o q.mzt
-    mz-place -a mozart -p 1 -r a.tsv -W q.vllm.json --format vllm -u -o a.mzt q.mzt
+    mz-place -a mozart --profile 1 -r a.tsv -W q.vllm.json --format vllm -u -o a.mzt q.mzt
     # per-layer placements: a list per layer and the layers they place
     grep -q '^{"expert_to_ep_rank": \[\[' q.vllm.json
     grep -q '"layers": \[0, 1, 2, .*, 47\]}$' q.vllm.json
-    mz-place -R q.vllm.json -p 1 -r b.tsv -u -o b.mzt q.mzt
+    mz-place -R q.vllm.json --profile 1 -r b.tsv -u -o b.mzt q.mzt
     diff <(grep -v '^#' a.tsv | cut -f 1,4-10) <(grep -v '^#' b.tsv | cut -f 1,4-10)
     [ "$(col ct_eval a.tsv)" = "$(col ct_eval b.tsv)" ]
     # the same @PL lines, so the same schedule and cost downstream
     diff <(mz-view -H a.mzt | grep '^@PL') <(mz-view -H b.mzt | grep '^@PL')
     mz-view -H b.mzt | grep -q $'^@PA\talgorithm:file\tformat:vllm\treplicas:0\treplicas_costed:no$'
     for f in sglang eplb; do
-        mz-place -a mozart -p 1 -W q.$f --format $f -u -o /dev/null q.mzt
-        mz-place -R q.$f -p 1 -r c.$f.tsv -u -o c.mzt q.mzt
+        mz-place -a mozart --profile 1 -W q.$f --format $f -u -o /dev/null q.mzt
+        mz-place -R q.$f --profile 1 -r c.$f.tsv -u -o c.mzt q.mzt
         diff <(mz-view -H a.mzt | grep '^@PL') <(mz-view -H c.mzt | grep '^@PL')
         [ "$(col ct_eval c.$f.tsv)" = "$(col ct_eval a.tsv)" ]
     done
@@ -301,7 +301,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     grep -q '"ep_size": 16}$' q.sglang
     grep -q '"num_gpus": 16}$' q.eplb
     # a pipe is not looked into (that would consume it): TSV unless --format says
-    mz-place -R <(cat q.vllm.json) --format vllm -p 1 -r d.tsv -u -o /dev/null q.mzt
+    mz-place -R <(cat q.vllm.json) --format vllm --profile 1 -r d.tsv -u -o /dev/null q.mzt
     [ "$(col ct_eval d.tsv)" = "$(col ct_eval a.tsv)" ]
 }
 

@@ -24,7 +24,7 @@ op_field() { awk -F'\t' -v id="$1" -v f="$2" '!/^@/ && $2 == id { print $f }' "$
 
 @test "mz-sched: bad options are usage errors (exit 2)" {
     for args in "--bogus" "-V D $TINY" "-M 0 $TINY" "--slices x $TINY" "-u -t $TINY" "-V A --overlap $TINY" \
-        "--prefetch 3 $TINY" "-s sram.tile_MB=1 $TINY" "--optimizer lamb $TINY" "--shared-on gpu $TINY" "--order step $TINY" "--grad-buffers 2 $TINY" "$TINY $TINY"; do
+        "--prefetch 3 $TINY" "-S sram.tile_MB=1 $TINY" "--optimizer lamb $TINY" "--shared-on gpu $TINY" "--order step $TINY" "--grad-buffers 2 $TINY" "$TINY $TINY"; do
         run mz-sched $args
         assert_failure 2
         assert_output --partial "Try 'mz-sched --help'"
@@ -272,7 +272,7 @@ grad_wb 24"                                                 # slice 0's expert o
     # auto from the wafer: two blocks of 68.4 MB fit the root's 78 tiles x 2.265 MB, not 78 x 1 MB
     mz-sched -V A -M 2 -w wafer-deepseek-moe-16b-base -t -o w.txt p.mzt
     grep -q $'\tshared_on:root\t' w.txt
-    mz-sched -V A -M 2 -w wafer-deepseek-moe-16b-base -s sram.tile_MB=1 -t -o w1.txt p.mzt
+    mz-sched -V A -M 2 -w wafer-deepseek-moe-16b-base -S sram.tile_MB=1 -t -o w1.txt p.mzt
     grep -q $'\tsram_bytes:78000000\troot_sram_bytes:78000000\t.*\tshared_on:spread\t' w1.txt
     # the stat op's C_T excludes the shared experts: top-6 (A sends one copy per selected expert)
     for f in c.txt s.txt; do
@@ -332,10 +332,10 @@ grad_wb 24"                                                 # slice 0's expert o
     cmp <(ops p0.txt) <(ops p2.txt)                         # what --prefetch 2 forces
     # 70 x 1.5 MB = 105,000,000: forward (105 - 0.8) / 50.3 = 2.07 blocks, backward (105 - 1.6 - 50.3) / 50.3
     # = 1.05; a block, its gradients and buffers (102.2 MB) still fit: order layer
-    mz-sched -V A -w wafer-olmoe-1b-7b-0924 -s sram.tile_MB=1.5 -t -o h.txt p.mzt
+    mz-sched -V A -w wafer-olmoe-1b-7b-0924 -S sram.tile_MB=1.5 -t -o h.txt p.mzt
     grep -q $'\torder:layer\tprefetch:0\tdepth_fwd:2\tdepth_bwd:1\tsram_bytes:105000000\t' h.txt
     # 70 MB: one block (depth 1), and no room for its gradients: order mb
-    mz-sched -V A -w wafer-olmoe-1b-7b-0924 -s sram.tile_MB=1 -t -o m.txt p.mzt
+    mz-sched -V A -w wafer-olmoe-1b-7b-0924 -S sram.tile_MB=1 -t -o m.txt p.mzt
     grep -q $'\torder:mb\tprefetch:0\tdepth_fwd:1\tdepth_bwd:1\tsram_bytes:70000000\t' m.txt
     # order layer, as Qwen3's count with 16 blocks: forward 16 x 933 + 36, backward 16 x 1,333 + 15 x 65 + 36:
     # 37,303 ops and the stat op

@@ -3,7 +3,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-USAGE="Usage: mz-speedup -m MODEL [-L SEQ_LEN] [-b SEQS] [--memory hbm2|ssd] [-n STEPS] [-s SEED] [-w WAFER]... [-S KEY=VALUE]... [-c CHIPLETS] [-g GROUPS] [-a ALGO] [--shared-on WHERE] [--optimizer OPT] [--order ORDER] [--strict] [-E] [-k DIR]"
+USAGE="Usage: mz-speedup -m MODEL [-p PRIOR | --routes FILE] [-L SEQ_LEN] [-b SEQS] [--memory hbm2|ssd] [-n STEPS] [-s SEED] [-w WAFER]... [-S KEY=VALUE]... [-c CHIPLETS] [-g GROUPS] [-a ALGO] [--shared-on WHERE] [--optimizer OPT] [--order ORDER] [--sched-opt OPT]... [--cost-opt OPT]... [--import-opt OPT]... [--strict] [-E] [-k DIR]"
 OLMOE="-m olmoe-1b-7b-0924 -n 1 -b 8"
 
 # Column $1 (a header name) of the row of variant $2 of the table in file $3 (after its '#' lines).
@@ -16,8 +16,8 @@ topk() { sed -n 's/.*"num_experts_per_tok": *\([0-9]*\).*/\1/p' "$TOP/models/$1.
     run --separate-stderr mz-speedup --help
     assert_success
     assert_line --index 0 "$USAGE"
-    for opt in --model --seq-len --seqs --steps --seed --memory --wafer --set --chiplets --groups \
-        --algorithm --shared-on --optimizer --order --strict --keep --help --version; do
+    for opt in --model --prior --routes --seq-len --seqs --steps --seed --memory --wafer --set --chiplets --groups \
+        --algorithm --shared-on --optimizer --order --sched-opt --cost-opt --import-opt --strict --keep --help --version; do
         assert_output --partial -- "$opt"
     done
     assert_output --partial "latency_s"
@@ -32,7 +32,7 @@ topk() { sed -n 's/.*"num_experts_per_tok": *\([0-9]*\).*/\1/p' "$TOP/models/$1.
 }
 
 @test "mz-speedup: the usage line is the man page's SYNOPSIS" {
-    run -0 sh -c "MANWIDTH=250 man -l '$TOP/bin/mz-speedup.1' 2>/dev/null | sed -n '/^SYNOPSIS/{n;p;}'"
+    run -0 sh -c "MANWIDTH=400 man -l '$TOP/bin/mz-speedup.1' 2>/dev/null | sed -n '/^SYNOPSIS/{n;p;}'"
     [ "$(echo "$output" | sed 's/^ *//')" = "${USAGE#Usage: }" ]
 }
 
@@ -62,6 +62,9 @@ topk() { sed -n 's/.*"num_experts_per_tok": *\([0-9]*\).*/\1/p' "$TOP/models/$1.
 -m olmoe-1b-7b-0924 --optimizer=lion|--optimizer: 'lion' is not one of the values mz-sched takes
 -m olmoe-1b-7b-0924 --order|option '--order' needs a value
 -m olmoe-1b-7b-0924 --order Layer|--order: 'Layer' is not one of the values mz-sched takes
+-m olmoe-1b-7b-0924 -p a.prior --routes r.csv|-p and --routes exclude each other
+-m olmoe-1b-7b-0924 --sched-opt|option '--sched-opt' needs a value
+-m olmoe-1b-7b-0924 --prior|option '--prior' needs a value
 EOF
 }
 
@@ -134,10 +137,20 @@ EOF
 @test "mz-speedup: -k keeps the intermediates, which agree with the table; without it nothing is left" {
     mkdir tmp
     TMPDIR=$PWD/tmp mz-speedup $OLMOE -k kept > t.tsv
-    for f in trace.mzt contiguous.mzt clustered.mzt contiguous.tsv clustered.tsv \
-        baseline.cost A.cost B.cost C.cost; do
+    for f in trace.mzt contiguous.mzt clustered.mzt contiguous.tsv clustered.tsv; do
         [ -s "kept/$f" ] || { echo "missing kept/$f"; return 1; }
     done
+    # every output of each variant's mz-cost: its table, breakdown, resources, footprint and timeline
+    for v in baseline A B C; do
+        for f in $v.cost $v.breakdown.tsv $v.resources.tsv $v.footprint.tsv $v.timeline.json; do
+            [ -s "kept/$f" ] || { echo "missing kept/$f"; return 1; }
+        done
+        grep -q "^#mz-cost	model:olmoe-1b-7b-0924	variant:$v	" kept/$v.cost
+        [ "$(grep -vc '^#' kept/$v.breakdown.tsv)" -gt 1 ] && [ "$(grep -vc '^#' kept/$v.resources.tsv)" -gt 1 ]
+        jq -e '.traceEvents | length > 0' kept/$v.timeline.json > /dev/null
+        grep -q 'capacity' kept/$v.footprint.tsv
+    done
+    [ "$(ls kept | wc -l)" -eq 25 ]
     # one step of 8 sequences of 256 tokens
     [ "$(mz-view -c kept/trace.mzt)" = 2048 ]
     [ "$(mz-view -c kept/clustered.mzt)" = 2048 ]
@@ -170,8 +183,8 @@ EOF
     run -1 --separate-stderr mz-speedup $OLMOE -w mesh
     [ -z "$output" ]
     [[ "$stderr" == *"missing field"* ]]
-    # a model with fewer experts than chiplets
-    run -1 --separate-stderr mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 16
+    # a model with fewer experts than the chiplets asked for
+    run -1 --separate-stderr mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 16 -c 16
     [ -z "$output" ]
     [[ "$stderr" == *"16 chiplets for 8 experts"* ]]
 }
@@ -193,6 +206,7 @@ EOF
 }
 
 @test "mz-speedup: the man page examples run, and the first prints the man page's table" {
+    ln -s "$TOP/traces" traces
     run -0 man_examples mz-speedup
     [ "${#lines[@]}" -ge 6 ]
     while IFS= read -r cmd; do
@@ -209,4 +223,93 @@ EOF
     sed -n '/^\$ mz-speedup -m qwen3-30b-a3b$/,/^\.fi/p' "$TOP/bin/mz-speedup.1" | sed '1d;$d' | tr -s ' ' '\t' > shown.tsv
     [ "$(wc -l < shown.tsv)" -eq 5 ]
     grep -v '^#' got.tsv | diff shown.tsv -
+}
+
+# ---------------------------------------------------------------- issue 15: the user's model, prior and routes
+
+@test "mz-speedup: the chiplets follow the model: Mixtral's 8 experts on 8 chiplets in 4 groups, without -c" {
+    run -0 --separate-stderr mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 32
+    [[ "$stderr" == *"mz-speedup: the model has 8 experts: placed on 8 chiplets in 4 groups"* ]]
+    [[ "${lines[0]}" == *"-S topology.expert_chiplets=8,-S topology.switches=4	wafer_from:default" ]]
+    # the same table as the man page's -c 8 -g 4
+    mz-speedup -m mixtral-8x7b -n 1 -b 4 -L 32 -c 8 -g 4 2> /dev/null > given.tsv
+    diff <(printf '%s\n' "$output") given.tsv
+    # 6 experts: 6 chiplets in 3 groups (the most up to 4 that divide them)
+    sed 's/"num_local_experts": *8/"num_local_experts": 6/' "$TOP/models/mixtral-8x7b.json" > six.json
+    grep -q '"num_local_experts": 6' six.json
+    run -0 --separate-stderr mz-speedup -m ./six.json -n 1 -b 4 -L 16
+    [[ "$stderr" == *"the model has 6 experts: placed on 6 chiplets in 3 groups"* ]]
+}
+
+@test "mz-speedup -p: a prior fitted to DeepSeek-V3's real expert loads, end to end; another prior, another table" {
+    mz-fit -m deepseek-v3 -T "$TOP/traces/deepseek-v3.expert-load.json.gz" -k 1000 -i 2 -o ds.prior 2> /dev/null
+    run -0 --separate-stderr mz-speedup -m deepseek-v3 -p ./ds.prior -n 1 -b 4 -L 32
+    [ "${#lines[@]}" -eq 6 ]
+    [[ "${lines[0]}" == *"	prior:$PWD/ds.prior	"* ]]
+    mz-speedup -m deepseek-v3 -n 1 -b 4 -L 32 2> /dev/null > catalogue.tsv
+    ! diff -q <(printf '%s\n' "$output" | tail -n +2) <(tail -n +2 catalogue.tsv)
+    run -1 --separate-stderr mz-speedup $OLMOE -p no-such.prior
+    [ -z "$output" ]
+    [[ "$stderr" == *"no-such.prior"* ]]
+}
+
+# A route log of every OLMoE layer as CSV (seq,token,layer,e1..e8), from a drawn trace.
+routes_csv() {
+    mz-trace -m olmoe-1b-7b-0924 -b 8 -L 16 -s 5 -t | awk -F'\t' 'BEGIN { OFS = ","; print "seq,token,layer,e1,e2,e3,e4,e5,e6,e7,e8" }
+        /^@/ { next } { for (l = 4; l <= NF; l++) print "s" $1 "-" $2, $3, l - 4, $l }' > "$1"
+}
+
+@test "mz-speedup --routes: a log of every MoE layer is the trace itself (mz-import), no prior fitted" {
+    routes_csv r.csv
+    run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 --routes r.csv -b 8 -k kept
+    [[ "${lines[0]}" == *"	prior:routes:$PWD/r.csv	"* ]]
+    [ "${#lines[@]}" -eq 6 ]
+    [[ "$stderr" != *"mz-fit"* ]]
+    [ ! -e kept/routes.prior ]
+    # the kept trace is the log's routes: its first token's layer-0 experts
+    [ "$(mz-view -t kept/trace.mzt | grep -v '^@' | head -n 1 | cut -f 4)" = "$(sed -n 2p r.csv | cut -d, -f 4-)" ]
+    mz-view -H kept/trace.mzt | grep -q '^@PG	ID:0	PN:mz-import	'
+}
+
+@test "mz-speedup --routes: a log lacking MoE layers: a prior fitted on the fly, said on stderr; --import-opt reaches mz-import" {
+    run -1 --separate-stderr mz-speedup -m qwen1.5-moe-a2.7b --routes "$TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz" -n 1 -b 8 -L 64
+    [ -z "$output" ]
+    [[ "$stderr" == *"mz-import: "*"--drop warmup"* ]]
+    [[ "$stderr" == *"mz-speedup: mz-import's options go through --import-opt"* ]]
+    run -0 --separate-stderr mz-speedup -m qwen1.5-moe-a2.7b --routes "$TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz" \
+        --import-opt --drop=warmup -n 1 -b 8 -L 64 -k kept
+    [[ "$stderr" == *"covers MoE layers 0 of 0-23: a prior fitted to it by mz-fit draws the trace"* ]]
+    [[ "${lines[0]}" == *"	prior:fitted:$TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz	"* ]]
+    grep -q '^#   layer 0: measured layer 0$' kept/routes.prior
+    [ -s kept/routes.mzt ]
+    mz-view -H kept/trace.mzt | grep -q '^@PG	ID:0	PN:mz-trace	.*prior:'
+}
+
+@test "mz-speedup --sched-opt and --cost-opt reach every mz-sched and mz-cost; a bad one is mz-sched's error" {
+    mz-speedup $OLMOE > plain.tsv
+    run -0 --separate-stderr mz-speedup $OLMOE --sched-opt --prefetch=1
+    ! diff -q plain.tsv <(printf '%s\n' "$output")
+    run -0 --separate-stderr mz-speedup $OLMOE --sched-opt --prefetch --sched-opt 1
+    ! diff -q plain.tsv <(printf '%s\n' "$output")
+    run -0 --separate-stderr mz-speedup $OLMOE -k kept --cost-opt --timeline-steps=0-0
+    jq -e '.traceEvents | length > 0' kept/C.timeline.json > /dev/null
+    run -1 --separate-stderr mz-speedup $OLMOE --sched-opt --bogus
+    [ -z "$output" ]
+    [[ "$stderr" == *"mz-sched: "*"bogus"* ]]
+    run -1 --separate-stderr mz-speedup $OLMOE --cost-opt --timeline-steps=x
+    [ -z "$output" ]
+    [[ "$stderr" == *"mz-cost: "* ]]
+}
+
+@test "mz-speedup: progress lines on stderr when it is a terminal only (MZ_PROGRESS overrides)" {
+    run -0 on_tty "mz-speedup $OLMOE > t.tsv"
+    [[ "$output" == *"mz-speedup: tracing olmoe-1b-7b-0924: 1 steps of 8 sequences of 256 tokens"* ]]
+    [[ "$output" == *"mz-speedup: done in "* ]]
+    [ "$(grep -vc '^#' t.tsv)" -eq 5 ]
+    run -0 on_tty "MZ_PROGRESS=0 mz-speedup $OLMOE > t.tsv"
+    [[ "$output" != *"tracing"* ]]
+    run -0 --separate-stderr mz-speedup $OLMOE
+    [[ "$stderr" != *"tracing"* ]]
+    run -0 --separate-stderr env MZ_PROGRESS=1 mz-speedup $OLMOE
+    [[ "$stderr" == *"mz-speedup: placing (contiguous and mozart)"* ]]
 }

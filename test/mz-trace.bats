@@ -182,7 +182,7 @@ records() {
 }
 
 @test "writing to /dev/full exits 1 with a message" {
-    for opt in "" "-u" "-t" "-w"; do
+    for opt in "" "-u" "-t" "--weights"; do
         run -1 --separate-stderr sh -c "mz-trace -m qwen3-30b-a3b -b 2 -L 16 $opt > /dev/full"
         [[ "$stderr" == *"No space left on device"* ]]
     done
@@ -209,8 +209,8 @@ records() {
     assert_output --partial "rc=0"
 }
 
-@test "-w records gate weights: probabilities, the same ids as without" {
-    mz-trace -m qwen1.5-moe-a2.7b -b 2 -L 16 -w -t > w.txt
+@test "--weights records gate weights: probabilities, the same ids as without" {
+    mz-trace -m qwen1.5-moe-a2.7b -b 2 -L 16 --weights -t > w.txt
     mz-trace -m qwen1.5-moe-a2.7b -b 2 -L 16 -t > n.txt
     grep -q $'^@TR\t.*\tweights:1$' w.txt
     grep -q $'^@TR\t.*\tweights:0$' n.txt

@@ -3,7 +3,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-USAGE="Usage: mz-view [-H | -c | -t | -b [-u]] [-s STEPS] [-l LAYERS] [-o FILE] [FILE]"
+USAGE="Usage: mz-view [-H | -c | -t | -b [-u]] [-n STEPS] [-l LAYERS] [-o FILE] [FILE]"
 
 setup() {
     cd "$BATS_TEST_TMPDIR" || return 1
@@ -75,10 +75,10 @@ summary_awk() {
 }
 
 @test "bad selections and missing files exit 1 with a message" {
-    run -1 --separate-stderr mz-view -s 3 t.mzt
+    run -1 --separate-stderr mz-view -n 3 t.mzt
     [ -z "$output" ]
     [ "$stderr" = "mz-view: --steps: 3 is out of range [0, 2]" ]
-    run -1 --separate-stderr mz-view -s 0-x t.mzt
+    run -1 --separate-stderr mz-view -n 0-x t.mzt
     [[ "$stderr" == *"--steps: 'x' is not an integer"* ]]
     run -1 --separate-stderr mz-view -l 16 t.mzt
     [ "$stderr" = "mz-view: --layers: 16 is out of range [0, 15]" ]
@@ -120,11 +120,11 @@ summary_awk() {
 @test "-c counts steps x seqs x seq_len records, and the selected ones" {
     run -0 mz-view -c t.mzt
     assert_output 96
-    run -0 mz-view -c -s 1 t.mzt
+    run -0 mz-view -c -n 1 t.mzt
     assert_output 32
-    run -0 mz-view -c -s 0,2 t.mzt
+    run -0 mz-view -c -n 0,2 t.mzt
     assert_output 64
-    run -0 mz-view -c -s 0-2 t.mzt
+    run -0 mz-view -c -n 0-2 t.mzt
     assert_output 96
     run -0 mz-view -c -l 3 t.mzt
     assert_output 96
@@ -163,26 +163,26 @@ summary_awk() {
 }
 
 @test "with gate weights the conversions are lossless too" {
-    mz-trace -m deepseek-v2-lite -b 2 -L 16 -w -t > w.txt
+    mz-trace -m deepseek-v2-lite -b 2 -L 16 --weights -t > w.txt
     grep -q '^0'$'\t''0'$'\t''0'$'\t''[0-9]*:0\.[0-9]' w.txt
     mz-view -b w.txt | mz-view -t | cmp - w.txt
-    mz-trace -m deepseek-v2-lite -b 2 -L 16 -w -u > w.mzt
+    mz-trace -m deepseek-v2-lite -b 2 -L 16 --weights -u > w.mzt
     mz-view -t w.mzt | mz-view -b -u | cmp - w.mzt
     diff <(mz-view w.mzt | sed -n '/^#summary/,$p') <(summary_awk 64 6 w.txt)
 }
 
-@test "-s keeps the chosen steps and records the selection in @PG" {
-    mz-view -t -s 2,0 t.mzt > s.txt
+@test "-n keeps the chosen steps and records the selection in @PG" {
+    mz-view -t -n 2,0 t.mzt > s.txt
     run -0 sh -c "grep -v '^@' s.txt | cut -f1 | uniq -c | awk '{ print \$1, \$2 }'"
     assert_output $'32 0\n32 2'
     grep -q $'^@TR\tsteps:3\t' s.txt # the bound stays
     [ "$(grep -c '^@PG' s.txt)" -eq 2 ]
-    grep -q $'^@PG\tID:1\tPN:mz-view\tVN:0.1.0\tCL:.*mz-view -t -s 2,0 t.mzt$' s.txt
+    grep -q $'^@PG\tID:1\tPN:mz-view\tVN:0.1.0\tCL:.*mz-view -t -n 2,0 t.mzt$' s.txt
     grep -q $'^@EOF\t64$' s.txt
     # the kept records are those of the full trace
     diff <(grep -v '^@' s.txt) <(grep -v '^@' t.txt | awk -F'\t' '$1 != 1')
     # the summary of a selection counts the selection
-    run -0 sh -c "mz-view -s 1 t.mzt | awk -F'\t' '\$1 == \"all\" { print \$2 }'"
+    run -0 sh -c "mz-view -n 1 t.mzt | awk -F'\t' '\$1 == \"all\" { print \$2 }'"
     assert_output 32
 }
 
@@ -197,8 +197,8 @@ summary_awk() {
     # binary selections read back the same
     mz-view -b -l 15,0-1 t.mzt | mz-view -t > lb.txt
     diff <(grep -v '^@PG' lb.txt) <(grep -v '^@PG' l.txt)
-    # -l and -s together
-    run -0 mz-view -c -l 4 -s 2 t.mzt
+    # -l and -n together
+    run -0 mz-view -c -l 4 -n 2 t.mzt
     assert_output 32
 }
 

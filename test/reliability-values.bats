@@ -19,7 +19,7 @@ numeric_fields() {
     sed -n 's/^ *{"\([a-z_]*\.[a-zA-Z_]*\)", F_\(NUM\|INT\).*/\1/p' "$TOP/lib/wafer.c"
 }
 
-# N lines of 1 to 3 "-s FIELD=VALUE" overrides, values 10^U(-300, 300) (or a small integer for
+# N lines of 1 to 3 "-S FIELD=VALUE" overrides, values 10^U(-300, 300) (or a small integer for
 # integer fields, sometimes 0), from a fixed seed.
 draws() {
     numeric_fields | awk -v n="$1" -v seed="$2" '{f[NR] = $1} END {
@@ -32,7 +32,7 @@ draws() {
                 if (r < 0.1) v = 0
                 else if (r < 0.3) v = int(rand() * 100)
                 else v = sprintf("%.3ge%d", 1 + rand() * 8.99, int(rand() * 601) - 300)
-                line = line " -s " fld "=" v
+                line = line " -S " fld "=" v
             }
             print line
         }}'
@@ -76,14 +76,14 @@ check_run() {
 }
 
 @test "class 7: rates valid alone, absurd together: an overlong step is refused naming the resource and its fields" {
-    run mz-cost -w $WAFER -s links.wire_GBps=1e-300 -s links.wires_per_mm=1e-3 "$BATS_FILE_TMPDIR/C.mzs"
+    run mz-cost -w $WAFER -S links.wire_GBps=1e-300 -S links.wires_per_mm=1e-3 "$BATS_FILE_TMPDIR/C.mzs"
     [ "$status" -eq 1 ]
     refute_output --regexp '(nan|inf)'
-    run mz-cost -w $WAFER -s memory.bandwidth_GBps=1e-300 "$BATS_FILE_TMPDIR/C.mzs"
+    run mz-cost -w $WAFER -S memory.bandwidth_GBps=1e-300 "$BATS_FILE_TMPDIR/C.mzs"
     [ "$status" -eq 1 ]
     assert_output --regexp 'step 0 takes [0-9.e+]+ s, past the 1e\+09 s a step may take: D[0-9A]+ \(.* DRAM\) holds one op'
     assert_output --partial "memory.bandwidth_GBps"
-    run mz-cost -w $WAFER -s root.dispatch_Bpc=1e-20 "$BATS_FILE_TMPDIR/C.mzs"
+    run mz-cost -w $WAFER -S root.dispatch_Bpc=1e-20 "$BATS_FILE_TMPDIR/C.mzs"
     [ "$status" -eq 1 ]
     assert_output --partial "RD (root dispatcher)"
     assert_output --partial "root.dispatch_Bpc"

@@ -98,7 +98,8 @@ PLACE2="-a ctswap --kicks 600 -u"
         done
     done
     # nothing of a run is left beside them
-    [ "$(ls -A shared | sort | tr '\n' ' ')" = ".mz-speedup.lock A.cost B.cost C.cost baseline.cost clustered.mzt clustered.tsv contiguous.mzt contiguous.tsv trace.mzt " ]
+    [ "$(ls -A shared | sort | tr '\n' ' ')" = "$(printf '%s\n' .mz-speedup.lock trace.mzt contiguous.mzt clustered.mzt contiguous.tsv clustered.tsv \
+        $(for v in baseline A B C; do echo $v.cost $v.breakdown.tsv $v.resources.tsv $v.footprint.tsv $v.timeline.json; done) | sort | tr '\n' ' ')" ]
 }
 
 # ---------------------------------------------------------------- 3. no dependency aborts the process
@@ -131,7 +132,7 @@ fit_targets() {
         run -1 --separate-stderr mz-cost -q --fit t.tsv --free $f -o fit.tsv
         assert_equal "$stderr" "mz-cost: --free $f: not a real-valued field: the fit varies real numbers only"
     done
-    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.hop_latency_ns -s links.hop_latency_ns=0 -o fit.tsv
+    run -1 --separate-stderr mz-cost -q --fit t.tsv --free links.hop_latency_ns -S links.hop_latency_ns=0 -o fit.tsv
     assert_equal "$stderr" "mz-cost: --free links.hop_latency_ns: its value is 0: the fit varies positive values (in log space)"
     run -1 --separate-stderr mz-cost -q --fit t.tsv --free no.such -o fit.tsv
     assert_equal "$stderr" "mz-cost: --free no.such: unknown wafer field 'no.such'"
@@ -236,7 +237,7 @@ big_trace() {
         "$PWD/some/dir/config.json" "$R/models/wafer-qwen3-30b-a3b.wafer" "$R/models/calibrated.wafer" "$R/models/tech-28nm.wafer")"
     assert_equal "$stderr" "mz-speedup: -m $PWD/some/dir/config.json is a path, not a catalogue name: costed on the default wafer wafer-qwen3-30b-a3b (-w chooses one)"
     run -0 --separate-stderr mz-speedup -m olmoe-1b-7b-0924 -n 1 -b 8 -L 32 -w wafer-olmoe-1b-7b-0924 -S root.dispatch_Bpc=16
-    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,%s,-s root.dispatch_Bpc=16\twafer_from:-w' \
+    assert_equal "${lines[0]}" "$(printf '#mz-speedup\tmodel:olmoe-1b-7b-0924\tconfig:%s\tprior:%s\twafer:%s,%s,%s,-S root.dispatch_Bpc=16\twafer_from:-w' \
         "$R/models/olmoe-1b-7b-0924.json" "$R/models/olmoe-1b-7b-0924.prior" "$R/models/wafer-olmoe-1b-7b-0924.wafer" "$R/models/calibrated.wafer" \
         "$R/models/tech-28nm.wafer")"
     [ -z "$stderr" ]

@@ -89,7 +89,7 @@ mz-trace -m $D/dbrx-instruct.json -b 1 -L 2 -o /dev/null
 mz-trace -m $D/llama-3.1-8b.json
 mz-import -m olmoe-1b-7b-0924 -o c.tsv c.json
 mz-import -m deepseek-v3 -o ds.tsv $TOP/traces/deepseek-v3.expert-load.json.gz
-mz-import -m mixtral-8x7b --fields ids=experts,weights=gating_probs,req=dataset+problem_id -w -o m.mzt $D/mixtral-style.routes.jsonl
+mz-import -m mixtral-8x7b --fields ids=experts,weights=gating_probs,req=dataset+problem_id --weights -o m.mzt $TOP/traces/mixtral-style.routes.jsonl
 mz-fit -m olmoe-1b-7b-0924 -T c.json -i 1 -k 500 -o c.prior
 mz-place -a contiguous -W v.json --format vllm -o /dev/null t.mzt
 mz-place -R v.json -o /dev/null t.mzt

@@ -65,7 +65,7 @@ $(FUZZ_TOOLS)/lib/%.o: lib/%.c $(wildcard lib/*.h) $(FUZZ_DIR)/.flags
 	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=$(FUZZ_SAN) -c -o $@ $<
 $(FUZZ_TOOLS)/mz-%: bin/mz-%.c $(FUZZ_TOOLO)
 	$(FUZZ_CC) $(FUZZ_ALLCFLAGS) -fsanitize=$(FUZZ_SAN) -o $@ $< $(FUZZ_TOOLO) $(LDLIBS)
-$(FUZZ_TOOLS)/mz-speedup: bin/mz-speedup
+$(addprefix $(FUZZ_TOOLS)/,$(SCRIPTS)): $(FUZZ_TOOLS)/%: bin/%
 	@mkdir -p $(@D)
 	cp $< $@
 $(FUZZ_DIR)/fuzz-speedup: FUZZ_DEFS += -DMZ_FUZZ_BIN='"$(abspath $(FUZZ_TOOLS))"'

@@ -63,7 +63,7 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
     [ "$(col total_mm2 static_W a.tsv)" = 25.9 ]
     # 1 mm of spacing: each die of A mm2 takes (sqrt(A) + 1)^2 - A more: 2 x (2 sqrt(3.1) + 1)
     # + (2 sqrt(5.1) + 1) + (2 sqrt(7) + 1) + 2 x 5 = 30.8508
-    run -0 mz-cost --area -w "$WAFER" -w "$POWER" -s tech.die_gap_mm=1 -o g.tsv
+    run -0 mz-cost --area -w "$WAFER" -w "$POWER" -S tech.die_gap_mm=1 -o g.tsv
     awk -F'\t' '$1 == "spacing" {d = $4 - 30.85086; exit !(d < 1e-4 && d > -1e-4)}' g.tsv
     awk -F'\t' '$1 == "total" {d = $4 - (26.3 + 30.85086); exit !(d < 1e-4 && d > -1e-4)}' g.tsv
 }
@@ -146,7 +146,7 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
     awk -v a="$bA" -v b="$bB" 'BEGIN {exit !(b < a)}'   # C_T 8 -> about 6.8: fewer bytes
     near "$(awk -v a="$eA" -v b="$eB" 'BEGIN {printf "%.9g", b / a}')" "$(awk -v a="$bA" -v b="$bB" 'BEGIN {printf "%.9g", b / a}')"
     # twice the energy a bit per mm: twice the link joules, the latency unchanged
-    mz-cost -w wafer-olmoe-1b-7b-0924 -s energy.link_pJ_per_bit_mm=0.3 -r r2.tsv -o o2.tsv "$(S A.mzs)" 2> /dev/null
+    mz-cost -w wafer-olmoe-1b-7b-0924 -S energy.link_pJ_per_bit_mm=0.3 -r r2.tsv -o o2.tsv "$(S A.mzs)" 2> /dev/null
     near "$(links 10 r2.tsv)" "$(awk -v a="$eA" 'BEGIN {printf "%.9g", 2 * a}')"
     [ "$(col latency_s 0 o2.tsv)" = "$(col latency_s 0 oA.tsv)" ]
 }
@@ -170,14 +170,14 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
 }
 
 @test "energy: a negative, zero, non-numeric or missing constant is refused naming the field" {
-    run -1 mz-cost -w "$WAFER" -w "$POWER" -s energy.mac_pJ=-1 "$(S tiny.mzs)"
+    run -1 mz-cost -w "$WAFER" -w "$POWER" -S energy.mac_pJ=-1 "$(S tiny.mzs)"
     assert_output --partial "energy.mac_pJ: -1 is negative"
-    run -1 mz-cost -w "$WAFER" -w "$POWER" -s tech.pe_um2=0 "$(S tiny.mzs)"
+    run -1 mz-cost -w "$WAFER" -w "$POWER" -S tech.pe_um2=0 "$(S tiny.mzs)"
     assert_output --partial "tech.pe_um2: must be greater than 0"
-    run -1 mz-cost -w "$WAFER" -w "$POWER" -s energy.hbm_pJ_per_bit=lots "$(S tiny.mzs)"
+    run -1 mz-cost -w "$WAFER" -w "$POWER" -S energy.hbm_pJ_per_bit=lots "$(S tiny.mzs)"
     assert_output --partial "energy.hbm_pJ_per_bit"
     # an energy of 0 is allowed (free), a density of 0 is not
-    run -0 mz-cost -w "$WAFER" -w "$POWER" -s energy.sram_leak_W_per_mm2=0 -o /dev/null "$(S tiny.mzs)"
+    run -0 mz-cost -w "$WAFER" -w "$POWER" -S energy.sram_leak_W_per_mm2=0 -o /dev/null "$(S tiny.mzs)"
     # one constant left out: named, in mz-cost, --area and mz-sched alike
     grep -v '^sram_leak_W_per_mm2' "$POWER" > part.wafer
     for cmd in "mz-cost -w $WAFER -w ./part.wafer $(S tiny.mzs)" "mz-cost --area -w $WAFER -w ./part.wafer"; do
@@ -190,7 +190,7 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
     run -1 mz-cost --area -w ./design.wafer
     assert_output --partial "missing field 'energy.mac_pJ'"
     # a field of the model on a wafer that has none of the others
-    run -1 mz-cost -w "$WAFER" -s energy.mac_pJ=1 "$(S tiny.mzs)"
+    run -1 mz-cost -w "$WAFER" -S energy.mac_pJ=1 "$(S tiny.mzs)"
     assert_output --partial "missing field 'tech.pe_um2'"
 }
 
@@ -211,12 +211,12 @@ S() { echo "$BATS_FILE_TMPDIR/s/$1"; }
 }
 
 @test "energy: the SSD layer takes the SSD's constants (tiny: 8 pJ a byte; Qwen3's design: no stack footprint)" {
-    run -0 mz-cost -w "$WAFER" -w "$POWER" -s memory.device=ssd -r r.tsv -o /dev/null "$(S tiny.mzs)"
+    run -0 mz-cost -w "$WAFER" -w "$POWER" -S memory.device=ssd -r r.tsv -o /dev/null "$(S tiny.mzs)"
     [ "$(col energy_J D0 r.tsv)" = 2.048e-09 ]   # 256 B x 8 pJ
     run -0 mz-cost --area -w wafer-qwen3-30b-a3b -w ssd -o a.tsv
     [ "$(col total_mm2 memory a.tsv)" = 0 ]
     [ "$(col each_mm2 memory.phy a.tsv)" = 4 ]
-    run -1 mz-cost --area -w wafer-qwen3-30b-a3b -s memory.device=tape
+    run -1 mz-cost --area -w wafer-qwen3-30b-a3b -S memory.device=tape
     assert_output --partial "memory.device: 'tape' is not one of hbm2, ssd"
 }
 

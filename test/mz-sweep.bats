@@ -3,7 +3,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-USAGE="Usage: mz-sweep -d DIR [-j JOBS] [-L SEQ_LEN] [-b SEQS] [-n STEPS] [-s SEED] [--strict] [--objectives COL,...] [--best COL [--where COL<=VALUE]... [--top N]] [--slurm] FILE"
+USAGE="Usage: mz-sweep -d DIR [-j JOBS] [-L SEQ_LEN] [-b SEQS] [-n STEPS] [-s SEED] [--strict] [--objectives COL,...] [--best COL [--where COL<=VALUE]... [--top N]] [--slurm | --parallel SSHLOGINFILE] FILE"
 TINY="-b 4 -L 16 -n 1"
 
 # Column $1 (a header name) of every row of the table in file $2 (after its '#' lines).
@@ -23,7 +23,7 @@ EOF
     run --separate-stderr mz-sweep --help
     assert_success
     assert_line --index 0 "$USAGE"
-    for opt in --dir --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --help --version; do
+    for opt in --dir --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version; do
         assert_output --partial -- "$opt"
     done
     [ -z "$stderr" ]
@@ -65,6 +65,7 @@ s.space|no work directory given (-d)
 -d w --best latency_s --where <=3 s.space|--where: '<=3' is not COLUMN OP VALUE
 -d w --best 1x s.space|--best: '1x' is not a column name
 -d w --objectives latency_s,,area_mm2 s.space|--objectives: 'latency_s,,area_mm2' is not a comma-separated list
+-d w --slurm --parallel hosts s.space|--parallel and --slurm are two ways to run: give one
 EOF
     [ ! -e w ]
 }
@@ -298,6 +299,33 @@ EOF
     [ "$output" = "$(mz-sweep -d local $TINY s.space 2> /dev/null)" ]
     # the gather command in the script's comment is that command
     grep -q "^#   sbatch --dependency=afterany:JOBID --wrap \"$TOP/bin/mz-sweep -d $BATS_TEST_TMPDIR/w -j [0-9]* -L 16 -b 4 -n 1 -s 1 $BATS_TEST_TMPDIR/s.space > " job.sh
+}
+
+@test "mz-sweep --parallel: GNU parallel on local slots gives the table make -j gives, byte for byte" {
+    command -v parallel > /dev/null || skip "GNU parallel is not installed"
+    printf 'model olmoe-1b-7b-0924\nseq_len 16 32\nplacement contiguous mozart\n' > s.space
+    mz-sweep -d make $TINY -j 2 s.space > want.tsv 2> /dev/null
+    echo '2/:' > hosts
+    run -0 --separate-stderr mz-sweep -d par $TINY --parallel hosts s.space
+    [[ "$stderr" == *"4 points: 4 done (4 now, 0 before), 0 failed"* ]]
+    [ "$output" = "$(cat want.tsv)" ]
+    # one trace per sequence length, made once
+    [ "$(ls par/trace | wc -l)" -eq 2 ]
+    run -0 --separate-stderr mz-sweep -d par $TINY --parallel hosts s.space
+    [[ "$stderr" == *"(0 now, 4 before)"* ]]
+    # a failed point is reported as under make
+    printf 'model olmoe-1b-7b-0924\nset memory.bandwidth_GBps 128 abc\n' > b.space
+    run -1 --separate-stderr mz-sweep -d par $TINY --parallel hosts b.space
+    [[ "$stderr" == *"point 2 "*"'abc' is not a number"* ]]
+}
+
+@test "mz-sweep --parallel: a missing host file or a missing GNU parallel is an error" {
+    small_space
+    run -1 mz-sweep -d w $TINY --parallel nohosts s.space
+    assert_output --partial "mz-sweep: nohosts: cannot read the --sshloginfile"
+    echo ':' > hosts
+    run -1 env PATH="$TOP/bin:/usr/bin/nonexistent" /bin/sh "$TOP/bin/mz-sweep" -d w $TINY --parallel hosts s.space
+    assert_output --partial "mz-sweep: --parallel: GNU parallel is not installed"
 }
 
 @test "mz-sweep: a write error on stdout is an error; a closed pipe is not" {

@@ -19,7 +19,7 @@ endif
 # One C file per tool in bin/, one unit-test program per library concern in test/.
 # Tools written as shell scripts over the others are listed in SCRIPTS.
 CTOOLS  = $(notdir $(basename $(wildcard bin/mz-*.c)))
-SCRIPTS = mz-speedup mz-validate
+SCRIPTS = mz-speedup mz-validate mz-sweep
 TOOLS   = $(CTOOLS) $(SCRIPTS)
 BINS    = $(addprefix bin/,$(CTOOLS))
 UNITS  = $(basename $(wildcard test/unit-*.c))

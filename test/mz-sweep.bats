@@ -3,7 +3,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-USAGE="Usage: mz-sweep -d DIR [-j JOBS] [-L SEQ_LEN] [-b SEQS] [-n STEPS] [-s SEED] [--strict] [--objectives COL,...] [--best COL [--where COL<=VALUE]... [--top N]] [--slurm | --parallel SSHLOGINFILE] FILE"
+USAGE="Usage: mz-sweep -k DIR [-j JOBS] [-L SEQ_LEN] [-b SEQS] [-n STEPS] [-s SEED] [--strict] [--objectives COL,...] [--best COL [--where COL<=VALUE]... [--top N]] [--slurm | --parallel SSHLOGINFILE] FILE"
 TINY="-b 4 -L 16 -n 1"
 
 # Column $1 (a header name) of every row of the table in file $2 (after its '#' lines).
@@ -23,7 +23,7 @@ EOF
     run --separate-stderr mz-sweep --help
     assert_success
     assert_line --index 0 "$USAGE"
-    for opt in --dir --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version; do
+    for opt in --keep --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version; do
         assert_output --partial -- "$opt"
     done
     [ -z "$stderr" ]
@@ -51,21 +51,21 @@ EOF
         [[ "$stderr" == *"Try 'mz-sweep --help' for more information."* ]]
     done <<'EOF'
 --bogus s.space|unknown option '--bogus'
--d w|no design-space file given
-s.space|no work directory given (-d)
--d w s.space extra|unexpected argument 'extra'
--d|option '-d' needs a value
--d w -j 0 s.space|--jobs: '0' is not a positive integer
--d w -j x s.space|--jobs: 'x' is not a positive integer
--d w -n 1.5 s.space|--steps: '1.5' is not a positive integer
--d w -b 2 s.space|--seqs: 2 sequences cannot fill 4 micro-batches
--d w --top=-1 s.space|--top: '-1' is not a positive integer
--d w --where area_mm2<=1 s.space|--where needs --best
--d w --best latency_s --where area_mm2 s.space|--where: 'area_mm2' is not COLUMN OP VALUE
--d w --best latency_s --where <=3 s.space|--where: '<=3' is not COLUMN OP VALUE
--d w --best 1x s.space|--best: '1x' is not a column name
--d w --objectives latency_s,,area_mm2 s.space|--objectives: 'latency_s,,area_mm2' is not a comma-separated list
--d w --slurm --parallel hosts s.space|--parallel and --slurm are two ways to run: give one
+-k w|no design-space file given
+s.space|no work directory given (-k)
+-k w s.space extra|unexpected argument 'extra'
+-k|option '-k' needs a value
+-k w -j 0 s.space|--jobs: '0' is not a positive integer
+-k w -j x s.space|--jobs: 'x' is not a positive integer
+-k w -n 1.5 s.space|--steps: '1.5' is not a positive integer
+-k w -b 2 s.space|--seqs: 2 sequences cannot fill 4 micro-batches
+-k w --top=-1 s.space|--top: '-1' is not a positive integer
+-k w --where area_mm2<=1 s.space|--where needs --best
+-k w --best latency_s --where area_mm2 s.space|--where: 'area_mm2' is not COLUMN OP VALUE
+-k w --best latency_s --where <=3 s.space|--where: '<=3' is not COLUMN OP VALUE
+-k w --best 1x s.space|--best: '1x' is not a column name
+-k w --objectives latency_s,,area_mm2 s.space|--objectives: 'latency_s,,area_mm2' is not a comma-separated list
+-k w --slurm --parallel hosts s.space|--parallel and --slurm are two ways to run: give one
 EOF
     [ ! -e w ]
 }
@@ -73,7 +73,7 @@ EOF
 @test "mz-sweep: a bad design-space line is an error naming the file, the line and the field; nothing runs" {
     while IFS='|' read -r text msg; do
         printf '%b' "$text" > bad.space
-        run -1 --separate-stderr mz-sweep -d w $TINY bad.space
+        run -1 --separate-stderr mz-sweep -k w $TINY bad.space
         [ -z "$output" ] || { echo "stdout for '$text': $output"; return 1; }
         [[ "$stderr" == *"mz-sweep: bad.space:$msg"* ]] || { echo "'$text': $stderr"; return 1; }
         [ ! -e w/points ] && [ ! -e w/trace ]
@@ -93,13 +93,13 @@ model olmoe-1b-7b-0924\nset memory.bandwidth_GBps 1;rm\n|2: memory.bandwidth_GBp
 model olmoe 1b\nmemory\n|2: memory: no values
 seq_len 16\n| no model line
 EOF
-    run -1 mz-sweep -d w /nonexistent/x.space
+    run -1 mz-sweep -k w /nonexistent/x.space
     assert_output --partial "mz-sweep: /nonexistent/x.space: cannot read the design-space file"
 }
 
 @test "mz-sweep: every point's rows are mz-speedup's for the same options, in grid order, with every parameter" {
     small_space
-    run -0 --separate-stderr mz-sweep -d w $TINY -j 2 s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY -j 2 s.space
     echo "$output" > t.tsv
     [[ "$stderr" == *"mz-sweep: 4 points: 4 done (4 now, 0 before), 0 failed"* ]]
     run -0 sed -n 2p t.tsv
@@ -121,7 +121,7 @@ EOF
 
 @test "mz-sweep: work is shared (one trace per model and sequence, one placement per algorithm, Baseline/A/B costed once)" {
     printf 'model olmoe-1b-7b-0924\nmemory hbm2 ssd\nplacement contiguous mozart round-robin\n' > s.space
-    run -0 mz-sweep -d w $TINY s.space
+    run -0 mz-sweep -k w $TINY s.space
     [ "$(ls w/points | wc -l)" -eq 6 ]
     [ "$(ls w/trace | wc -l)" -eq 1 ]
     # contiguous, mozart, round-robin: each a placed trace and its report
@@ -135,7 +135,7 @@ EOF
 
 @test "mz-sweep: explicit lists (chiplets,groups) are zipped, not multiplied, and set the wafer's topology" {
     printf 'model olmoe-1b-7b-0924\nchiplets,groups 16,4 32,8 16,8\n' > s.space
-    run -0 --separate-stderr mz-sweep -d w $TINY s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY s.space
     echo "$output" > t.tsv
     [ "$(paste <(col chiplets t.tsv) <(col groups t.tsv) | uniq | paste -sd,)" = "$(printf '16\t4,32\t8,16\t8')" ]
     mz-speedup -m olmoe-1b-7b-0924 $TINY -c 32 -g 8 2> /dev/null | sed 1,2d | cut -f2-6 > want
@@ -145,14 +145,14 @@ EOF
 
 @test "mz-sweep: a rerun runs nothing and prints the same table; a new value runs only the new points" {
     small_space
-    mz-sweep -d w $TINY s.space > t1.tsv 2> /dev/null
+    mz-sweep -k w $TINY s.space > t1.tsv 2> /dev/null
     touch marker
-    run -0 --separate-stderr mz-sweep -d w $TINY s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY s.space
     [ "$output" = "$(cat t1.tsv)" ]
     [[ "$stderr" == *"4 points: 4 done (0 now, 4 before), 0 failed"* ]]
     [ -z "$(find w/points w/cost w/place w/trace -type f -newer marker)" ]
     sed -i 's/128 512/128 512 1024/' s.space
-    run -0 --separate-stderr mz-sweep -d w $TINY s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY s.space
     [[ "$stderr" == *"6 points: 6 done (2 now, 4 before), 0 failed"* ]]
     # the new points share the old trace and placements
     [ "$(ls w/trace | wc -l)" -eq 1 ]
@@ -161,8 +161,8 @@ EOF
 
 @test "mz-sweep: killed midway, a rerun finishes only the missing points and gives the same table" {
     printf 'model olmoe-1b-7b-0924\nseq_len 16 32 48\nset memory.bandwidth_GBps 128 256 512 1024\n' > k.space
-    mz-sweep -d full -b 4 -n 1 -j 2 k.space > want.tsv 2> /dev/null
-    setsid mz-sweep -d w -b 4 -n 1 -j 1 k.space > /dev/null 2>&1 &
+    mz-sweep -k full -b 4 -n 1 -j 2 k.space > want.tsv 2> /dev/null
+    setsid mz-sweep -k w -b 4 -n 1 -j 1 k.space > /dev/null 2>&1 &
     pid=$!
     for i in $(seq 200); do
         [ "$(ls w/points 2> /dev/null | grep -c '\.tsv$')" -ge 2 ] && break
@@ -175,18 +175,18 @@ EOF
     before=$(ls w/points | grep -c '\.tsv$')
     echo "done before the rerun: $before of 12"
     [ "$before" -ge 2 ] && [ "$before" -lt 12 ]
-    run -0 --separate-stderr mz-sweep -d w -b 4 -n 1 -j 2 k.space
+    run -0 --separate-stderr mz-sweep -k w -b 4 -n 1 -j 2 k.space
     [[ "$stderr" == *"12 points: 12 done ($((12 - before)) now, $before before), 0 failed"* ]]
     [ "$output" = "$(cat want.tsv)" ]
 }
 
 @test "mz-sweep: results missing and temporary files left (as a kill leaves them) are remade, nothing else" {
     small_space
-    mz-sweep -d w $TINY s.space > want.tsv 2> /dev/null
+    mz-sweep -k w $TINY s.space > want.tsv 2> /dev/null
     rm w/points/*-mozart-*128*.tsv w/cost/*mozart*128-C.tsv
     echo half > w/points/x.tsv.tmp.123
     touch marker
-    run -0 --separate-stderr mz-sweep -d w $TINY s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY s.space
     [[ "$stderr" == *"4 points: 4 done (1 now, 3 before), 0 failed"* ]]
     [ "$output" = "$(cat want.tsv)" ]
     [ "$(find w/points w/cost w/place w/trace -type f -newer marker | wc -l)" -eq 2 ]
@@ -194,28 +194,28 @@ EOF
 
 @test "mz-sweep: a failed point is listed with its error, the others are tabulated, exit 1; a rerun fails again" {
     printf 'model olmoe-1b-7b-0924\nset memory.bandwidth_GBps 128 abc 512\n' > s.space
-    run -1 --separate-stderr mz-sweep -d w $TINY s.space
+    run -1 --separate-stderr mz-sweep -k w $TINY s.space
     echo "$output" > t.tsv
     [[ "$stderr" == *"mz-sweep: point 2 olmoe-1b-7b-0924-"*"memory.bandwidth_GBps-abc failed: cost/"*"memory.bandwidth_GBps: 'abc' is not a number"* ]]
     [[ "$stderr" == *"3 points: 2 done (2 now, 0 before), 1 failed"* ]]
     head -n 1 t.tsv | grep -q "	points:3	failed:1	"
     [ "$(col memory.bandwidth_GBps t.tsv | uniq | paste -sd' ')" = "128 512" ]
-    run -1 --separate-stderr mz-sweep -d w $TINY s.space
+    run -1 --separate-stderr mz-sweep -k w $TINY s.space
     [[ "$stderr" == *"point 2 "*"'abc' is not a number"* ]]
     [[ "$stderr" == *"3 points: 2 done (0 now, 2 before), 1 failed"* ]]
     # an unknown model fails each of its points at the trace
     printf 'model olmoe-1b-7b-0924 no-such-model\n' > m.space
-    run -1 --separate-stderr mz-sweep -d w $TINY m.space
+    run -1 --separate-stderr mz-sweep -k w $TINY m.space
     [[ "$stderr" == *"point 2 no-such-model-"*"failed: trace/no-such-model-"*"no-such-model"* ]]
     # --strict: the paper's Qwen3 design does not hold the model
     printf 'model qwen3-30b-a3b\n' > q.space
-    run -1 --separate-stderr mz-sweep -d w --strict $TINY q.space
+    run -1 --separate-stderr mz-sweep -k w --strict $TINY q.space
     [[ "$stderr" == *"point 1 qwen3-30b-a3b-"*"-strict failed: cost/"*"does not fit"* ]]
 }
 
 @test "mz-sweep: pareto is 1 exactly on the rows no other row dominates (latency_s, area_mm2; and named objectives)" {
     printf 'model olmoe-1b-7b-0924\nchiplets,groups 16,4 32,8 16,8\nset memory.bandwidth_GBps 128 512\n' > s.space
-    mz-sweep -d w $TINY s.space > t.tsv 2> /dev/null
+    mz-sweep -k w $TINY s.space > t.tsv 2> /dev/null
     # dominated(r): some row s is <= on both and < on one; checked by brute force
     check() { # objective columns (numbers, '-' maximizes), table
         awk -F'\t' -v obj="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) c[$i] = i; h = 1; no = split(obj, O, ","); next}
@@ -227,26 +227,26 @@ EOF
     }
     check latency_s,area_mm2 t.tsv
     [ "$(col pareto t.tsv | grep -c '^1$')" -ge 2 ]
-    mz-sweep -d w $TINY --objectives energy_J,-speedup,power_W s.space > t2.tsv 2> /dev/null
+    mz-sweep -k w $TINY --objectives energy_J,-speedup,power_W s.space > t2.tsv 2> /dev/null
     head -n 1 t2.tsv | grep -q "pareto:energy_J,-speedup,power_W$"
     check energy_J,-speedup,power_W t2.tsv
     # the same rows otherwise
     diff <(sed 1d t.tsv | cut -f1-19) <(sed 1d t2.tsv | cut -f1-19)
-    run -2 mz-sweep -d w $TINY --objectives latency_s,bogus s.space
+    run -2 mz-sweep -k w $TINY --objectives latency_s,bogus s.space
     assert_output --partial "mz-sweep: --objectives: no column 'bogus' in the table"
 }
 
 @test "mz-sweep: a wafer without the energy model gives no area columns, and pareto on latency alone" {
     grep -v 'include tech-28nm' "$TOP/models/wafer-olmoe-1b-7b-0924.wafer" > plain.wafer
     printf 'model olmoe-1b-7b-0924\nwafer ./plain.wafer default\n' > s.space
-    run -0 --separate-stderr mz-sweep -d w $TINY s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY s.space
     echo "$output" > t.tsv
     head -n 1 t.tsv | grep -q "pareto:latency_s,area_mm2$"
     # the plain wafer's rows have NA for the energy model's columns and the flag
     [ "$(awk -F'\t' '$10 == "./plain.wafer" && $16 == "NA" && $17 == "NA" && $19 == "NA"' t.tsv | wc -l)" -eq 4 ]
     [ "$(awk -F'\t' '$10 == "default" && $16 > 0 && $19 != "NA"' t.tsv | wc -l)" -eq 4 ]
     printf 'model olmoe-1b-7b-0924\nwafer ./plain.wafer\n' > p.space
-    run -0 --separate-stderr mz-sweep -d w $TINY p.space
+    run -0 --separate-stderr mz-sweep -k w $TINY p.space
     refute_output --partial area_mm2
     assert_line --index 0 --regexp 'pareto:latency_s$'
     [ "$(echo "$output" | col pareto /dev/stdin | grep -c '^1$')" -eq 1 ]
@@ -254,27 +254,27 @@ EOF
 
 @test "mz-sweep --best --where: the best rows under the constraints, as filtering the table says" {
     printf 'model olmoe-1b-7b-0924\nchiplets,groups 16,4 32,8\nset memory.bandwidth_GBps 128 512\n' > s.space
-    mz-sweep -d w $TINY s.space > t.tsv 2> /dev/null
-    run -0 --separate-stderr mz-sweep -d w $TINY --best latency_s --where 'area_mm2<=16000' --where variant!=Baseline --top 3 s.space
+    mz-sweep -k w $TINY s.space > t.tsv 2> /dev/null
+    run -0 --separate-stderr mz-sweep -k w $TINY --best latency_s --where 'area_mm2<=16000' --where variant!=Baseline --top 3 s.space
     echo "$output" > best.tsv
     [ "$(head -n 1 best.tsv)" = "$(sed -n 2p t.tsv)" ]
     awk -F'\t' 'NR > 2 && $17 <= 16000 && $12 != "Baseline"' t.tsv | sort -t "$(printf '\t')" -k13,13g -s | head -n 3 > want
     diff want <(sed 1d best.tsv)
     [ "$(wc -l < best.tsv)" -eq 4 ]
     # largest first, and a constraint nothing meets: the header only
-    run -0 --separate-stderr mz-sweep -d w $TINY --best -speedup --top 1 s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY --best -speedup --top 1 s.space
     [ "$(echo "$output" | col speedup /dev/stdin)" = "$(col speedup t.tsv | sort -g | tail -n 1)" ]
-    run -0 --separate-stderr mz-sweep -d w $TINY --best latency_s --where 'area_mm2<1' s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY --best latency_s --where 'area_mm2<1' s.space
     [ "$(echo "$output" | wc -l)" -eq 1 ]
-    run -2 mz-sweep -d w $TINY --best latency_s --where 'nope<=3' s.space
+    run -2 mz-sweep -k w $TINY --best latency_s --where 'nope<=3' s.space
     assert_output --partial "mz-sweep: --where: no column 'nope' in the table"
-    run -2 mz-sweep -d w $TINY --best nope s.space
+    run -2 mz-sweep -k w $TINY --best nope s.space
     assert_output --partial "mz-sweep: --best: no column 'nope' in the table"
 }
 
 @test "mz-sweep --slurm: an array index a point; each index makes exactly its point, then a gather runs nothing" {
     small_space
-    run -0 --separate-stderr mz-sweep -d w $TINY --slurm s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY --slurm s.space
     echo "$output" > job.sh
     [ "$output" = "$(cat w/slurm.sh)" ]
     grep -qx '#SBATCH --array=1-4' job.sh
@@ -294,45 +294,45 @@ EOF
     [ "$status" -ne 0 ]
     assert_output --partial "not run as a Slurm array task"
     # the gather: the same table as a local run, nothing made
-    run -0 --separate-stderr mz-sweep -d w $TINY s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY s.space
     [[ "$stderr" == *"4 points: 4 done (0 now, 4 before), 0 failed"* ]]
-    [ "$output" = "$(mz-sweep -d local $TINY s.space 2> /dev/null)" ]
+    [ "$output" = "$(mz-sweep -k local $TINY s.space 2> /dev/null)" ]
     # the gather command in the script's comment is that command
-    grep -q "^#   sbatch --dependency=afterany:JOBID --wrap \"$TOP/bin/mz-sweep -d $BATS_TEST_TMPDIR/w -j [0-9]* -L 16 -b 4 -n 1 -s 1 $BATS_TEST_TMPDIR/s.space > " job.sh
+    grep -q "^#   sbatch --dependency=afterany:JOBID --wrap \"$TOP/bin/mz-sweep -k $BATS_TEST_TMPDIR/w -j [0-9]* -L 16 -b 4 -n 1 -s 1 $BATS_TEST_TMPDIR/s.space > " job.sh
 }
 
 @test "mz-sweep --parallel: GNU parallel on local slots gives the table make -j gives, byte for byte" {
     command -v parallel > /dev/null || skip "GNU parallel is not installed"
     printf 'model olmoe-1b-7b-0924\nseq_len 16 32\nplacement contiguous mozart\n' > s.space
-    mz-sweep -d make $TINY -j 2 s.space > want.tsv 2> /dev/null
+    mz-sweep -k make $TINY -j 2 s.space > want.tsv 2> /dev/null
     echo '2/:' > hosts
-    run -0 --separate-stderr mz-sweep -d par $TINY --parallel hosts s.space
+    run -0 --separate-stderr mz-sweep -k par $TINY --parallel hosts s.space
     [[ "$stderr" == *"4 points: 4 done (4 now, 0 before), 0 failed"* ]]
     [ "$output" = "$(cat want.tsv)" ]
     # one trace per sequence length, made once
     [ "$(ls par/trace | wc -l)" -eq 2 ]
-    run -0 --separate-stderr mz-sweep -d par $TINY --parallel hosts s.space
+    run -0 --separate-stderr mz-sweep -k par $TINY --parallel hosts s.space
     [[ "$stderr" == *"(0 now, 4 before)"* ]]
     # a failed point is reported as under make
     printf 'model olmoe-1b-7b-0924\nset memory.bandwidth_GBps 128 abc\n' > b.space
-    run -1 --separate-stderr mz-sweep -d par $TINY --parallel hosts b.space
+    run -1 --separate-stderr mz-sweep -k par $TINY --parallel hosts b.space
     [[ "$stderr" == *"point 2 "*"'abc' is not a number"* ]]
 }
 
 @test "mz-sweep --parallel: a missing host file or a missing GNU parallel is an error" {
     small_space
-    run -1 mz-sweep -d w $TINY --parallel nohosts s.space
+    run -1 mz-sweep -k w $TINY --parallel nohosts s.space
     assert_output --partial "mz-sweep: nohosts: cannot read the --sshloginfile"
     echo ':' > hosts
-    run -1 env PATH="$TOP/bin:/usr/bin/nonexistent" /bin/sh "$TOP/bin/mz-sweep" -d w $TINY --parallel hosts s.space
+    run -1 env PATH="$TOP/bin:/usr/bin/nonexistent" /bin/sh "$TOP/bin/mz-sweep" -k w $TINY --parallel hosts s.space
     assert_output --partial "mz-sweep: --parallel: GNU parallel is not installed"
 }
 
 @test "mz-sweep: a write error on stdout is an error; a closed pipe is not" {
     small_space
-    run -1 --separate-stderr sh -c "mz-sweep -d w $TINY s.space > /dev/full"
+    run -1 --separate-stderr sh -c "mz-sweep -k w $TINY s.space > /dev/full"
     [[ "$stderr" == *"mz-sweep: standard output: write error"* ]]
-    run -0 sh -c "mz-sweep -d w $TINY s.space 2> /dev/null | head -n 1"
+    run -0 sh -c "mz-sweep -k w $TINY s.space 2> /dev/null | head -n 1"
     assert_output --partial "#mz-sweep"
 }
 

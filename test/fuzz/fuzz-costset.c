@@ -3,25 +3,12 @@
 
 #include "fuzz.h"
 
-/* The Qwen3 design (models/wafer-qwen3-30b-a3b.wafer with the calibrated
- * constant; a spill tier of 8 GB/s so that memories over capacity are
- * timed on it). Each input's lines are -s overrides on top; the wafer is
- * either refused with a message or times the seed schedules (Qwen3-shaped
- * tiny streaming and Baseline, and a Mixtral Baseline) with finite,
- * non-negative numbers in every table mz-cost writes. */
-static const char wafer_text[] =
-    "[topology]\nkind = tree\nattention_chiplets = 1\nswitches = 4\nexpert_chiplets = 16\n"
-    "[compute]\ntiles = 100\narrays_per_tile = 16\npes_per_array = 576\nclock_GHz = 1\n"
-    "flops_per_pe_cycle = 2\nprecision_bytes = 2\ntile_mm2 = 7.568\n"
-    "[sram]\ntile_MB = 2.265\ntile_GBps = 32\nefficiency = 1\n"
-    "[memory]\nbandwidth_GBps = 256\ncapacity_GB = 8\nroot_stacks = 2\nstacks_per_group = 1\n"
-    "phy_mm = 7.75\nefficiency = 1\n"
-    "[spill]\nbandwidth_GBps = 8\n"
-    "[links]\nwire_GBps = 0.125\nhop_latency_ns = 10\nwires_per_mm = 20\n"
-    "[root]\ndispatch_Bpc = 16.3182\n"
-    "[switch]\nmulticast = 0\nreduce_forward = 1\nreduce_backward = 0\n"
-    "[mesh]\nroot_links = 2\n";
-
+/* The Qwen3 design (fuzz_qwen3_wafer) without multicast and with a spill
+ * tier of 8 GB/s, so that memories over capacity are timed on it. Each
+ * input's lines are -S overrides on top; the wafer is either refused with a
+ * message or times the seed schedules (Qwen3-shaped tiny streaming and
+ * Baseline, and a Mixtral Baseline) with finite, non-negative numbers in
+ * every table mz-cost writes. */
 #ifndef MZ_FUZZ_SEEDS
 #define MZ_FUZZ_SEEDS "test/fuzz/seeds"
 #endif
@@ -101,7 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int bad = 0, n = 0;
     fuzz_reset();
     mz_wafer_init(&w);
-    FUZZ_CHECK(mz_wafer_load(&w, fuzz_file("base.wafer", wafer_text, sizeof wafer_text - 1)) == 0, "built-in wafer");
+    FUZZ_CHECK(fuzz_qwen3_wafer(&w) == 0 && mz_wafer_set(&w, "switch.multicast=0") == 0 &&
+                   mz_wafer_set(&w, "spill.bandwidth_GBps=8") == 0,
+               "built-in wafer");
     while (i < size && !bad && n < 64) {
         size_t k = 0;
         while (i < size && data[i] != '\n' && k < sizeof line - 1) line[k++] = (char)data[i++];

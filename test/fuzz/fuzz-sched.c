@@ -1,22 +1,8 @@
 /* fuzz-sched.c: libFuzzer harness of the schedule reader and of mz-cost's loop over its ops. */
 #include "fuzz.h"
 
-/* The Qwen3 design (models/wafer-qwen3-30b-a3b.wafer with the calibrated
- * constants of models/calibrated.wafer, 16 expert chiplets in 4 groups), as
- * a tree with multicast and as a mesh with a spill tier (so that memories
- * over capacity are timed on it), loaded once. */
-static const char wafer_text[] =
-    "[topology]\nkind = tree\nattention_chiplets = 1\nswitches = 4\nexpert_chiplets = 16\n"
-    "[compute]\ntiles = 100\narrays_per_tile = 16\npes_per_array = 576\nclock_GHz = 1\n"
-    "flops_per_pe_cycle = 2\nprecision_bytes = 2\ntile_mm2 = 7.568\n"
-    "[sram]\ntile_MB = 2.265\ntile_GBps = 32\nefficiency = 1\n"
-    "[memory]\nbandwidth_GBps = 256\ncapacity_GB = 8\nroot_stacks = 2\nstacks_per_group = 1\n"
-    "phy_mm = 7.75\nefficiency = 1\n"
-    "[spill]\nbandwidth_GBps = 0\n"
-    "[links]\nwire_GBps = 0.125\nhop_latency_ns = 10\nwires_per_mm = 20\n"
-    "[root]\ndispatch_Bpc = 16.3826\n"
-    "[switch]\nmulticast = 1\nreduce_forward = 1\nreduce_backward = 0\n"
-    "[mesh]\nroot_links = 2\n";
+/* The Qwen3 design (fuzz_qwen3_wafer) as a tree and as a mesh with a spill
+ * tier (so that memories over capacity are timed on it), loaded once. */
 static mz_wafer wafers[2];
 
 static void init(void)
@@ -26,8 +12,7 @@ static void init(void)
     done = 1;
     for (int i = 0; i < 2; i++) {
         mz_wafer_init(&wafers[i]);
-        FUZZ_CHECK(mz_wafer_load(&wafers[i], fuzz_file("base.wafer", wafer_text, sizeof wafer_text - 1)) == 0,
-                   "built-in wafer");
+        FUZZ_CHECK(fuzz_qwen3_wafer(&wafers[i]) == 0, "built-in wafer");
         if (i) {
             FUZZ_CHECK(mz_wafer_set(&wafers[i], "topology.kind=mesh") == 0, "mesh");
             FUZZ_CHECK(mz_wafer_set(&wafers[i], "spill.bandwidth_GBps=32") == 0, "spill tier");

@@ -243,4 +243,25 @@ static inline void fuzz_stream_variants(const uint8_t *data, size_t size, void (
     mz_buf_free(&gz);
 }
 
+/* The Qwen3 design (models/wafer-qwen3-30b-a3b.wafer with the calibrated
+ * constant of models/calibrated.wafer, 16 expert chiplets in 4 groups, a
+ * tree with multicast, no spill tier), loaded into w from a file of its own
+ * so that errors name it; harnesses layer their variations on top. */
+static inline int fuzz_qwen3_wafer(mz_wafer *w)
+{
+    static const char text[] =
+    "[topology]\nkind = tree\nattention_chiplets = 1\nswitches = 4\nexpert_chiplets = 16\n"
+    "[compute]\ntiles = 100\narrays_per_tile = 16\npes_per_array = 576\nclock_GHz = 1\n"
+    "flops_per_pe_cycle = 2\nprecision_bytes = 2\ntile_mm2 = 7.568\n"
+    "[sram]\ntile_MB = 2.265\ntile_GBps = 32\nefficiency = 1\n"
+    "[memory]\nbandwidth_GBps = 256\ncapacity_GB = 8\nroot_stacks = 2\nstacks_per_group = 1\n"
+    "phy_mm = 7.75\nefficiency = 1\n"
+    "[spill]\nbandwidth_GBps = 0\n"
+    "[links]\nwire_GBps = 0.125\nhop_latency_ns = 10\nwires_per_mm = 20\n"
+    "[root]\ndispatch_Bpc = 16.3182\n"
+    "[switch]\nmulticast = 1\nreduce_forward = 1\nreduce_backward = 0\n"
+    "[mesh]\nroot_links = 2\n";
+    return mz_wafer_load(w, fuzz_file("base.wafer", text, sizeof text - 1));
+}
+
 #endif

@@ -35,25 +35,12 @@ static int add_res(mz_fabric *f, int type, int cls, const char *name)
  * the tile area or the PHY width moves it. */
 static int add_link(mz_fabric *f, int cls, const char *name) { return add_res(f, MZ_RES_LINK, cls, name); }
 
-/* The attention chiplet's perimeter less its stacks' interfaces. */
-static double root_shore(const mz_wafer *w)
-{
-    double s = 4 * w->edge_mm - w->root_stacks * w->phy_mm;
-    return s > 0 ? s : 0;
-}
-
 /* Millimetres of die edge behind a link of class cls: a chiplet's link (to
- * its switch, or to a mesh neighbour) is one edge; the root's shoreline is
- * split over its switch links (tree) or its links into the mesh, each at
- * most one edge. */
-static double link_shore(const mz_fabric *f, const mz_wafer *w, int cls)
+ * its switch, or to a mesh neighbour) is one edge; a root link is its share
+ * of the root's shoreline (mz_wafer_finish derives it). */
+static double link_shore(const mz_wafer *w, int cls)
 {
-    double a;
-    switch (cls) {
-    case R_RL: return root_shore(w) / f->G;
-    case R_MR: a = root_shore(w) / f->n_root_links; return a < w->edge_mm ? a : w->edge_mm;
-    default: return w->edge_mm;
-    }
+    return cls == R_RL || cls == R_MR ? w->root_link_mm : w->edge_mm;
 }
 
 /* Routes are built one at a time: route_begin, route_use..., route id. */
@@ -95,7 +82,7 @@ void mz_fabric_rates(mz_fabric *f, const mz_wafer *w)
     f->class_rate[R_RD] = w->dispatch_Bpc * w->clock_GHz * 1e9;
     for (int r = 0; r < f->n; r++) {
         if (f->type[r] == MZ_RES_LINK && f->cls[r] != R_RD) {
-            f->wires[r] = link_shore(f, w, f->cls[r]) * w->wires_per_mm;
+            f->wires[r] = link_shore(w, f->cls[r]) * w->wires_per_mm;
             f->rate[r] = f->wires[r] * wire;
         } else {
             f->rate[r] = f->class_rate[f->cls[r]];
@@ -192,7 +179,6 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
     int *dg = mz_malloc(G * sizeof *dg);
     char name[24];
     if (cols < 2) na = 1;
-    f->n_root_links = na;
     if (na == 2)
         ax[0] = cols / 2 - 1, ax[1] = cols / 2;
     else

@@ -929,6 +929,7 @@ typedef struct {
     double peak_flops;         /* per chiplet, FLOP/s */
     double sram_bytes, sram_Bps; /* per chiplet: capacity, operand bandwidth */
     double edge_mm;            /* chiplet edge */
+    double root_link_mm;       /* die edge behind each of the root's links (tree: to a switch; mesh: into the mesh) */
     int per_group;             /* expert chiplets per group */
     int mesh_cols, mesh_rows, block_cols, block_rows; /* mesh geometry */
     /* provenance */

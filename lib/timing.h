@@ -21,7 +21,6 @@ struct mz_fabric {
     int *type, *cls;
     double *rate;            /* bytes/s (links, memories), peak FLOP/s (compute) */
     double *wires;           /* links: wires (shoreline x links.wires_per_mm) */
-    int n_root_links;        /* mesh: the root's links into the mesh */
     double class_rate[R_NCLASS];
     double hop_s, clock_Hz, sram_Bps;
     int tiles, array_dim, arrays, bytes;

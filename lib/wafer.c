@@ -507,6 +507,7 @@ int mz_wafer_finish(mz_wafer *w)
         double shore = 4 * w->edge_mm - w->root_stacks * w->phy_mm, per = shore / nl;
         char where[700];
         if (per > w->edge_mm && topo == MZ_TOPO_MESH) per = w->edge_mm;
+        w->root_link_mm = per > 0 ? per : 0;
         if (!(per * w->wires_per_mm >= 1)) {
             origin(w, field_index("memory.phy_mm"), where, sizeof where);
             mz_error("%s: the attention chiplet's %.4g mm perimeter less %d stack interfaces of %.4g mm leaves "

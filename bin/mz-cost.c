@@ -252,24 +252,18 @@ int main(int argc, char **argv)
         ret = mz_reader_next(rd, &rec, &len);
         if (ret < 0) die_out(out, 5);
         if (ret > 0 && mz_op_decode(rec, len, &op) < 0) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mz_errmsg());
-            mz_error("%s: %s", mz_reader_where(rd), msg);
+            mz_error_prefix("%s", mz_reader_where(rd));
             die_out(out, 5);
         }
         if (ret > 0 && op.id > 0 && mz_cost_add(cost, &op) < 0) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mz_errmsg());
-            mz_error("%s: %s", mz_reader_where(rd), msg);
+            mz_error_prefix("%s", mz_reader_where(rd));
             die_out(out, 5);
         }
         /* a step ends with its stat op (or, failing that, where the next begins) */
         if ((ret == 0 || op.id == 0 || op.kind == MZ_OP_STAT) && mz_cost_pending(cost)) {
             mz_cost_row row;
             if (mz_cost_run(cost, &row) < 0) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", mz_errmsg());
-                mz_error("%s: %s", in_path, msg);
+                mz_error_prefix("%s", in_path);
                 die_out(out, 5);
             }
             if (!row.fits && !warned) {
@@ -313,9 +307,7 @@ int main(int argc, char **argv)
         }
         if (ret == 0) break;
         if (op.id == 0 && mz_cost_add(cost, &op) < 0) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mz_errmsg());
-            mz_error("%s: %s", mz_reader_where(rd), msg);
+            mz_error_prefix("%s", mz_reader_where(rd));
             die_out(out, 5);
         }
     }

@@ -289,9 +289,7 @@ done:
     mz_buf_free(&scratch);
     return MZ_EXIT_OK;
 bad_record: {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", mz_errmsg());
-    mz_error("%s: %s", mz_reader_where(r), msg);
+    mz_error_prefix("%s", mz_reader_where(r));
 }
 bad:
     if (w) mz_writer_abort(w);

@@ -74,9 +74,7 @@ static int fit_read_schedule(fit_row *r)
     while ((ret = mz_reader_next(rd, &rec, &len)) > 0) {
         mz_step *st;
         if (mz_op_decode(rec, len, &op) < 0) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mz_errmsg());
-            mz_error("%s: %s", mz_reader_where(rd), msg);
+            mz_error_prefix("%s", mz_reader_where(rd));
             goto fail;
         }
         if (op.id == 0) {
@@ -89,9 +87,7 @@ static int fit_read_schedule(fit_row *r)
         }
         st = &r->steps[r->n_steps - 1];
         if (mz_step_add(st, r->fab, &r->shapes, &op) < 0) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mz_errmsg());
-            mz_error("%s: %s", mz_reader_where(rd), msg);
+            mz_error_prefix("%s", mz_reader_where(rd));
             goto fail;
         }
     }
@@ -147,9 +143,7 @@ static int fit_check_free(mz_fit *f, const char *key)
 {
     double v;
     if (mz_wafer_get(&f->row[0].w, key, &v) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("--free %s: %s", key, msg);
+        mz_error_prefix("--free %s", key);
         return -1;
     }
     if (mz_wafer_put(&f->row[0].w, key, v) < 0 || mz_wafer_finish(&f->row[0].w) < 0) {

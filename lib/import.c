@@ -969,10 +969,7 @@ int mz_import_read(mz_import *im)
         if (kind == 1 && add_row(im) < 0) return -1;
     }
     if (mz_in_failed(im->in)) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        if (!strstr(msg, ": line "))
-            mz_error("%s (after line %ld)", msg, mz_in_lineno(im->in));
+        if (!strstr(mz_errmsg(), ": line ")) mz_error_suffix(" (after line %ld)", mz_in_lineno(im->in));
         return -1;
     }
     if (end_sequence(im) < 0 || run_end(im) < 0) return -1;

@@ -13,10 +13,33 @@ enum { MZ_EXIT_OK = 0, MZ_EXIT_DATA = 1, MZ_EXIT_USAGE = 2 };
 
 /* ---------------------------------------------------------------- errors
  * Library functions return 0 (or a pointer) on success and -1 (or NULL) on
- * failure, after recording a message with mz_error(). Only tools print. */
+ * failure, after recording a message with mz_error(). Only tools print.
+ * A caller that adds context (the file, the line, the option) does so with
+ * mz_error_prefix or mz_error_suffix, never by copying mz_errmsg() and
+ * calling mz_error again: there is one message buffer, per process.
+ *
+ * The library never prints and never exits, with one exception: when
+ * malloc, calloc or realloc fails inside mz_malloc, mz_calloc, mz_realloc,
+ * mz_strdup or the mz_buf functions (which every module allocates
+ * through), it prints "mz: out of memory (N bytes)" and exits with
+ * MZ_EXIT_DATA. Returning NULL from there would add a failure path to
+ * some 450 call sites; instead a program that embeds libmz and must
+ * survive can install a handler with mz_set_oom_handler, which is called
+ * first and must not return (longjmp to its own recovery point, or exit).
+ * mz_die and mz_tool_init are for tools' mains, never called by the
+ * library itself. */
 
 void mz_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *mz_errmsg(void);
+/* The recorded message becomes "PREFIX: message" (PREFIX formatted from
+ * fmt), e.g. mz_error_prefix("%s", path) after a parser failed. */
+void mz_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The recorded message becomes "message" followed by the formatted text,
+ * e.g. mz_error_suffix(" (in record %llu)", n). */
+void mz_error_suffix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called with the request's size when an allocation fails, before the
+ * library's exit (see above); must not return. NULL restores the default. */
+void mz_set_oom_handler(void (*handler)(size_t n));
 /* Print "prog: message" to stderr. */
 void mz_perror(const char *prog);
 /* Print "prog: fmt..." to stderr and exit(MZ_EXIT_DATA). */

@@ -114,9 +114,7 @@ int mz_placement_from_header(const mz_header *h, const mz_trace_info *t, mz_plac
         return -1;
     }
     if (mz_placement_init(p, t, (int)chiplets, (int)groups) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("header @PT: %s", msg);
+        mz_error_prefix("header @PT");
         return -1;
     }
     mz_header_value(h, i, "algorithm", p->algorithm, sizeof p->algorithm);
@@ -144,9 +142,7 @@ int mz_placement_from_header(const mz_header *h, const mz_trace_info *t, mz_plac
         }
     }
     if (mz_placement_check(p) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("header placement: %s", msg);
+        mz_error_prefix("header placement");
         goto fail;
     }
     free(f);
@@ -195,9 +191,7 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
             /* the topology is checked once the file has shown it is one
              * (an empty file is reported as such, not as a topology) */
             if (mz_placement_init(p, t, chiplets, groups) < 0) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", mz_errmsg());
-                mz_error("%s: %s", path, msg);
+                mz_error_prefix("%s", path);
                 goto fail;
             }
             snprintf(p->algorithm, sizeof p->algorithm, "file");
@@ -239,9 +233,7 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
         goto fail;
     }
     if (mz_placement_check(p) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s: %s", path, msg);
+        mz_error_prefix("%s", path);
         goto fail;
     }
     mz_in_close(in);

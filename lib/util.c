@@ -24,6 +24,37 @@ void mz_error(const char *fmt, ...)
 
 const char *mz_errmsg(void) { return errmsg[0] ? errmsg : "unknown error"; }
 
+/* errmsg = a sep b, cut to the buffer (as one snprintf would cut it) */
+static void join(const char *a, const char *sep, const char *b)
+{
+    size_t n = 0;
+    for (const char *part[3] = {a, sep, b}, **p = part; p < part + 3; p++)
+        for (const char *c = *p; *c && n + 1 < sizeof errmsg; c++) errmsg[n++] = *c;
+    errmsg[n] = '\0';
+}
+
+void mz_error_prefix(const char *fmt, ...)
+{
+    char old[sizeof errmsg], prefix[sizeof errmsg];
+    va_list ap;
+    snprintf(old, sizeof old, "%s", mz_errmsg());
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    join(prefix, ": ", old);
+}
+
+void mz_error_suffix(const char *fmt, ...)
+{
+    char old[sizeof errmsg], suffix[sizeof errmsg];
+    va_list ap;
+    snprintf(old, sizeof old, "%s", mz_errmsg());
+    va_start(ap, fmt);
+    vsnprintf(suffix, sizeof suffix, fmt, ap);
+    va_end(ap);
+    join(old, "", suffix);
+}
+
 void mz_perror(const char *prog) { fprintf(stderr, "%s: %s\n", prog, mz_errmsg()); }
 
 void mz_die(const char *prog, const char *fmt, ...)
@@ -57,8 +88,14 @@ int mz_check_table(double bytes, const char *what, const char *how)
 
 void mz_print_version(const char *prog) { printf("%s (mozart-tools) %s\n", prog, MZ_VERSION); }
 
+/* The one place the library may end the process (see mz.h's preamble). */
+static void (*oom_handler)(size_t n);
+
+void mz_set_oom_handler(void (*handler)(size_t n)) { oom_handler = handler; }
+
 static void oom(size_t n)
 {
+    if (oom_handler) oom_handler(n); /* does not return (longjmp or exit) */
     fprintf(stderr, "mz: out of memory (%zu bytes)\n", n);
     exit(MZ_EXIT_DATA);
 }

@@ -205,9 +205,7 @@ static char *resolve_include(const char *from, const char *name)
     if (!p && strchr(name, '/')) {
         mz_error("%s: no such file (an include with a '/' is relative to the including file)", b.s);
     } else if (!p && !(p = mz_find_data(name))) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s (nor beside %s)", msg, from);
+        mz_error_suffix(" (nor beside %s)", from);
     }
     mz_buf_free(&b);
     return p;
@@ -274,9 +272,7 @@ static int load_file(mz_wafer *w, const char *path, int depth, const char **stac
                 goto fail;
             }
             if (!(inc = resolve_include(path, name))) {
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s", mz_errmsg());
-                mz_error("%s: include: %s", where, msg);
+                mz_error_prefix("%s: include", where);
                 goto fail;
             }
             ret = load_file(w, inc, depth + 1, stack);

@@ -1133,9 +1133,7 @@ int mz_place_tsv_topology(const char *path, int *chiplets, int *groups)
     mz_in_close(in);
     return found;
 fail: {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", mz_errmsg());
-    mz_error("%s: %s", path, msg);
+    mz_error_prefix("%s", path);
     mz_in_close(in);
     return -1;
 }

@@ -214,9 +214,7 @@ int mz_placemap_read(const char *path, int format, const mz_trace_info *t, int c
         goto fail;
     }
     if (mz_placement_init(p, t, chiplets, groups) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s: %s", path, msg);
+        mz_error_prefix("%s", path);
         goto fail;
     }
     snprintf(p->algorithm, sizeof p->algorithm, "file");
@@ -294,9 +292,8 @@ int mz_placemap_read(const char *path, int format, const mz_trace_info *t, int c
         goto fail;
     }
     if (mz_placement_check(p) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s: %s%s", path, msg, p->n_replicas ? " (with replicas, each expert is placed on its lowest slot)" : "");
+        mz_error_prefix("%s", path);
+        if (p->n_replicas) mz_error_suffix(" (with replicas, each expert is placed on its lowest slot)");
         goto fail;
     }
     json_decref(o);

@@ -71,9 +71,7 @@ static uint32_t record_crc(const uint8_t *p, size_t n)
 /* Prefix the current error message with a location. */
 static void error_at(const char *where)
 {
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s", mz_errmsg());
-    mz_error("%s: %s", where, msg);
+    mz_error_prefix("%s", where);
 }
 
 /* Check the @HD line: major version we read, and kind. */
@@ -127,15 +125,13 @@ static int check_hd(const mz_header *h, const char *name, char *kind)
  * message and adds the part. Returns 0 or -1. */
 static int read_part(mz_in *in, void *buf, size_t n, const char *what)
 {
-    char msg[1024];
     long got = mz_in_read(in, buf, n);
     if (got == (long)n) return 0;
     if (got == 0) {
         mz_error("%s: truncated: input ends inside %s", mz_in_name(in), what);
         return -1;
     }
-    snprintf(msg, sizeof msg, "%s", mz_errmsg());
-    mz_error("%s (in %s)", msg, what);
+    mz_error_suffix(" (in %s)", what);
     return -1;
 }
 
@@ -285,11 +281,9 @@ int mz_reader_rewind(mz_reader *r)
     }
     memset(&r->h, 0, sizeof r->h);
     if (mz_in_rewind(r->in) < 0 || read_header(r, name) < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
         mz_header_free(&r->h);
         r->h = first;
-        mz_error("%s: changed while being read: reading it again: %s", name, msg);
+        mz_error_prefix("%s: changed while being read: reading it again", name);
         return -1;
     }
     same = text == r->text && kind == r->kind && first.n == r->h.n;
@@ -394,9 +388,7 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
         return -1;
     }
     if (got < 0) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s", mz_errmsg());
-        mz_error("%s (in record %llu)", msg, (unsigned long long)r->count + 1);
+        mz_error_suffix(" (in record %llu)", (unsigned long long)r->count + 1);
         return -1;
     }
     n = get_u32(b);
@@ -425,9 +417,7 @@ static int next_binary(mz_reader *r, const uint8_t **rec, size_t *len)
         if (got == 0) {
             mz_error("%s: truncated: input ends inside %s", mz_in_name(r->in), what);
         } else {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", mz_errmsg());
-            mz_error("%s (in %s)", msg, what);
+            mz_error_suffix(" (in %s)", what);
         }
         return -1;
     }

@@ -415,14 +415,10 @@ int mz_trace_next(mz_trace_reader *tr)
         tr->have_last = 1;
     }
     return 1;
-bad: {
-    char msg[1024], where[600];
-    snprintf(msg, sizeof msg, "%s", mz_errmsg());
-    snprintf(where, sizeof where, "%s", mz_reader_where(tr->r));
+bad:
     /* the reader has already counted this record */
-    mz_error("%s: %s", where, msg);
+    mz_error_prefix("%s", mz_reader_where(tr->r));
     return -1;
-}
 }
 
 int mz_trace_rewind(mz_trace_reader *tr)

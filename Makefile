@@ -41,10 +41,10 @@ lib/%.o: lib/%.c $(wildcard lib/*.h) .flags
 $(LIB): $(LIBOBJ)
 	$(AR) rcs $@ $^
 
-bin/%: bin/%.c $(LIB) lib/mz.h .flags
+bin/%: bin/%.c $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-test/unit-%: test/unit-%.c test/unit.h $(LIB) lib/mz.h .flags
+test/unit-%: test/unit-%.c test/unit.h $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 test/model-sweep: test/model-sweep.c $(LIB) lib/mz.h .flags

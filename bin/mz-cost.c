@@ -1,15 +1,23 @@
 /* mz-cost: time a schedule on a wafer: step latency, breakdown, resource use, timeline; or fit wafer constants. */
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/mz.h"
+#include "../lib/opt.h"
 
 static const char *prog = "mz-cost";
 
 /* The calibrated constants of models/calibrated.wafer (mz-model(7) section 7). */
 #define FREE_DEFAULT "root.dispatch_Bpc=8:128"
+
+#define ABOUT                                                                                               \
+    "Time a schedule (mz-sched) on a wafer description, step by step (the model: mz-model(7)):\n"            \
+    "each op holds the resources it uses for its quantity over their rates; every resource\n"                \
+    "serves its ops in stream order; Baseline barriers; the critical path; the footprint of\n"               \
+    "every memory against its capacity. SCHEDULE is binary or text, gzip or plain; '-' or\n"                 \
+    "nothing reads stdin. Writes one TSV row per step and a mean row; with the wafer's area and\n"           \
+    "energy model ([tech], [energy]: models/tech-28nm.wafer) its area, joules and watts too.\n"              \
+    "\n"
 
 #define USAGE_LINE                                                                                          \
     "Usage: mz-cost -w WAFER [-w LAYER]... [-S KEY=VALUE]... [-b FILE] [-r FILE] [-F FILE] [-T FILE\n"      \
@@ -17,43 +25,6 @@ static const char *prog = "mz-cost";
     "       mz-cost --fit TARGETS [--free KEY[=LO:HI],...] [-S KEY=VALUE]... [-o FILE]\n"                       \
     "       mz-cost --area -w WAFER [-w LAYER]... [-S KEY=VALUE]... [-o FILE]\n"
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-            USAGE_LINE
-            "Time a schedule (mz-sched) on a wafer description, step by step (the model: mz-model(7)):\n"
-            "each op holds the resources it uses for its quantity over their rates; every resource\n"
-            "serves its ops in stream order; Baseline barriers; the critical path; the footprint of\n"
-            "every memory against its capacity. SCHEDULE is binary or text, gzip or plain; '-' or\n"
-            "nothing reads stdin. Writes one TSV row per step and a mean row; with the wafer's area and\n"
-            "energy model ([tech], [energy]: models/tech-28nm.wafer) its area, joules and watts too.\n"
-            "\n"
-            "  -w, --wafer NAME|FILE    wafer description (NAME finds models/NAME.wafer); repeat to\n"
-            "                           layer files, later ones overriding earlier ones\n"
-            "  -S, --set KEY=VALUE      override one field, e.g. memory.bandwidth_GBps=512\n"
-            "  -b, --breakdown FILE     per step, layer and category: total and exposed seconds\n"
-            "  -r, --resources FILE     per resource: FLOPs or bytes, busy seconds, utilisation\n"
-            "  -F, --footprint FILE     per memory: bytes resident at the peak against capacity\n"
-            "      --strict             refuse (exit 1) a wafer whose memories cannot hold the step\n"
-            "  -T, --timeline FILE      Chrome trace event JSON (Perfetto), one track per resource\n"
-            "      --timeline-steps RANGE  steps in the timeline, e.g. 0-2 [0]\n"
-            "      --area               print the wafer's area table, bottom-up (no schedule)\n"
-            "      --fit TARGETS        fit wafer constants to the targets of a TSV (see mz-cost(1))\n"
-            "      --free KEY[=LO:HI],...  fields the fit varies and their ranges\n"
-            "                           [" FREE_DEFAULT "]\n"
-            "  -o, --output FILE        output TSV [-]\n"
-            "  -q, --quiet              no fit progress on stderr\n"
-            "  -h, --help               show this help\n"
-            "      --version            show the version\n");
-}
-
-static void usage_error(void)
-{
-    fprintf(stderr, USAGE_LINE "Try 'mz-cost --help' for more information.\n");
-    exit(MZ_EXIT_USAGE);
-}
-
-enum { OPT_STEPS = 256, OPT_FIT, OPT_FREE, OPT_STRICT, OPT_AREA, OPT_VERSION };
 
 /* What the costing loop holds, freed on the way out of an error (so that a
  * leak checker sees a clean exit on every path). */
@@ -101,28 +72,11 @@ static int in_list(const int *v, int n, int x)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"wafer", required_argument, NULL, 'w'},
-        {"set", required_argument, NULL, 'S'},
-        {"breakdown", required_argument, NULL, 'b'},
-        {"resources", required_argument, NULL, 'r'},
-        {"footprint", required_argument, NULL, 'F'},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"timeline", required_argument, NULL, 'T'},
-        {"timeline-steps", required_argument, NULL, OPT_STEPS},
-        {"fit", required_argument, NULL, OPT_FIT},
-        {"area", no_argument, NULL, OPT_AREA},
-        {"free", required_argument, NULL, OPT_FREE},
-        {"output", required_argument, NULL, 'o'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *bd_path = NULL, *res_path = NULL, *tl_path = NULL;
     const char *fit_path = NULL, *free_list = FREE_DEFAULT, *fp_path = NULL;
     const char *tl_range = "0";
-    char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
-    int n_wafers = 0, n_sets = 0, quiet = 0, strict = 0, c, ret, *tl_steps = NULL, n_tl = 0, first_event = 1;
+    char **wafers = NULL, **sets = NULL;
+    int n_wafers = 0, n_sets = 0, quiet = 0, strict = 0, ret, *tl_steps = NULL, n_tl = 0, first_event = 1;
     int all_fit = 1, warned = 0, area = 0;
     mz_wafer w;
     mz_reader *rd;
@@ -136,60 +90,44 @@ int main(int argc, char **argv)
     double area_mm2 = 0, sum_e = 0, sum_static = 0, peak_W = 0;
     long steps = 0;
 
+    const mz_opt opts[] = {
+        MZ_OPT_LIST('w', "wafer", "NAME|FILE", &wafers, &n_wafers,
+                    "wafer description (NAME finds models/NAME.wafer); repeat to\n"
+                    "layer files, later ones overriding earlier ones"),
+        MZ_OPT_LIST('S', "set", "KEY=VALUE", &sets, &n_sets, "override one field, e.g. memory.bandwidth_GBps=512"),
+        MZ_OPT_STR('b', "breakdown", "FILE", &bd_path, "per step, layer and category: total and exposed seconds"),
+        MZ_OPT_STR('r', "resources", "FILE", &res_path, "per resource: FLOPs or bytes, busy seconds, utilisation"),
+        MZ_OPT_STR('F', "footprint", "FILE", &fp_path, "per memory: bytes resident at the peak against capacity"),
+        MZ_OPT_FLAG(0, "strict", &strict, "refuse (exit 1) a wafer whose memories cannot hold the step"),
+        MZ_OPT_STR('T', "timeline", "FILE", &tl_path, "Chrome trace event JSON (Perfetto), one track per resource"),
+        MZ_OPT_STR(0, "timeline-steps", "RANGE", &tl_range, "steps in the timeline, e.g. 0-2"),
+        MZ_OPT_FLAG(0, "area", &area, "print the wafer's area table, bottom-up (no schedule)"),
+        MZ_OPT_STR(0, "fit", "TARGETS", &fit_path, "fit wafer constants to the targets of a TSV (see mz-cost(1))"),
+        MZ_OPT_STR(0, "free", "KEY[=LO:HI],...", &free_list, "fields the fit varies and their ranges\n"),
+        MZ_OPT_OUTPUT(&out_path, "output TSV"),
+        MZ_OPT_FLAG('q', "quiet", &quiet, "no fit progress on stderr"),
+        MZ_OPT_TABLE_END};
+    const mz_opt_tool tool = {prog, USAGE_LINE, ABOUT, opts, NULL, 27};
+    int first;
+
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "w:S:b:r:F:T:o:qh", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'w': wafers[n_wafers++] = optarg; break;
-        case 'S': sets[n_sets++] = optarg; break;
-        case 'b': bd_path = optarg; break;
-        case 'r': res_path = optarg; break;
-        case 'F': fp_path = optarg; break;
-        case OPT_STRICT: strict = 1; break;
-        case 'T': tl_path = optarg; break;
-        case OPT_STEPS: tl_range = optarg; break;
-        case OPT_FIT: fit_path = optarg; break;
-        case OPT_AREA: area = 1; break;
-        case OPT_FREE: free_list = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h':
-        case OPT_VERSION:
-            if (c == 'h')
-                usage(stdout);
-            else
-                mz_print_version(prog);
-            free(wafers), free(sets);
-            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        default: usage_error();
-        }
-    }
-    if (area && (fit_path || bd_path || res_path || tl_path || fp_path || strict || optind < argc || !n_wafers)) {
-        fprintf(stderr, "%s: --area takes the wafer (-w, -s) and -o only\n", prog);
-        usage_error();
-    }
+    first = mz_opt_parse(&tool, argc, argv);
+    if (area && (fit_path || bd_path || res_path || tl_path || fp_path || strict || first < argc || !n_wafers))
+        mz_opt_usage_error(&tool, "--area takes the wafer (-w, -s) and -o only");
     if (fit_path) {
-        if (n_wafers || bd_path || res_path || tl_path || fp_path || optind < argc) {
-            fprintf(stderr, "%s: --fit takes the schedules and wafers from TARGETS: no -w, -b, -r, -F, -T or SCHEDULE\n",
-                    prog);
-            usage_error();
-        }
+        if (n_wafers || bd_path || res_path || tl_path || fp_path || first < argc)
+            mz_opt_usage_error(&tool, "--fit takes the schedules and wafers from TARGETS: no -w, -b, -r, -F, -T or SCHEDULE");
         ret = fit_main(fit_path, free_list, sets, n_sets, out_path, quiet);
         free(wafers), free(sets);
         return ret;
     }
-    if (argc - optind > 1) {
-        fprintf(stderr, "%s: one schedule at most\n", prog);
-        usage_error();
-    }
-    if (optind < argc) in_path = argv[optind];
-    if (!n_wafers) {
-        fprintf(stderr, "%s: give a wafer description with -w (e.g. -w wafer-qwen3-30b-a3b)\n", prog);
-        usage_error();
-    }
-    if ((n_tl = mz_parse_ranges(tl_range, 0, 0x7fffffff, "--timeline-steps", &tl_steps)) < 0) {
-        mz_perror(prog);
-        usage_error();
-    }
+    if (argc - first > 1)
+        mz_opt_usage_error(&tool, "one schedule at most");
+    if (first < argc) in_path = argv[first];
+    if (!n_wafers)
+        mz_opt_usage_error(&tool, "give a wafer description with -w (e.g. -w wafer-qwen3-30b-a3b)");
+    if ((n_tl = mz_parse_ranges(tl_range, 0, 0x7fffffff, "--timeline-steps", &tl_steps)) < 0)
+        mz_opt_usage_error(&tool, "%s", mz_errmsg());
 
     mz_wafer_init(&w);
     for (int i = 0; i < n_wafers; i++)

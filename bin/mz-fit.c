@@ -1,56 +1,41 @@
 /* mz-fit: fit a routing prior (what mz-trace samples from) to measured expert loads. */
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../lib/mz.h"
+#include "../lib/opt.h"
 
 static const char *prog = "mz-fit";
 
 #define USAGE "Usage: mz-fit -m MODEL (-T TABLE [-S COL=V[,V]]... | -r TRACE) [options] [-o PRIOR]\n"
 
-static void usage(FILE *fp)
+#define ABOUT                                                                                               \
+    "Fit a routing prior for MODEL so that traces drawn by mz-trace reproduce the\n"                          \
+    "measured per-layer expert loads. Layers without data get the load shape\n"                               \
+    "interpolated by depth between measured layers (see mz-fit(1)).\n"                                        \
+    "\n"
+
+static int parse_format(const char *arg, void *var)
 {
-    fprintf(fp, USAGE
-            "Fit a routing prior for MODEL so that traces drawn by mz-trace reproduce the\n"
-            "measured per-layer expert loads. Layers without data get the load shape\n"
-            "interpolated by depth between measured layers (see mz-fit(1)).\n"
-            "\n"
-            "  -m, --model NAME|FILE    model the prior is for\n"
-            "  -T, --table FILE         loads table: TSV with columns layer, expert, share|count;\n"
-            "                           or a count set (SGLang counts, per-layer JSON, EPLB table)\n"
-            "      --format F           the count set's format: auto, sglang, layer-json, eplb [auto]\n"
-            "      --layer-index I      count-set rows are block, moe or auto (see mz-import(1)) [auto]\n"
-            "  -S, --select COL=V[,V]   keep table rows whose COL is one of the values (repeatable)\n"
-            "  -r, --trace FILE         count loads from a trace instead\n"
-            "  -F, --from MODEL         the loads were measured on this other model\n"
-            "      --coact X            co-activation strength [%g]\n"
-            "      --topic-size N       experts per latent topic [top-k]\n"
-            "      --topic-layout L     random, strided or blocked [random]\n"
-            "      --topic-seed N       seed of the random topic layout [%d]\n"
-            "      --seq-stick P        probability a token uses its sequence's topic [%g]\n"
-            "      --layer-stick P      probability a token keeps its previous layer's topic [%g]\n"
-            "  -i, --iters N            fixed-point iterations [30]\n"
-            "  -k, --tokens N           tokens sampled per iteration [20000]\n"
-            "  -s, --seed N             seed of the fit's sampling and of shape dealing [1]\n"
-            "  -N, --note TEXT          add a '#' provenance line (repeatable)\n"
-            "  -R, --report FILE        per-layer TSV: target vs fitted skew\n"
-            "  -o, --output FILE        prior file [-]\n"
-            "  -h, --help               show this help\n"
-            "      --version            show the version\n",
-            MZ_DEFAULT_COACT, MZ_DEFAULT_TOPIC_SEED, MZ_DEFAULT_SEQ_STICK, MZ_DEFAULT_LAYER_STICK);
+    if ((*(int *)var = mz_counts_format_parse(arg)) > 0) return 0;
+    mz_error("--format: '%s' is not auto, sglang, layer-json or eplb", arg);
+    return -1;
 }
 
-static void usage_error(void)
+static int parse_layer_index(const char *arg, void *var)
 {
-    fputs(USAGE "Try 'mz-fit --help' for more information.\n", stderr);
-    exit(MZ_EXIT_USAGE);
+    if ((*(int *)var = mz_layer_index_parse(arg)) >= 0) return 0;
+    mz_error("--layer-index: '%s' is not auto, block or moe", arg);
+    return -1;
 }
 
-enum { OPT_COACT = 256, OPT_TSIZE, OPT_TLAYOUT, OPT_TSEED, OPT_SEQSTICK, OPT_LAYERSTICK, OPT_VERSION, OPT_FORMAT,
-       OPT_LAYERINDEX };
+static int parse_layout(const char *arg, void *var)
+{
+    if ((*(int *)var = mz_layout_parse(arg)) >= 0) return 0;
+    mz_error("--topic-layout: '%s' is not random, strided or blocked", arg);
+    return -1;
+}
 
 /* Which count format a table file is (MZ_COUNTS_*), 0 for a loads table. */
 static int table_format(const char *path, int format)
@@ -82,28 +67,13 @@ static int table_format(const char *path, int format)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},       {"table", required_argument, NULL, 'T'},
-        {"select", required_argument, NULL, 'S'},      {"trace", required_argument, NULL, 'r'},
-        {"from", required_argument, NULL, 'F'},        {"coact", required_argument, NULL, OPT_COACT},
-        {"topic-size", required_argument, NULL, OPT_TSIZE},
-        {"topic-layout", required_argument, NULL, OPT_TLAYOUT},
-        {"topic-seed", required_argument, NULL, OPT_TSEED},
-        {"seq-stick", required_argument, NULL, OPT_SEQSTICK},
-        {"layer-stick", required_argument, NULL, OPT_LAYERSTICK},
-        {"iters", required_argument, NULL, 'i'},       {"tokens", required_argument, NULL, 'k'},
-        {"seed", required_argument, NULL, 's'},        {"note", required_argument, NULL, 'N'},
-        {"report", required_argument, NULL, 'R'},      {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},              {"version", no_argument, NULL, OPT_VERSION},
-        {"format", required_argument, NULL, OPT_FORMAT}, {"layer-index", required_argument, NULL, OPT_LAYERINDEX},
-        {NULL, 0, NULL, 0}};
     const char *model_arg = NULL, *table = NULL, *trace = NULL, *from_arg = NULL, *out_path = "-",
                *report_path = NULL;
-    char **select = mz_malloc(argc * sizeof *select), **notes = mz_malloc(argc * sizeof *notes);
-    int n_select = 0, n_notes = 0, layout = -1, c, counts_format = 0, layer_index = MZ_LAYERS_AUTO;
+    char **select = NULL, **notes = NULL;
+    int n_select = 0, n_notes = 0, layout = -1, first, counts_format = 0, layer_index = MZ_LAYERS_AUTO;
     mz_buf counts_note = {0};
-    long tsize = 0, tseed = -1, iters = 30, tokens = 20000, seed = 1, v;
-    double coact = -1, seq_stick = -1, layer_stick = -1, d;
+    int tsize = 0, tseed = MZ_DEFAULT_TOPIC_SEED, iters = 30, tokens = 20000, seed = 1;
+    double coact = MZ_DEFAULT_COACT, seq_stick = MZ_DEFAULT_SEQ_STICK, layer_stick = MZ_DEFAULT_LAYER_STICK;
     mz_model m, src;
     mz_loads loads;
     mz_prior p;
@@ -111,85 +81,43 @@ int main(int argc, char **argv)
     mz_out *out;
     double *fitted;
 
+    const mz_opt opts[] = {
+        MZ_OPT_STR('m', "model", "NAME|FILE", &model_arg, "model the prior is for"),
+        MZ_OPT_STR('T', "table", "FILE", &table,
+                   "loads table: TSV with columns layer, expert, share|count;\n"
+                   "or a count set (SGLang counts, per-layer JSON, EPLB table)"),
+        MZ_OPT_PARSE(0, "format", "F", &counts_format, parse_format,
+                     "the count set's format: auto, sglang, layer-json, eplb", "auto"),
+        MZ_OPT_PARSE(0, "layer-index", "I", &layer_index, parse_layer_index,
+                     "count-set rows are block, moe or auto (see mz-import(1))", "auto"),
+        MZ_OPT_LIST('S', "select", "COL=V[,V]", &select, &n_select,
+                    "keep table rows whose COL is one of the values (repeatable)"),
+        MZ_OPT_STR('r', "trace", "FILE", &trace, "count loads from a trace instead"),
+        MZ_OPT_STR('F', "from", "MODEL", &from_arg, "the loads were measured on this other model"),
+        MZ_OPT_DOUBLE(0, "coact", "X", &coact, 0, 50, "co-activation strength"),
+        MZ_OPT_INT_D(0, "topic-size", "N", &tsize, 1, 1 << 30, "experts per latent topic", "top-k"),
+        MZ_OPT_PARSE(0, "topic-layout", "L", &layout, parse_layout, "random, strided or blocked", "random"),
+        MZ_OPT_INT(0, "topic-seed", "N", &tseed, 0, 1 << 30, "seed of the random topic layout"),
+        MZ_OPT_DOUBLE(0, "seq-stick", "P", &seq_stick, 0, 1, "probability a token uses its sequence's topic"),
+        MZ_OPT_DOUBLE(0, "layer-stick", "P", &layer_stick, 0, 1,
+                      "probability a token keeps its previous layer's topic"),
+        MZ_OPT_INT('i', "iters", "N", &iters, 1, 1 << 30, "fixed-point iterations"),
+        MZ_OPT_INT('k', "tokens", "N", &tokens, 1, 1 << 26, "tokens sampled per iteration"),
+        MZ_OPT_INT('s', "seed", "N", &seed, 0, 1 << 30, "seed of the fit's sampling and of shape dealing"),
+        MZ_OPT_LIST('N', "note", "TEXT", &notes, &n_notes, "add a '#' provenance line (repeatable)"),
+        MZ_OPT_STR('R', "report", "FILE", &report_path, "per-layer TSV: target vs fitted skew"),
+        MZ_OPT_OUTPUT(&out_path, "prior file"),
+        MZ_OPT_TABLE_END};
+    const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 27};
+
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "m:T:S:r:F:i:k:s:N:R:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'm': model_arg = optarg; break;
-        case 'T': table = optarg; break;
-        case 'S': select[n_select++] = optarg; break;
-        case 'r': trace = optarg; break;
-        case 'F': from_arg = optarg; break;
-        case 'N': notes[n_notes++] = optarg; break;
-        case 'R': report_path = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'i':
-        case 'k':
-        case 's':
-        case OPT_TSIZE:
-        case OPT_TSEED: {
-            const char *name = c == 'i' ? "--iters" : c == 'k' ? "--tokens" : c == 's' ? "--seed"
-                               : c == OPT_TSIZE ? "--topic-size" : "--topic-seed";
-            if (mz_parse_long(optarg, c == 's' || c == OPT_TSEED ? 0 : 1, c == 'k' ? 1L << 26 : 1L << 30,
-                              name, &v) < 0) {
-                mz_perror(prog);
-                usage_error();
-            }
-            *(c == 'i' ? &iters : c == 'k' ? &tokens : c == 's' ? &seed : c == OPT_TSIZE ? &tsize : &tseed) = v;
-            break;
-        }
-        case OPT_COACT:
-        case OPT_SEQSTICK:
-        case OPT_LAYERSTICK:
-            if (mz_parse_double(optarg, 0, c == OPT_COACT ? 50 : 1,
-                                c == OPT_COACT ? "--coact" : c == OPT_SEQSTICK ? "--seq-stick" : "--layer-stick",
-                                &d) < 0) {
-                mz_perror(prog);
-                usage_error();
-            }
-            *(c == OPT_COACT ? &coact : c == OPT_SEQSTICK ? &seq_stick : &layer_stick) = d;
-            break;
-        case OPT_FORMAT:
-            if ((counts_format = mz_counts_format_parse(optarg)) <= 0) {
-                fprintf(stderr, "%s: --format: '%s' is not auto, sglang, layer-json or eplb\n", prog, optarg);
-                usage_error();
-            }
-            break;
-        case OPT_LAYERINDEX:
-            if ((layer_index = mz_layer_index_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --layer-index: '%s' is not auto, block or moe\n", prog, optarg);
-                usage_error();
-            }
-            break;
-        case OPT_TLAYOUT:
-            if ((layout = mz_layout_parse(optarg)) < 0) {
-                fprintf(stderr, "%s: --topic-layout: '%s' is not random, strided or blocked\n", prog, optarg);
-                usage_error();
-            }
-            break;
-        case 'h':
-        case OPT_VERSION:
-            if (c == 'h')
-                usage(stdout);
-            else
-                mz_print_version(prog);
-            free(select);
-            free(notes);
-            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        default: usage_error();
-        }
-    }
-    if (optind != argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", prog, argv[optind]);
-        usage_error();
-    }
-    if (!model_arg || !table == !trace) {
-        fprintf(stderr, "%s: need -m MODEL and exactly one of -T TABLE or -r TRACE\n", prog);
-        usage_error();
-    }
-    if (n_select && !table) {
-        fprintf(stderr, "%s: -S selects rows of a table (-T)\n", prog);
-        usage_error();
-    }
+    first = mz_opt_parse(&tool, argc, argv);
+    if (first != argc)
+        mz_opt_usage_error(&tool, "unexpected argument '%s'", argv[first]);
+    if (!model_arg || !table == !trace) 
+        mz_opt_usage_error(&tool, "need -m MODEL and exactly one of -T TABLE or -r TRACE");
+    if (n_select && !table) 
+        mz_opt_usage_error(&tool, "-S selects rows of a table (-T)");
 
     if (mz_model_load(model_arg, &m) < 0) mz_die(prog, "%s", mz_errmsg());
     src = m;
@@ -207,15 +135,15 @@ int main(int argc, char **argv)
     }
 
     mz_prior_for_model(&m, &p);
-    if (coact >= 0) p.coact = coact;
+    p.coact = coact;
     if (tsize) {
-        if (tsize > m.experts) mz_die(prog, "--topic-size %ld exceeds the %d experts", tsize, m.experts);
+        if (tsize > m.experts) mz_die(prog, "--topic-size %d exceeds the %d experts", tsize, m.experts);
         p.topic_size = (int)tsize;
     }
     if (layout >= 0) p.topic_layout = layout;
-    if (tseed >= 0) p.topic_seed = (unsigned long)tseed;
-    if (seq_stick >= 0) p.seq_stick = seq_stick;
-    if (layer_stick >= 0) p.layer_stick = layer_stick;
+    p.topic_seed = (unsigned long)tseed;
+    p.seq_stick = seq_stick;
+    p.layer_stick = layer_stick;
     free(p.share); /* NaN placeholders of mz_prior_for_model */
     p.share = mz_malloc((size_t)p.n_layers * m.experts * sizeof *p.share);
 
@@ -251,7 +179,7 @@ int main(int argc, char **argv)
                               b[1], a[2], b[2]);
         }
         mz_buf_printf(&note,
-                      "# fit: %ld iterations of %ld tokens, seed %ld; worst relative error of the skew "
+                      "# fit: %d iterations of %d tokens, seed %d; worst relative error of the skew "
                       "(cv, max/uniform, entropy) over layers: %.1f%%\n",
                       iters, tokens, seed, 100 * worst);
         if (rep && mz_out_close(rep) < 0) mz_die(prog, "%s", mz_errmsg());

@@ -1,40 +1,20 @@
 /* mz-view: look at, select from, count and convert any mz stream (the samtools view of the toolkit). */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/mz.h"
+#include "../lib/opt.h"
 
 static const char *prog = "mz-view";
 
-static void usage(FILE *fp)
-{
-    fprintf(fp,
-            "Usage: mz-view [-H | -c | -t | -b [-u]] [-n STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
-            "Show the header and a summary of an mz stream (trace or schedule), or convert it.\n"
-            "FILE is binary or text, gzip or plain; '-' or nothing reads standard input.\n"
-            "\n"
-            "  -H, --header         print the header only\n"
-            "  -c, --count          print the number of records (after selection)\n"
-            "  -t, --text           write the stream in text form\n"
-            "  -b, --binary         write the stream in binary form (gzip)\n"
-            "  -u, --uncompressed   with -b: no gzip (for pipes)\n"
-            "  -n, --steps LIST     keep these steps only, e.g. 0-3,7 (traces)\n"
-            "  -l, --layers LIST    keep these MoE layers only (traces)\n"
-            "  -o, --output FILE    output file [-]\n"
-            "  -h, --help           show this help\n"
-            "      --version        show the version\n"
-            "\n"
-            "The summary gives, per traced layer, tokens, selections, the hottest expert and\n"
-            "its share of the layer's selections, and that share over the uniform share.\n");
-}
-
-static void usage_error(void)
-{
-    fprintf(stderr, "Usage: mz-view [-H | -c | -t | -b [-u]] [-n STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
-                    "Try 'mz-view --help' for more information.\n");
-    exit(MZ_EXIT_USAGE);
-}
+#define USAGE "Usage: mz-view [-H | -c | -t | -b [-u]] [-n STEPS] [-l LAYERS] [-o FILE] [FILE]\n"
+#define ABOUT                                                                                               \
+    "Show the header and a summary of an mz stream (trace or schedule), or convert it.\n"                     \
+    "FILE is binary or text, gzip or plain; '-' or nothing reads standard input.\n"                           \
+    "\n"
+#define TAIL                                                                                                \
+    "\n"                                                                                                     \
+    "The summary gives, per traced layer, tokens, selections, the hottest expert and\n"                      \
+    "its share of the layer's selections, and that share over the uniform share.\n"
 
 /* Per-layer selection counts for the summary. */
 typedef struct {
@@ -104,14 +84,7 @@ static int in_list(const int *list, int n, int v)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"header", no_argument, NULL, 'H'},       {"count", no_argument, NULL, 'c'},
-        {"text", no_argument, NULL, 't'},         {"binary", no_argument, NULL, 'b'},
-        {"uncompressed", no_argument, NULL, 'u'}, {"steps", required_argument, NULL, 'n'},
-        {"layers", required_argument, NULL, 'l'}, {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
-    int header_only = 0, count_only = 0, text = 0, binary = 0, level = 1, c;
+    int header_only = 0, count_only = 0, text = 0, binary = 0, level = 1, first;
     const char *steps_arg = NULL, *layers_arg = NULL, *out_path = "-", *in_path = "-";
     int *steps = NULL, n_steps = 0, *keep = NULL, n_keep = 0;
     mz_reader *r;
@@ -133,41 +106,27 @@ int main(int argc, char **argv)
     uint32_t last[3] = {0};
     int have_last = 0;
 
+    const mz_opt opts[] = {
+        MZ_OPT_FLAG('H', "header", &header_only, "print the header only"),
+        MZ_OPT_FLAG('c', "count", &count_only, "print the number of records (after selection)"),
+        MZ_OPT_FLAG('t', "text", &text, "write the stream in text form"),
+        MZ_OPT_FLAG('b', "binary", &binary, "write the stream in binary form (gzip)"),
+        MZ_OPT_SET('u', "uncompressed", &level, 0, "with -b: no gzip (for pipes)"),
+        MZ_OPT_STR('n', "steps", "LIST", &steps_arg, "keep these steps only, e.g. 0-3,7 (traces)"),
+        MZ_OPT_STR('l', "layers", "LIST", &layers_arg, "keep these MoE layers only (traces)"),
+        MZ_OPT_OUTPUT(&out_path, "output file"),
+        MZ_OPT_TABLE_END};
+    const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, TAIL, 23};
+
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "Hctbun:l:o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'H': header_only = 1; break;
-        case 'c': count_only = 1; break;
-        case 't': text = 1; break;
-        case 'b': binary = 1; break;
-        case 'u': level = 0; break;
-        case 'n': steps_arg = optarg; break;
-        case 'l': layers_arg = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'h':
-            usage(stdout);
-            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
-            return MZ_EXIT_OK;
-        case 'V':
-            mz_print_version(prog);
-            if (mz_close_stdout() < 0) mz_die(prog, "%s", mz_errmsg());
-            return MZ_EXIT_OK;
-        default: usage_error();
-        }
-    }
-    if (argc - optind > 1) {
-        fprintf(stderr, "%s: one input file at most\n", prog);
-        usage_error();
-    }
-    if (optind < argc) in_path = argv[optind];
-    if (header_only + count_only + text + binary > 1) {
-        fprintf(stderr, "%s: -H, -c, -t and -b exclude each other\n", prog);
-        usage_error();
-    }
-    if (level == 0 && !binary) {
-        fprintf(stderr, "%s: -u goes with -b\n", prog);
-        usage_error();
-    }
+    first = mz_opt_parse(&tool, argc, argv);
+    if (argc - first > 1) 
+        mz_opt_usage_error(&tool, "one input file at most");
+    if (first < argc) in_path = argv[first];
+    if (header_only + count_only + text + binary > 1) 
+        mz_opt_usage_error(&tool, "-H, -c, -t and -b exclude each other");
+    if (level == 0 && !binary) 
+        mz_opt_usage_error(&tool, "-u goes with -b");
 
     if (!(r = mz_reader_open(in_path, 0))) mz_die(prog, "%s", mz_errmsg());
     is_trace = mz_reader_kind(r) == MZ_KIND_TRACE;
@@ -211,10 +170,7 @@ int main(int argc, char **argv)
         if (selecting) mz_header_add_pg(&h, prog, argc, argv);
         if (!(w = mz_writer_open(out_path, mz_reader_kind(r), &h, text, level)))
             mz_die(prog, "%s", mz_errmsg());
-        if (binary && mz_writer_is_tty(w)) {
-            mz_writer_abort(w);
-            mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");
-        }
+        if (binary && mz_opt_refuse_tty(w) < 0) mz_die(prog, "%s", mz_errmsg());
     } else {
         if (!(out = mz_out_open(out_path, 0))) mz_die(prog, "%s", mz_errmsg());
         if (!count_only) {

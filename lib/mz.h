@@ -200,6 +200,19 @@ void mz_header_text(const mz_header *h, mz_buf *b); /* all lines, '\n' after eac
 #define MZ_MAX_RECORD (1u << 26)
 #define MZ_MAX_HEADER (64u << 20) /* bytes of header text */
 
+/* Little-endian integers of the container and its codecs. */
+static inline uint32_t mz_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void mz_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+/* CRC-32 of n bytes continuing crc (0 to start): zlib's crc32, the same
+ * value, slicing by 16 bytes (stream.c). */
+uint32_t mz_crc32(uint32_t crc, const void *buf, size_t n);
+
 /* A record codec: converts one record between binary and text. */
 typedef struct mz_codec {
     char kind;

@@ -78,16 +78,6 @@ size_t mz_trace_record_size(const mz_trace_info *t)
     return 12 + n * t->id_bytes + (t->weights ? 4 * n : 0);
 }
 
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
-}
-
 void mz_token_alloc(const mz_trace_info *t, mz_token *tok)
 {
     size_t n = (size_t)t->n_layers * t->model.topk;
@@ -129,7 +119,7 @@ static int ids8_plainly_valid(const mz_trace_info *t, const uint8_t *p)
     int E = t->model.experts;
     uint64_t bad = 0, over = E < 256 ? ONES * (uint64_t)(127 - (E - 1)) : 0;
     for (int l = 0; l < t->n_layers; l++, p += 8) {
-        uint64_t x = (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+        uint64_t x = (uint64_t)mz_get_u32(p) | (uint64_t)mz_get_u32(p + 4) << 32;
         for (int r = 8; r <= 32; r += 8) {
             uint64_t y = x ^ (x >> r | x << (64 - r));
             bad |= (y - ONES) & ~y & HIGHS;
@@ -184,7 +174,7 @@ static void widen_ids(uint16_t *dst, const uint8_t *src, size_t n)
     size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     for (; i + 4 <= n; i += 4) {
-        uint64_t y = get_u32(src + i);
+        uint64_t y = mz_get_u32(src + i);
         y = (y | y << 16) & 0x0000ffff0000ffffull;
         y = (y | y << 8) & 0x00ff00ff00ff00ffull;
         memcpy(dst + i, &y, 8);
@@ -201,9 +191,9 @@ int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_t
         mz_error("corrupt trace record: %zu bytes, expected %zu", len, mz_trace_record_size(t));
         return -1;
     }
-    tok->step = get_u32(rec);
-    tok->seq = get_u32(rec + 4);
-    tok->tok = get_u32(rec + 8);
+    tok->step = mz_get_u32(rec);
+    tok->seq = mz_get_u32(rec + 4);
+    tok->tok = mz_get_u32(rec + 8);
     int quick = 0;
     if (t->id_bytes == 1) {
         quick = t->model.topk == 8 && (t->model.experts <= 128 || t->model.experts == 256) &&
@@ -215,7 +205,7 @@ int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_t
     p += n * t->id_bytes;
     if (t->weights)
         for (size_t i = 0; i < n; i++) {
-            uint32_t u = get_u32(p + 4 * i);
+            uint32_t u = mz_get_u32(p + 4 * i);
             memcpy(&tok->w[i], &u, 4);
         }
     return quick ? check_geometry(t, tok) : check_ids(t, tok);
@@ -225,9 +215,9 @@ void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec)
 {
     size_t n = (size_t)t->n_layers * t->model.topk;
     uint8_t *p = rec + 12;
-    put_u32(rec, tok->step);
-    put_u32(rec + 4, tok->seq);
-    put_u32(rec + 8, tok->tok);
+    mz_put_u32(rec, tok->step);
+    mz_put_u32(rec + 4, tok->seq);
+    mz_put_u32(rec + 8, tok->tok);
     if (t->id_bytes == 1)
         for (size_t i = 0; i < n; i++) p[i] = (uint8_t)tok->ids[i];
     else
@@ -237,7 +227,7 @@ void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec)
         for (size_t i = 0; i < n; i++) {
             uint32_t u;
             memcpy(&u, &tok->w[i], 4);
-            put_u32(p + 4 * i, u);
+            mz_put_u32(p + 4 * i, u);
         }
 }
 

@@ -1281,7 +1281,8 @@ int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const 
 {
     int nc = ev->chiplets, G = ev->groups, L = ev->n_layers;
     /* per layer: ct_k ct_dedup ct_eval load_ratio dev dev_eval ratio */
-    double sum[7] = {0}, seconds = 0, gap_all = 0;
+    double sum[7] = {0}, seconds = 0, gap_all = 0, load_eval_sum = 0;
+    int load_eval_n = 0;
     int nsum[7] = {0}, alloc_all = 0;
     uint64_t intra = 0, inter = 0;
     long swaps = 0;
@@ -1289,7 +1290,7 @@ int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const 
                   p->algorithm, nc, G, profile_steps, eval_steps);
     mz_out_puts(out, "layer\talgorithm\tgroup_alloc\tgroup_alloc_gap\ttokens_profile\ttokens_eval\tct_k\tct_dedup\tct_eval"
                      "\tmax_chiplet_load_over_mean\tmax_group_share_dev\tmax_group_share_dev_eval"
-                     "\tintra_inter_ratio\tswaps\tplace_s\n");
+                     "\tintra_inter_ratio\tswaps\tplace_s\tmax_chiplet_load_over_mean_eval\n");
     for (int l = 0; l < L; l++) {
         const uint64_t *lp = ev->load + (size_t)l * 2 * nc;
         double v[7], total = 0, mx = 0;
@@ -1316,7 +1317,17 @@ int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const 
             put_num(out, v[j], j >= 4 && j <= 5 ? 6 : 4);
             if (v[j] >= 0) sum[j] += v[j], nsum[j]++;
         }
-        mz_out_printf(out, "\t%ld\t%.6f\n", info ? info[l].swaps : 0L, info ? info[l].seconds : 0.0);
+        mz_out_printf(out, "\t%ld\t%.6f", info ? info[l].swaps : 0L, info ? info[l].seconds : 0.0);
+        {
+            double te = 0, me = 0;
+            for (int c = 0; c < nc; c++) {
+                te += lp[nc + c];
+                if (lp[nc + c] > me) me = lp[nc + c];
+            }
+            put_num(out, te > 0 ? me / (te / nc) : -1, 4);
+            if (te > 0) load_eval_sum += me / (te / nc), load_eval_n++;
+            mz_out_puts(out, "\n");
+        }
         if (info) swaps += info[l].swaps, seconds += info[l].seconds;
     }
     mz_out_printf(out, "all\t%s\t%s", p->algorithm, mz_place_alloc_name(alloc_all));
@@ -1325,7 +1336,9 @@ int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const 
     /* the all row: means of the layer rows, but the pooled pair ratio */
     for (int j = 0; j < 6; j++) put_num(out, nsum[j] == L && L ? sum[j] / L : -1, j >= 4 ? 6 : 4);
     put_num(out, inter ? (double)intra / inter : intra ? HUGE_VAL : -1, 4);
-    return mz_out_printf(out, "\t%ld\t%.6f\n", swaps, seconds) < 0 ? -1 : 0;
+    mz_out_printf(out, "\t%ld\t%.6f", swaps, seconds);
+    put_num(out, load_eval_n == L && L ? load_eval_sum / L : -1, 4);
+    return mz_out_puts(out, "\n") < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- files */

@@ -29,7 +29,8 @@ static void usage(FILE *fp)
             "                           uniform sample when there are more) [65536]\n"
             "      --kicks N            ctswap: iterated local search rounds per layer [0]\n"
             "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
-            "                           layer; past it the best allocation found is kept [100000]\n"
+            "                           layer, in 4-group nodes (N*16/G^2 nodes above 4 groups);\n"
+            "                           past it the best found is kept, its gap reported [100000]\n"
             "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
             "  -W, --write-placement FILE  save the placement (TSV: layer expert chiplet group)\n"
             "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
     size_t rec_size;
     uint64_t n_first = 0, n_second = 0;
     int from_spool = 0, group_alloc = 0, steps_seen = 0;
+    double alloc_gap = 0;
 
     mz_tool_init();
     while ((c = getopt_long(argc, argv, "a:c:g:s:r:W:R:o:uth", longopts, NULL)) != -1) {
@@ -257,7 +259,7 @@ int main(int argc, char **argv)
             n_first++;
         }
         if (ret < 0) mz_die(prog, "%s", mz_errmsg());
-        mz_priors_finish(&pr);
+        if (mz_priors_finish(&pr) < 0) mz_die(prog, "%s: %s", in_path, mz_errmsg());
         if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
         if (spool) {
             if (mz_spool_rewind(spool) < 0) mz_die(prog, "%s", mz_errmsg());
@@ -272,6 +274,8 @@ int main(int argc, char **argv)
     for (int l = 0; l < pl.n_layers; l++)
         if (info[l].group_alloc == 2 || (info[l].group_alloc == 1 && group_alloc == 0))
             group_alloc = info[l].group_alloc;
+    for (int l = 0; l < pl.n_layers; l++)
+        if (info[l].gap > alloc_gap) alloc_gap = info[l].gap;
 
     /* the header: the input's, with this placement instead of any other */
     mz_header_copy(&h, mz_reader_header(tr.r));
@@ -288,6 +292,7 @@ int main(int argc, char **argv)
         mz_buf_printf(&b, "@PA\talgorithm:%s\tprofile_steps:%ld\tprofile_tokens:%llu\tgroup_alloc:%s",
                       pl.algorithm, prof.n && prof.n < steps_seen ? prof.n : (long)steps_seen,
                       (unsigned long long)pr.tokens, mz_place_alloc_name(group_alloc));
+        if (group_alloc == 2) mz_buf_printf(&b, "\tgroup_alloc_gap:%.6f", alloc_gap);
         if (algo == MZ_PLACE_CTSWAP) mz_buf_printf(&b, "\tsample:%zu\tseed:%ld", pr.kept, seed);
         mz_header_add(&h, "%s", b.s);
         mz_buf_free(&b);

@@ -676,7 +676,24 @@ void mz_place_capacity(int experts, int chiplets, int *cap);
 /* Activation priors per placed layer: V (selections per expert) and C
  * (tokens selecting both i and j, i != j; symmetric, zero diagonal), and a
  * seeded uniform sample of the profiled tokens for algorithms that evaluate
- * C_T exactly. */
+ * C_T exactly. C is dense (E x E per layer, 10 bytes a pair while counting)
+ * when that takes at most MZ_COACT_DENSE_BYTES, else sparse: a hash of the
+ * pairs that occur while counting (8 bytes a slot, at most 3/4 full), then
+ * per layer a symmetric CSR (rows rowptr, columns col, counts val: 6 bytes
+ * an entry, two entries a pair), so that memory grows with the pairs that
+ * occur, not with E^2. Sparse counts are 32-bit: at most 2^32 - 1 profiled
+ * tokens. */
+#define MZ_COACT_DENSE_BYTES (64ull << 20)
+enum { MZ_COACT_AUTO, MZ_COACT_DENSE, MZ_COACT_SPARSE };
+typedef struct {
+    uint64_t *slot;      /* key i * E + j (i < j) << 32 | count; UINT64_MAX: empty */
+    size_t cap, n;       /* slots (a power of 2), pairs */
+} mz_pairhash;
+typedef struct {
+    size_t *rowptr;      /* [E + 1] */
+    uint16_t *col;
+    uint32_t *val;
+} mz_coact_csr;
 typedef struct {
     int experts, topk, n_layers;
     uint64_t tokens;     /* profiled tokens */
@@ -690,21 +707,35 @@ typedef struct {
     size_t nblock;
     uint16_t *coact16;   /* [n_layers * experts * experts]: pairs in rank order since the last fold into coact (cache) */
     uint32_t since_fold; /* tokens counted in coact16 */
+    int sparse;          /* 1: C in hash[] (counting), then csr[] (finished); coact is NULL */
+    mz_pairhash *hash;   /* [n_layers] */
+    mz_coact_csr *csr;   /* [n_layers] */
+    double sparse_bytes; /* the hashes' size, checked against MZ_MAX_TABLE_BYTES as they grow */
+    int failed;          /* a hash would have exceeded the limit: the error is set, mz_priors_finish fails */
     int finished;
 } mz_priors;
 /* keep: tokens to sample for exact C_T evaluation (0: none). Returns 0, or
  * -1 and an error when the E x E tables of the traced layers would exceed
  * MZ_MAX_TABLE_BYTES (checked before allocating). */
 int mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed);
+/* The same with the form of C chosen: MZ_COACT_AUTO (dense when it takes at
+ * most MZ_COACT_DENSE_BYTES), _DENSE or _SPARSE. */
+int mz_priors_init_mode(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed, int mode);
 void mz_priors_add(mz_priors *p, const mz_token *tok);
-/* Mirror C into a full symmetric matrix; call once after the last add. */
-void mz_priors_finish(mz_priors *p);
+/* Mirror C into a full symmetric matrix (dense) or build the CSR rows
+ * (sparse); call once after the last add. Returns 0, or -1 and the error
+ * when a sparse table outgrew MZ_MAX_TABLE_BYTES while counting. */
+int mz_priors_finish(mz_priors *p);
+/* C_ij of layer slot l, either form (finished). */
+uint64_t mz_priors_coact(const mz_priors *p, int l, int i, int j);
 void mz_priors_free(mz_priors *p);
 
 /* The paper's Algorithm 1 on one layer's E x E co-activation matrix: fills
  * cluster_of[E] with clusters 0..nc-1; the first E mod nc clusters hold
  * ceil(E/nc) experts, the others floor(E/nc). Deterministic (see place.c). */
 void mz_place_cluster(const uint64_t *coact, int experts, int nc, int *cluster_of);
+/* The same on C in CSR form (both triangles, no diagonal): identical clusters. */
+void mz_place_cluster_csr(const mz_coact_csr *C, int experts, int nc, int *cluster_of);
 
 /* Eq. 5 outcome: the deviation of the group loads from the even share, in
  * integers: dev = max_g |groups * load_g - total|, sq = sum_g of its square. */
@@ -713,15 +744,22 @@ typedef struct {
     double sq;
     long nodes;  /* branch-and-bound nodes visited */
     int exact;   /* 1: search completed (optimal); 0: node budget ran out */
+    uint64_t lb; /* no allocation has a smaller dev (= dev when exact) */
+    uint64_t total; /* the clusters' summed load: dev / (groups * total) is a share */
 } mz_alloc_stats;
 /* Eq. 5: put n clusters (n = number of chiplets) of load load[i] and size
  * size[i] onto chiplets with capacities cap[] (a cluster goes to a chiplet
  * of its size; group g = chiplets c with c * groups / n == g), minimising
  * dev, then sq. init: a feasible chiplet per cluster to start from, or NULL.
- * budget: node limit of the exact search (<= 0: none). Fills chiplet[n];
+ * budget: node limit of the exact search (<= 0: none), counted in nodes of
+ * a 4-group search: a node over G > 4 groups costs about (G/4)^2 of them
+ * (G children, each bounded over G groups), so the search visits
+ * budget * 16 / G^2 nodes, at least 1 (mz_place_alloc_budget). Fills chiplet[n];
  * returns 0, or -1 if the sizes do not match the capacities. */
 int mz_place_allocate(int n, int groups, const uint64_t *load, const int *size, const int *cap,
                       long budget, const int *init, int *chiplet, mz_alloc_stats *st);
+/* The nodes a budget allows over G groups (see mz_place_allocate). */
+long mz_place_alloc_budget(long budget, int groups);
 
 typedef struct {
     int algorithm;
@@ -732,6 +770,7 @@ typedef struct {
 /* What happened per layer. */
 typedef struct {
     int group_alloc;     /* 0 none, 1 exact, 2 heuristic (budget ran out) */
+    double gap;          /* heuristic: the group deviation (a share) less its lower bound; exact: 0 */
     double seconds;      /* time spent placing the layer */
     long swaps;          /* ctswap: swaps made */
 } mz_place_info;

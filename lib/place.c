@@ -51,28 +51,122 @@ static double now_seconds(void)
 
 /* ---------------------------------------------------------------- priors */
 
+#define PRIORS_HOW "place fewer layers (mz-view -l LAYERS | mz-place), fewer profiled steps (--profile), or an " \
+                   "algorithm that learns nothing from the trace (contiguous, round-robin, random)"
+
 int mz_priors_init(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed)
 {
+    return mz_priors_init_mode(p, t, keep, seed, MZ_COACT_AUTO);
+}
+
+int mz_priors_init_mode(mz_priors *p, const mz_trace_info *t, size_t keep, unsigned long seed, int mode)
+{
     size_t E = t->model.experts;
-    char what[160];
+    double dense = 10.0 * t->n_layers * E * E; /* C in 64 and 16 bits: 10 bytes per pair of experts and layer */
     memset(p, 0, sizeof *p);
-    /* C in 64 and 16 bits: 10 bytes per pair of experts and layer */
-    snprintf(what, sizeof what, "co-activation priors for %d layer%s x %zu experts (10 bytes per pair of experts and layer)",
-             t->n_layers, t->n_layers == 1 ? "" : "s", E);
-    if (mz_check_table(10.0 * t->n_layers * E * E, what,
-                       "place fewer layers (mz-view -l LAYERS | mz-place), a model with fewer experts, or an algorithm "
-                       "that learns nothing from the trace (contiguous, round-robin, random)") < 0)
-        return -1;
     p->experts = (int)E;
     p->topk = t->model.topk;
     p->n_layers = t->n_layers;
+    p->sparse = mode == MZ_COACT_SPARSE || (mode == MZ_COACT_AUTO && dense > (double)MZ_COACT_DENSE_BYTES);
+    if (!p->sparse) {
+        char what[160];
+        snprintf(what, sizeof what, "co-activation priors for %d layer%s x %zu experts (10 bytes per pair of experts and layer)",
+                 t->n_layers, t->n_layers == 1 ? "" : "s", E);
+        if (mz_check_table(dense, what, PRIORS_HOW) < 0) return -1;
+        p->coact = mz_calloc((size_t)p->n_layers * E * E, sizeof *p->coact);
+    } else {
+        p->hash = mz_calloc(p->n_layers, sizeof *p->hash);
+    }
     p->load = mz_calloc((size_t)p->n_layers * E, sizeof *p->load);
-    p->coact = mz_calloc((size_t)p->n_layers * E * E, sizeof *p->coact);
     p->keep = keep;
     if (keep) { /* p->ids grows with the sample, up to keep tokens */
         p->rng = gsl_rng_alloc(gsl_rng_mt19937);
         gsl_rng_set(p->rng, seed);
     }
+    return 0;
+}
+
+/* ---- sparse co-activation: one open-addressing hash of pairs per layer */
+
+#define SLOT_KEY(x) ((uint32_t)((x) >> 32))
+#define SLOT_EMPTY UINT64_MAX
+
+static size_t pair_slot(const mz_pairhash *h, uint32_t key)
+{
+    size_t mask = h->cap - 1, i = (size_t)(key * 2654435761u) & mask;
+    while (h->slot[i] != SLOT_EMPTY && SLOT_KEY(h->slot[i]) != key) i = (i + 1) & mask;
+    return i;
+}
+
+/* Room for one more pair in h (at most 3/4 full); 0, or -1 and the error
+ * when the hashes would exceed MZ_MAX_TABLE_BYTES. */
+static int pair_room(mz_priors *p, mz_pairhash *h)
+{
+    size_t cap = h->cap ? 2 * h->cap : 1024, old = h->cap;
+    uint64_t *slot = h->slot;
+    if (4 * (h->n + 1) <= 3 * h->cap) return 0;
+    if (mz_check_table(p->sparse_bytes + 8.0 * (cap - old),
+                       "co-activation pairs of the profiled tokens (8 bytes per hash slot)", PRIORS_HOW) < 0)
+        return -1;
+    p->sparse_bytes += 8.0 * (cap - old);
+    h->slot = mz_malloc(cap * sizeof *h->slot);
+    memset(h->slot, 0xff, cap * sizeof *h->slot);
+    h->cap = cap;
+    for (size_t i = 0; i < old; i++)
+        if (slot[i] != SLOT_EMPTY) h->slot[pair_slot(h, SLOT_KEY(slot[i]))] = slot[i];
+    free(slot);
+    return 0;
+}
+
+/* One more token with experts a and b (a != b). */
+static int pair_add(mz_priors *p, mz_pairhash *h, int a, int b)
+{
+    uint32_t key = a < b ? (uint32_t)a * p->experts + b : (uint32_t)b * p->experts + a;
+    size_t i;
+    if (h->cap) {
+        i = pair_slot(h, key);
+        if (h->slot[i] != SLOT_EMPTY) {
+            h->slot[i]++; /* the count cannot carry into the key: at most 2^32 - 1 tokens */
+            return 0;
+        }
+    }
+    if (pair_room(p, h) < 0) return -1;
+    h->slot[pair_slot(h, key)] = (uint64_t)key << 32 | 1;
+    h->n++;
+    return 0;
+}
+
+/* Layer l's hash into symmetric CSR rows, and free the hash. */
+static void pair_to_csr(mz_priors *p, int l)
+{
+    mz_pairhash *h = p->hash + l;
+    mz_coact_csr *c = p->csr + l;
+    size_t E = p->experts, *fill;
+    c->rowptr = mz_calloc(E + 1, sizeof *c->rowptr);
+    c->col = mz_malloc((2 * h->n + 1) * sizeof *c->col);
+    c->val = mz_malloc((2 * h->n + 1) * sizeof *c->val);
+    for (size_t s = 0; s < h->cap; s++)
+        if (h->slot[s] != SLOT_EMPTY) c->rowptr[SLOT_KEY(h->slot[s]) / E + 1]++, c->rowptr[SLOT_KEY(h->slot[s]) % E + 1]++;
+    for (size_t e = 0; e < E; e++) c->rowptr[e + 1] += c->rowptr[e];
+    fill = mz_malloc(E * sizeof *fill);
+    memcpy(fill, c->rowptr, E * sizeof *fill);
+    for (size_t s = 0; s < h->cap; s++)
+        if (h->slot[s] != SLOT_EMPTY) {
+            size_t i = SLOT_KEY(h->slot[s]) / E, j = SLOT_KEY(h->slot[s]) % E;
+            uint32_t v = (uint32_t)h->slot[s];
+            c->col[fill[i]] = (uint16_t)j, c->val[fill[i]++] = v;
+            c->col[fill[j]] = (uint16_t)i, c->val[fill[j]++] = v;
+        }
+    free(fill);
+    free(h->slot);
+    memset(h, 0, sizeof *h);
+}
+
+uint64_t mz_priors_coact(const mz_priors *p, int l, int i, int j)
+{
+    if (!p->sparse) return p->coact[((size_t)l * p->experts + i) * p->experts + j];
+    for (size_t q = p->csr[l].rowptr[i]; q < p->csr[l].rowptr[i + 1]; q++)
+        if (p->csr[l].col[q] == j) return p->csr[l].val[q];
     return 0;
 }
 
@@ -100,6 +194,21 @@ static void priors_flush(mz_priors *p)
 {
     size_t E = p->experts, k = p->topk, row = (size_t)p->n_layers * k;
     if (p->nblock == 0) return;
+    if (p->sparse) {
+        for (int l = 0; l < p->n_layers; l++) {
+            uint64_t *V = p->load + l * E;
+            for (size_t t = 0; t < p->nblock; t++) {
+                const uint16_t *id = p->block + t * row + l * k;
+                for (size_t a = 0; a < k; a++) {
+                    V[id[a]]++;
+                    for (size_t b = a + 1; b < k && !p->failed; b++)
+                        if (pair_add(p, p->hash + l, id[a], id[b]) < 0) p->failed = 1;
+                }
+            }
+        }
+        p->nblock = 0;
+        return;
+    }
     if (!p->coact16) p->coact16 = mz_calloc((size_t)p->n_layers * E * E, sizeof *p->coact16);
     if (p->since_fold + p->nblock > UINT16_MAX) priors_fold(p);
     p->since_fold += (uint32_t)p->nblock;
@@ -136,6 +245,12 @@ static uint64_t uniform_below(gsl_rng *r, uint64_t n)
 void mz_priors_add(mz_priors *p, const mz_token *tok)
 {
     size_t row = (size_t)p->n_layers * p->topk;
+    if (p->sparse && p->tokens == UINT32_MAX) { /* the sparse counts are 32-bit */
+        if (!p->failed) mz_error("sparse co-activation counts are 32-bit: more than %lu profiled tokens; profile fewer "
+                                 "steps (--profile)", (unsigned long)UINT32_MAX);
+        p->failed = 1;
+        return;
+    }
     if (!p->block) p->block = mz_malloc(PRIORS_BLOCK * row * sizeof *p->block);
     memcpy(p->block + p->nblock * row, tok->ids, row * sizeof *p->block);
     if (++p->nblock == PRIORS_BLOCK) priors_flush(p);
@@ -153,11 +268,18 @@ void mz_priors_add(mz_priors *p, const mz_token *tok)
     p->tokens++;
 }
 
-void mz_priors_finish(mz_priors *p)
+int mz_priors_finish(mz_priors *p)
 {
     size_t E = p->experts;
-    if (p->finished) return;
+    if (p->finished) return 0;
     priors_flush(p);
+    if (p->failed) return -1;
+    if (p->sparse) {
+        p->csr = mz_calloc(p->n_layers, sizeof *p->csr);
+        for (int l = 0; l < p->n_layers; l++) pair_to_csr(p, l);
+        p->finished = 1;
+        return 0;
+    }
     priors_fold(p);
     for (int l = 0; l < p->n_layers; l++) {
         uint64_t *C = p->coact + l * E * E;
@@ -165,6 +287,7 @@ void mz_priors_finish(mz_priors *p)
             for (size_t j = i + 1; j < E; j++) C[j * E + i] = C[i * E + j];
     }
     p->finished = 1;
+    return 0;
 }
 
 void mz_priors_free(mz_priors *p)
@@ -174,6 +297,12 @@ void mz_priors_free(mz_priors *p)
     free(p->ids);
     free(p->block);
     free(p->coact16);
+    for (int l = 0; l < p->n_layers; l++) {
+        if (p->hash) free(p->hash[l].slot);
+        if (p->csr) free(p->csr[l].rowptr), free(p->csr[l].col), free(p->csr[l].val);
+    }
+    free(p->hash);
+    free(p->csr);
     if (p->rng) gsl_rng_free(p->rng);
     memset(p, 0, sizeof *p);
 }
@@ -190,18 +319,18 @@ void mz_priors_free(mz_priors *p)
  * to the lowest expert id (for the pair: lowest i, then lowest j). Cluster
  * sizes: the first E mod nc clusters get ceil(E/nc) experts; with one
  * expert per cluster, cluster 0 takes only i of the seed pair. */
-/* Put expert x into cluster c; add its co-activations to the running sums. */
-static void cluster_add(const uint64_t *C, int E, int x, int c, int *cluster_of, uint64_t *seed,
-                        uint64_t *grow)
+/* Put expert x into cluster c; add its co-activations (row x of C) to the
+ * running sums. */
+static void cluster_add(const mz_coact_csr *C, int x, int c, int *cluster_of, uint64_t *seed, uint64_t *grow)
 {
     cluster_of[x] = c;
-    for (int i = 0; i < E; i++) {
-        seed[i] += C[(size_t)i * E + x];
-        grow[i] += C[(size_t)i * E + x];
+    for (size_t q = C->rowptr[x]; q < C->rowptr[x + 1]; q++) {
+        seed[C->col[q]] += C->val[q];
+        grow[C->col[q]] += C->val[q];
     }
 }
 
-void mz_place_cluster(const uint64_t *C, int E, int nc, int *cluster_of)
+void mz_place_cluster_csr(const mz_coact_csr *C, int E, int nc, int *cluster_of)
 {
     uint64_t *seed = mz_calloc(E, sizeof *seed), *grow = mz_calloc(E, sizeof *grow);
     int base = E / nc, extra = E % nc;
@@ -210,33 +339,59 @@ void mz_place_cluster(const uint64_t *C, int E, int nc, int *cluster_of)
         int size = base + (c < extra), n = 0;
         memset(grow, 0, E * sizeof *grow);
         if (c == 0) {
+            /* the pair of largest C_ij, ties to the lowest i, then j; (0, 1) if none co-occur */
             int bi = 0, bj = E > 1 ? 1 : 0;
+            uint64_t bv = 0;
             for (int i = 0; i < E; i++)
-                for (int j = i + 1; j < E; j++)
-                    if (C[(size_t)i * E + j] > C[(size_t)bi * E + bj]) bi = i, bj = j;
-            cluster_add(C, E, bi, c, cluster_of, seed, grow);
+                for (size_t q = C->rowptr[i]; q < C->rowptr[i + 1]; q++) {
+                    int j = C->col[q];
+                    if (j > i && (C->val[q] > bv || (C->val[q] == bv && bv && (i < bi || (i == bi && j < bj)))))
+                        bv = C->val[q], bi = i, bj = j;
+                }
+            cluster_add(C, bi, c, cluster_of, seed, grow);
             n++;
             if (size > 1 && bj != bi) {
-                cluster_add(C, E, bj, c, cluster_of, seed, grow);
+                cluster_add(C, bj, c, cluster_of, seed, grow);
                 n++;
             }
         } else {
             int best = -1;
             for (int i = 0; i < E; i++)
                 if (cluster_of[i] < 0 && (best < 0 || seed[i] < seed[best])) best = i;
-            cluster_add(C, E, best, c, cluster_of, seed, grow);
+            cluster_add(C, best, c, cluster_of, seed, grow);
             n++;
         }
         while (n < size) {
             int best = -1;
             for (int i = 0; i < E; i++)
                 if (cluster_of[i] < 0 && (best < 0 || grow[i] > grow[best])) best = i;
-            cluster_add(C, E, best, c, cluster_of, seed, grow);
+            cluster_add(C, best, c, cluster_of, seed, grow);
             n++;
         }
     }
     free(seed);
     free(grow);
+}
+
+/* The dense form: its nonzero entries as CSR rows. */
+void mz_place_cluster(const uint64_t *C, int E, int nc, int *cluster_of)
+{
+    mz_coact_csr r;
+    size_t nz = 0;
+    for (size_t i = 0; i < (size_t)E * E; i++) nz += C[i] != 0;
+    r.rowptr = mz_calloc(E + 1, sizeof *r.rowptr);
+    r.col = mz_malloc((nz + 1) * sizeof *r.col);
+    r.val = mz_malloc((nz + 1) * sizeof *r.val);
+    nz = 0;
+    for (int i = 0; i < E; i++) {
+        for (int j = 0; j < E; j++)
+            if (C[(size_t)i * E + j] && i != j) r.col[nz] = (uint16_t)j, r.val[nz++] = C[(size_t)i * E + j];
+        r.rowptr[i + 1] = nz;
+    }
+    mz_place_cluster_csr(&r, E, nc, cluster_of);
+    free(r.rowptr);
+    free(r.col);
+    free(r.val);
 }
 
 /* ---------------------------------------------------------------- Eq. 5
@@ -280,6 +435,7 @@ typedef struct {
     double best_sq;
     long nodes, budget;
     int aborted;
+    uint64_t open_dev;   /* after an abort: least bound of the nodes left open */
     uint64_t floor_dev;  /* no group can deviate less: min |G*L - T| over integers L */
     int proven;          /* the incumbent meets the floor in every group: optimal */
 } alloc_ctx;
@@ -291,8 +447,10 @@ static uint64_t dist_to_share(uint64_t G, uint64_t lo, uint64_t hi, uint64_t T)
     return 0;
 }
 
-/* Lower bounds on (dev, sq) of any completion of the current state. */
-static void alloc_bound(const alloc_ctx *a, uint64_t *dev, double *sq)
+/* Lower bounds on (dev, sq) of any completion of the current state. It
+ * stops as soon as dev exceeds limit (the node cannot beat an incumbent of
+ * that deviation): *dev is then only known to be above limit. */
+static void alloc_bound(const alloc_ctx *a, uint64_t limit, uint64_t *dev, double *sq)
 {
     uint64_t d = 0;
     double s = 0;
@@ -310,6 +468,7 @@ static void alloc_bound(const alloc_ctx *a, uint64_t *dev, double *sq)
         uint64_t x = dist_to_share(a->G, lo, hi, a->total);
         if (x > d) d = x;
         s += (double)x * (double)x;
+        if (d > limit) break;
     }
     *dev = d;
     *sq = s;
@@ -336,19 +495,25 @@ static int better(uint64_t dev, double sq, uint64_t bdev, double bsq)
     return dev < bdev || (dev == bdev && sq < bsq);
 }
 
-static void alloc_search(alloc_ctx *a, int pos)
+/* bound_dev: the node's lower bound on dev (from its parent). When the
+ * budget runs out, the nodes left open (this one, and the unexplored
+ * children up the stack that could still beat the incumbent) fold their
+ * bounds into open_dev: no allocation is better than min(incumbent,
+ * open_dev), the gap reported. */
+static void alloc_search(alloc_ctx *a, int pos, uint64_t bound_dev)
 {
     int cand[64], nc = 0, *cand_p = cand;
     int i, k;
     if (a->aborted || a->proven) return;
     if (++a->nodes > a->budget && a->budget > 0) {
         a->aborted = 1;
+        if (bound_dev < a->open_dev) a->open_dev = bound_dev;
         return;
     }
     if (pos == a->n) {
         uint64_t dev;
         double sq;
-        alloc_bound(a, &dev, &sq); /* exact at a leaf */
+        alloc_bound(a, UINT64_MAX, &dev, &sq); /* exact at a leaf */
         if (better(dev, sq, a->best_dev, a->best_sq)) {
             a->best_dev = dev, a->best_sq = sq;
             memcpy(a->best, a->cur, a->n * sizeof *a->best);
@@ -367,7 +532,7 @@ static void alloc_search(alloc_ctx *a, int pos)
         while (j > 0 && a->gload[cand_p[j - 1]] > a->gload[g]) cand_p[j] = cand_p[j - 1], j--;
         cand_p[j] = g;
     }
-    for (int c = 0; c < nc && !a->aborted && !a->proven; c++) {
+    for (int c = 0; c < nc && !a->proven; c++) {
         int g = cand_p[c];
         uint64_t dev;
         double sq;
@@ -376,8 +541,13 @@ static void alloc_search(alloc_ctx *a, int pos)
         a->gsize[g]++;
         a->done[k]++;
         a->cur[i] = g;
-        alloc_bound(a, &dev, &sq);
-        if (better(dev, sq, a->best_dev, a->best_sq)) alloc_search(a, pos + 1);
+        if (a->aborted) { /* an open child: its bound, not its subtree */
+            alloc_bound(a, a->best_dev, &dev, &sq);
+            if (better(dev, sq, a->best_dev, a->best_sq) && dev < a->open_dev) a->open_dev = dev;
+        } else {
+            alloc_bound(a, a->best_dev, &dev, &sq);
+            if (better(dev, sq, a->best_dev, a->best_sq)) alloc_search(a, pos + 1, dev);
+        }
         a->gload[g] -= a->load[i];
         a->cnt[g * a->ncls + k]--;
         a->gsize[g]--;
@@ -387,31 +557,62 @@ static void alloc_search(alloc_ctx *a, int pos)
 }
 
 /* Improve grp[] by the best pairwise swap of same-size clusters in
- * different groups, until no swap improves (dev, sq). */
+ * different groups, until no swap improves (dev, sq). A swap changes two
+ * groups only: the largest deviation of the others comes from the three
+ * largest, and sq is kept exactly (128-bit integers), so a candidate costs
+ * O(1), not O(groups). Ties keep the first pair (lowest i, then j). */
+typedef unsigned __int128 mz_u128;
+
+static int better128(uint64_t dev, mz_u128 sq, uint64_t bdev, mz_u128 bsq)
+{
+    return dev < bdev || (dev == bdev && sq < bsq);
+}
+
 static void alloc_refine(const alloc_ctx *a, int *grp)
 {
-    uint64_t *gl = mz_calloc(a->G, sizeof *gl), dev;
-    double sq;
+    uint64_t *gl = mz_calloc(a->G, sizeof *gl), *x = mz_calloc(a->G, sizeof *x);
     for (int i = 0; i < a->n; i++) gl[grp[i]] += a->load[i];
-    alloc_value(a, grp, &dev, &sq);
     for (;;) {
-        int bi = -1, bj = -1;
-        uint64_t bdev = dev;
-        double bsq = sq;
+        int bi = -1, bj = -1, top[3] = {-1, -1, -1};
+        uint64_t dev = 0, bdev;
+        mz_u128 sq = 0, bsq;
+        for (int g = 0; g < a->G; g++) {
+            x[g] = dist_to_share(a->G, gl[g], gl[g], a->total);
+            sq += (mz_u128)x[g] * x[g];
+            if (x[g] > dev) dev = x[g];
+            /* the three largest deviations, first-come on ties */
+            for (int t = 0; t < 3; t++)
+                if (top[t] < 0 || x[g] > x[top[t]]) {
+                    for (int u = 2; u > t; u--) top[u] = top[u - 1];
+                    top[t] = g;
+                    break;
+                }
+        }
+        bdev = dev, bsq = sq;
         for (int i = 0; i < a->n; i++)
             for (int j = i + 1; j < a->n; j++) {
                 int gi = grp[i], gj = grp[j];
-                uint64_t d = 0;
-                double s = 0;
+                uint64_t d = 0, li, lj, xi, xj;
+                mz_u128 s;
                 if (gi == gj || a->cls[i] != a->cls[j] || a->load[i] == a->load[j]) continue;
-                for (int g = 0; g < a->G; g++) {
-                    uint64_t l = gl[g] + (g == gi ? a->load[j] - a->load[i] : 0) +
-                                 (g == gj ? a->load[i] - a->load[j] : 0);
-                    uint64_t x = dist_to_share(a->G, l, l, a->total);
-                    if (x > d) d = x;
-                    s += (double)x * (double)x;
+                if (gi != top[0] && gj != top[0]) {
+                    if ((d = x[top[0]]) > bdev) continue; /* the largest deviation stays */
+                } else {
+                    for (int t = 1; t < 3; t++)
+                        if (top[t] >= 0 && top[t] != gi && top[t] != gj) {
+                            d = x[top[t]];
+                            break;
+                        }
                 }
-                if (better(d, s, bdev, bsq)) bdev = d, bsq = s, bi = i, bj = j;
+                li = gl[gi] + a->load[j] - a->load[i];
+                lj = gl[gj] + a->load[i] - a->load[j];
+                xi = dist_to_share(a->G, li, li, a->total);
+                xj = dist_to_share(a->G, lj, lj, a->total);
+                if (xi > d) d = xi;
+                if (xj > d) d = xj;
+                if (d > bdev) continue;
+                s = sq - (mz_u128)x[gi] * x[gi] - (mz_u128)x[gj] * x[gj] + (mz_u128)xi * xi + (mz_u128)xj * xj;
+                if (better128(d, s, bdev, bsq)) bdev = d, bsq = s, bi = i, bj = j;
             }
         if (bi < 0) break;
         gl[grp[bi]] += a->load[bj] - a->load[bi];
@@ -421,9 +622,9 @@ static void alloc_refine(const alloc_ctx *a, int *grp)
             grp[bi] = grp[bj];
             grp[bj] = t;
         }
-        dev = bdev, sq = bsq;
     }
     free(gl);
+    free(x);
 }
 
 static const uint64_t *sort_load;
@@ -432,6 +633,14 @@ static int cmp_by_load(const void *x, const void *y)
     int i = *(const int *)x, j = *(const int *)y;
     if (sort_load[i] != sort_load[j]) return sort_load[i] > sort_load[j] ? -1 : 1;
     return i - j;
+}
+
+long mz_place_alloc_budget(long budget, int G)
+{
+    double b;
+    if (budget <= 0 || G <= 4) return budget;
+    b = (double)budget * 16 / ((double)G * G);
+    return b < 1 ? 1 : (long)b;
 }
 
 int mz_place_allocate(int n, int G, const uint64_t *load, const int *size, const int *cap, long budget,
@@ -454,7 +663,7 @@ int mz_place_allocate(int n, int G, const uint64_t *load, const int *size, const
         while (v < nval && val[v] != cap[c]) v++;
         if (v == nval) val[nval++] = cap[c];
     }
-    a.n = n, a.G = G, a.ncls = nval, a.load = load, a.budget = budget;
+    a.n = n, a.G = G, a.ncls = nval, a.load = load, a.budget = mz_place_alloc_budget(budget, G);
     a.cls = mz_malloc(n * sizeof *a.cls);
     a.need = mz_calloc((size_t)G * nval, sizeof *a.need);
     a.cnt = mz_calloc((size_t)G * nval, sizeof *a.cnt);
@@ -542,7 +751,8 @@ int mz_place_allocate(int n, int G, const uint64_t *load, const int *size, const
     }
     a.floor_dev = a.total % G < G - a.total % G ? a.total % G : G - a.total % G;
     a.proven = a.best_dev == a.floor_dev && a.best_sq == (double)G * a.floor_dev * a.floor_dev;
-    alloc_search(&a, 0);
+    a.open_dev = UINT64_MAX;
+    alloc_search(&a, 0, a.floor_dev);
 
     /* groups to chiplets: within a group, clusters in index order take the
      * lowest free chiplet of their size */
@@ -558,6 +768,11 @@ int mz_place_allocate(int n, int G, const uint64_t *load, const int *size, const
         st->sq = a.best_sq;
         st->nodes = a.nodes;
         st->exact = !a.aborted;
+        /* no allocation deviates less than lb: the floor, and after an
+         * abort the least bound of the open nodes */
+        st->lb = a.aborted && a.open_dev < a.best_dev ? a.open_dev : a.best_dev;
+        if (st->lb < a.floor_dev) st->lb = a.floor_dev;
+        st->total = a.total;
     }
     ret = 0;
 done:
@@ -844,6 +1059,13 @@ static int allocate_clusters(int E, int nc, int G, const int *cluster_of, const 
     return ret;
 }
 
+/* The allocation's distance from optimal as a group share (the units of
+ * max_group_share_dev): (dev - lb) / (groups * total). */
+static double alloc_gap(const mz_alloc_stats *st, int G)
+{
+    return st->total && st->dev > st->lb ? (double)(st->dev - st->lb) / ((double)G * st->total) : 0;
+}
+
 static const uint64_t *sort_v;
 static int cmp_heavy_first(const void *x, const void *y)
 {
@@ -875,7 +1097,7 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
         int *chip = p->chiplet + (size_t)l * E;
         const uint64_t *V = pr ? pr->load + (size_t)l * E : NULL;
         double t0 = now_seconds();
-        mz_place_info li = {0, 0, 0};
+        mz_place_info li = {0, 0, 0, 0};
         mz_alloc_stats st;
         switch (o->algorithm) {
         case MZ_PLACE_CONTIGUOUS:
@@ -911,9 +1133,13 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
             break;
         case MZ_PLACE_MOZART:
         case MZ_PLACE_CTSWAP:
-            mz_place_cluster(pr->coact + (size_t)l * E * E, E, nc, cluster);
+            if (pr->sparse)
+                mz_place_cluster_csr(pr->csr + l, E, nc, cluster);
+            else
+                mz_place_cluster(pr->coact + (size_t)l * E * E, E, nc, cluster);
             if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, NULL, chip, &st) < 0) goto done;
             li.group_alloc = st.exact ? 1 : 2;
+            li.gap = alloc_gap(&st, G);
             if (o->algorithm == MZ_PLACE_CTSWAP && pr->topk > 255) {
                 mz_error("ctswap counts experts per chiplet in bytes: top-k %d is more than 255", pr->topk);
                 goto done;
@@ -926,6 +1152,7 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
                 memcpy(cluster, chip, E * sizeof *cluster);
                 if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, ident, chip, &st) < 0) goto done;
                 if (!st.exact) li.group_alloc = 2;
+                li.gap = alloc_gap(&st, G); /* the final allocation's */
             }
             break;
         default:
@@ -1054,15 +1281,16 @@ int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const 
 {
     int nc = ev->chiplets, G = ev->groups, L = ev->n_layers;
     /* per layer: ct_k ct_dedup ct_eval load_ratio dev dev_eval ratio */
-    double sum[7] = {0}, seconds = 0;
+    double sum[7] = {0}, seconds = 0, gap_all = 0, load_eval_sum = 0;
+    int load_eval_n = 0;
     int nsum[7] = {0}, alloc_all = 0;
     uint64_t intra = 0, inter = 0;
     long swaps = 0;
     mz_out_printf(out, "#mz-place\talgorithm:%s\tchiplets:%d\tgroups:%d\tprofile_steps:%d\teval_steps:%d\n",
                   p->algorithm, nc, G, profile_steps, eval_steps);
-    mz_out_puts(out, "layer\talgorithm\tgroup_alloc\ttokens_profile\ttokens_eval\tct_k\tct_dedup\tct_eval"
+    mz_out_puts(out, "layer\talgorithm\tgroup_alloc\tgroup_alloc_gap\ttokens_profile\ttokens_eval\tct_k\tct_dedup\tct_eval"
                      "\tmax_chiplet_load_over_mean\tmax_group_share_dev\tmax_group_share_dev_eval"
-                     "\tintra_inter_ratio\tswaps\tplace_s\n");
+                     "\tintra_inter_ratio\tswaps\tplace_s\tmax_chiplet_load_over_mean_eval\n");
     for (int l = 0; l < L; l++) {
         const uint64_t *lp = ev->load + (size_t)l * 2 * nc;
         double v[7], total = 0, mx = 0;
@@ -1081,21 +1309,36 @@ int mz_place_report_write(const mz_place_eval *ev, const mz_placement *p, const 
         v[6] = pr[1] ? (double)pr[0] / pr[1] : pr[0] ? HUGE_VAL : -1;
         intra += pr[0], inter += pr[1];
         if (ga == 2 || (ga == 1 && alloc_all != 2)) alloc_all = ga;
-        mz_out_printf(out, "%d\t%s\t%s\t%llu\t%llu", p->layers[l], p->algorithm, mz_place_alloc_name(ga),
-                      (unsigned long long)ev->tokens[0], (unsigned long long)ev->tokens[1]);
+        mz_out_printf(out, "%d\t%s\t%s", p->layers[l], p->algorithm, mz_place_alloc_name(ga));
+        put_num(out, ga ? info[l].gap : -1, 6);
+        if (ga && info[l].gap > gap_all) gap_all = info[l].gap;
+        mz_out_printf(out, "\t%llu\t%llu", (unsigned long long)ev->tokens[0], (unsigned long long)ev->tokens[1]);
         for (int j = 0; j < 7; j++) {
             put_num(out, v[j], j >= 4 && j <= 5 ? 6 : 4);
             if (v[j] >= 0) sum[j] += v[j], nsum[j]++;
         }
-        mz_out_printf(out, "\t%ld\t%.6f\n", info ? info[l].swaps : 0L, info ? info[l].seconds : 0.0);
+        mz_out_printf(out, "\t%ld\t%.6f", info ? info[l].swaps : 0L, info ? info[l].seconds : 0.0);
+        {
+            double te = 0, me = 0;
+            for (int c = 0; c < nc; c++) {
+                te += lp[nc + c];
+                if (lp[nc + c] > me) me = lp[nc + c];
+            }
+            put_num(out, te > 0 ? me / (te / nc) : -1, 4);
+            if (te > 0) load_eval_sum += me / (te / nc), load_eval_n++;
+            mz_out_puts(out, "\n");
+        }
         if (info) swaps += info[l].swaps, seconds += info[l].seconds;
     }
-    mz_out_printf(out, "all\t%s\t%s\t%llu\t%llu", p->algorithm, mz_place_alloc_name(alloc_all),
-                  (unsigned long long)ev->tokens[0], (unsigned long long)ev->tokens[1]);
+    mz_out_printf(out, "all\t%s\t%s", p->algorithm, mz_place_alloc_name(alloc_all));
+    put_num(out, alloc_all ? gap_all : -1, 6); /* the largest layer's */
+    mz_out_printf(out, "\t%llu\t%llu", (unsigned long long)ev->tokens[0], (unsigned long long)ev->tokens[1]);
     /* the all row: means of the layer rows, but the pooled pair ratio */
     for (int j = 0; j < 6; j++) put_num(out, nsum[j] == L && L ? sum[j] / L : -1, j >= 4 ? 6 : 4);
     put_num(out, inter ? (double)intra / inter : intra ? HUGE_VAL : -1, 4);
-    return mz_out_printf(out, "\t%ld\t%.6f\n", swaps, seconds) < 0 ? -1 : 0;
+    mz_out_printf(out, "\t%ld\t%.6f", swaps, seconds);
+    put_num(out, load_eval_n == L && L ? load_eval_sum / L : -1, 4);
+    return mz_out_puts(out, "\n") < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- files */

@@ -246,7 +246,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     awk -v c="$(col ct_dedup c.tsv)" -v m="$(col ct_dedup m.tsv)" -v s="$(col ct_dedup s.tsv)" \
         'BEGIN { exit !(m < c && s < m) }'
     # per layer: ctswap's group deviation and chiplet load no worse than mozart's
-    paste m.tsv s.tsv | awk -F'\t' '/^[0-9]/ && ($24 > $10 || $23 > $9) { bad = 1 } END { exit bad }'
+    paste m.tsv s.tsv | awk -F'\t' '/^[0-9]/ && ($27 > $11 || $26 > $10) { bad = 1 } END { exit bad }'
     # kicks never end above the plain descent on the profile
     mz-place -a ctswap --kicks 3 --profile 1 -r k.tsv -o /dev/null g.mzt
     awk -v s="$(col ct_dedup s.tsv)" -v k="$(col ct_dedup k.tsv)" 'BEGIN { exit !(k <= s) }'
@@ -285,7 +285,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     grep -q '^{"expert_to_ep_rank": \[\[' q.vllm.json
     grep -q '"layers": \[0, 1, 2, .*, 47\]}$' q.vllm.json
     mz-place -R q.vllm.json --profile 1 -r b.tsv -u -o b.mzt q.mzt
-    diff <(grep -v '^#' a.tsv | cut -f 1,4-10) <(grep -v '^#' b.tsv | cut -f 1,4-10)
+    diff <(grep -v '^#' a.tsv | cut -f 1,5-11) <(grep -v '^#' b.tsv | cut -f 1,5-11)
     [ "$(col ct_eval a.tsv)" = "$(col ct_eval b.tsv)" ]
     # the same @PL lines, so the same schedule and cost downstream
     diff <(mz-view -H a.mzt | grep '^@PL') <(mz-view -H b.mzt | grep '^@PL')
@@ -351,4 +351,30 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     # and the placement is costed
     run -0 bash -c "mz-sched -V C -u d.placed | mz-cost -w wafer-qwen3-30b-a3b"
     assert_line --regexp $'^mean\t[0-9.]+\t'
+}
+
+@test "group_alloc_gap: 0 when exact; a heuristic allocation states its gap in the report and @PA" {
+    mz-place -a mozart -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    [ "$(col group_alloc r.tsv)" = exact ]
+    [ "$(col group_alloc_gap r.tsv)" = 0.000000 ]
+    mz-trace -m qwen3-30b-a3b -l 0-1 -b 2 -o t.mzt
+    mz-place -a mozart -c 64 -g 16 --alloc-nodes 1 -r h.tsv -t -o h.mzt t.mzt
+    [ "$(col group_alloc h.tsv)" = heuristic ]
+    gap=$(col group_alloc_gap h.tsv)
+    awk -v g="$gap" 'BEGIN { exit !(g ~ /^0\.[0-9]+$/) }'
+    grep -q "^@PA	algorithm:mozart	.*group_alloc:heuristic	group_alloc_gap:$gap$" h.mzt
+}
+
+@test "held-out check (issue 17): real Qwen1.5 routes, profiled on the first half, mozart below contiguous on the second" {
+    [ -e "$TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz" ] || skip "the Qwen1.5 route log is not in this tree"
+    "$TOP/test/heldout-qwen15" > h.tsv
+    # a comment, the header and one row per algorithm, 7 columns each
+    awk -F'\t' '!/^#/ { n++; if (NF != 7) bad = 1 } END { exit !(n == 6 && !bad) }' h.tsv
+    [ "$(sed -n 2p h.tsv)" = "$(printf 'algorithm\tct_profile\tct_heldout\tmax_load_profile\tmax_load_heldout\tgroup_dev_heldout\tintra_inter_ratio')" ]
+    for a in contiguous balanced mozart ctswap; do
+        awk -F'\t' -v a="$a" '$1 == a { for (i = 2; i <= 7; i++) if ($i !~ /^[0-9]+\.[0-9]+$/) exit 1; ok = 1 } END { exit !ok }' h.tsv
+    done
+    c=$(awk -F'\t' '$1 == "contiguous" { print $3 }' h.tsv)
+    m=$(awk -F'\t' '$1 == "mozart" { print $3 }' h.tsv)
+    awk -v c="$c" -v m="$m" 'BEGIN { exit !(m < c) }'
 }

@@ -194,6 +194,52 @@ static void test_alloc(void)
         CHECK(!st2.exact && st2.dev <= d && st2.dev >= st.dev,
               "node budget 3: heuristic result (exact %d), dev %llu within [optimum %llu, start %llu]", st2.exact,
               (unsigned long long)st2.dev, (unsigned long long)st.dev, (unsigned long long)d);
+        CHECK(st.lb == st.dev && st2.lb <= st.dev,
+              "the stated gap: exact lb = dev (%llu); budget 3: lb %llu <= optimum %llu <= dev %llu",
+              (unsigned long long)st.lb, (unsigned long long)st2.lb, (unsigned long long)st.dev,
+              (unsigned long long)st2.dev);
+    }
+    /* the lower bound of a cut-short search never passes the optimum, and
+     * it closes as the budget grows */
+    {
+        int chiplet[16], bad = 0, tight = 0, runs = 0;
+        mz_alloc_stats ex, h;
+        mz_place_capacity(128, 16, cap);
+        for (int rep = 0; rep < 30; rep++) {
+            for (int i = 0; i < 16; i++) load[i] = 1 + gsl_rng_uniform_int(r, rep % 2 ? 100 : 100000);
+            mz_place_allocate(16, 4, load, cap, cap, 0, NULL, chiplet, &ex);
+            for (long b = 1; b <= 4096; b *= 4) {
+                mz_place_allocate(16, 4, load, cap, cap, b, NULL, chiplet, &h);
+                runs++;
+                if (h.lb > ex.dev || h.dev < ex.dev || (h.exact && h.lb != h.dev)) bad++;
+                tight += h.lb == ex.dev;
+            }
+        }
+        CHECK(!bad, "budgets 1-4096 on 30 instances: lb <= optimum <= dev in all %d runs (%d wrong)", runs, bad);
+        CHECK(tight > runs / 4, "the bound reaches the optimum in %d of %d runs", tight, runs);
+    }
+    /* DeepSeek-V3's size, 256 clusters in 64 groups: fast, and the gap is
+     * stated (lb <= dev; the greedy start plus swaps is within it) */
+    {
+        int n = 256, G = 64, *c256 = malloc(n * sizeof *c256), *ch = malloc(n * sizeof *ch);
+        uint64_t *l256 = malloc(n * sizeof *l256);
+        mz_alloc_stats st;
+        clock_t t0;
+        double secs;
+        for (int i = 0; i < n; i++) c256[i] = 1, l256[i] = 50 + gsl_rng_uniform_int(r, i < 8 ? 2000 : 400);
+        t0 = clock();
+        mz_place_allocate(n, G, l256, c256, c256, 100000, NULL, ch, &st);
+        secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        CHECK(!st.exact && st.lb <= st.dev && st.nodes <= mz_place_alloc_budget(100000, G) + 1 && secs < 1,
+              "256 clusters in 64 groups: heuristic in %.3f s, %ld nodes (budget %ld), dev %llu, lb %llu", secs,
+              st.nodes, mz_place_alloc_budget(100000, G), (unsigned long long)st.dev, (unsigned long long)st.lb);
+        CHECK(mz_place_alloc_budget(100000, 4) == 100000 && mz_place_alloc_budget(100000, 8) == 25000 &&
+                  mz_place_alloc_budget(100000, 64) == 390 && mz_place_alloc_budget(0, 64) == 0 &&
+                  mz_place_alloc_budget(1, 64) == 1,
+              "budgets scale by (4/G)^2 above 4 groups, at least 1 node, 0 unlimited");
+        free(c256);
+        free(ch);
+        free(l256);
     }
     /* sizes that do not fit the capacities are refused */
     {
@@ -338,6 +384,38 @@ static void test_algorithms(void)
     CHECK(ok, "ctswap: C_T, largest chiplet load and group deviation no worse than mozart's in every layer");
     CHECK(better == 3, "ctswap: C_T at least 1%% below mozart's in %d of 3 layers", better);
     CHECK(sizes_ok, "balanced: chiplets hold the contiguous layout's expert counts");
+    /* the sparse form of C: the same counts and the same placements */
+    {
+        mz_priors sp;
+        mz_placement q;
+        int same = 1, same_c = 1;
+        mz_gen_free(g);
+        g = mz_gen_new(&t, &prior, 5);
+        mz_priors_init_mode(&sp, &t, 100000, 1, MZ_COACT_SPARSE);
+        for (int s = 0; s < t.seqs; s++) {
+            mz_gen_sequence(g);
+            for (int i = 0; i < t.seq_len; i++) {
+                mz_gen_token(g, &tok);
+                mz_priors_add(&sp, &tok);
+            }
+        }
+        CHECK(mz_priors_finish(&sp) == 0 && sp.sparse && !sp.coact, "sparse priors counted");
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < 64; i++)
+                for (int j = 0; j < 64; j++)
+                    if (mz_priors_coact(&sp, l, i, j) != pr.coact[((size_t)l * 64 + i) * 64 + j]) same_c = 0;
+        CHECK(same_c && memcmp(sp.load, pr.load, 3 * 64 * sizeof *pr.load) == 0, "sparse C and V = dense C and V");
+        for (int a = 0; a < 2; a++) {
+            o.algorithm = a ? MZ_PLACE_CTSWAP : MZ_PLACE_MOZART;
+            mz_placement_init(&q, &t, 16, 4);
+            if (mz_place_compute(&q, &sp, &o, NULL) < 0 ||
+                memcmp(q.chiplet, (a ? &ps : &pm)->chiplet, 3 * 64 * sizeof *q.chiplet) != 0)
+                same = 0;
+            mz_placement_free(&q);
+        }
+        CHECK(same, "mozart and ctswap place identically from sparse and dense C");
+        mz_priors_free(&sp);
+    }
     mz_placement_free(&pm);
     mz_placement_free(&ps);
     mz_placement_free(&pb);

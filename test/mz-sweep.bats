@@ -91,6 +91,10 @@ model olmoe-1b-7b-0924\nset memory.bandwidth_GBps\n|2: set: needs a KEY and at l
 model olmoe-1b-7b-0924\nset bandwidth 1\n|2: set: 'bandwidth' is not a wafer field (SECTION.KEY)
 model olmoe-1b-7b-0924\nset memory.bandwidth_GBps 1;rm\n|2: memory.bandwidth_GBps: '1;rm' has a character other than
 model olmoe 1b\nmemory\n|2: memory: no values
+model olmoe-1b-7b-0924\nshared_on root nowhere\n|2: shared_on: 'nowhere' is not auto, root or spread
+model olmoe-1b-7b-0924\noptimizer adamw\n|2: optimizer: 'adamw' is not sgd or adam
+model olmoe-1b-7b-0924\norder layer,mb\n|2: order: 'layer,mb' has 2 values for 1 parameters
+model olmoe-1b-7b-0924\norder MB\n|2: order: 'MB' is not auto, layer or mb
 seq_len 16\n| no model line
 EOF
     run -1 mz-sweep -k w /nonexistent/x.space
@@ -131,6 +135,31 @@ EOF
     [ "$(ls w/cost | wc -l)" -eq $((2 * (3 + 3))) ]
     # no temporary file is left behind
     [ -z "$(find w -name '*.tmp.*')" ]
+}
+
+@test "mz-sweep: shared_on, optimizer and order are swept as mz-speedup's options: columns of their own, one trace and placement for all" {
+    printf 'model olmoe-1b-7b-0924\nshared_on root spread\noptimizer sgd adam\norder layer mb\n' > s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY -j 2 s.space
+    echo "$output" > t.tsv
+    [[ "$stderr" == *"8 points: 8 done (8 now, 0 before), 0 failed"* ]]
+    run -0 sed -n 2p t.tsv
+    assert_output "$(printf 'model\tseq_len\tseqs\tsteps\tseed\tmemory\tchiplets\tgroups\tplacement\twafer\tshared_on\toptimizer\torder\tvariant\tlatency_s\tnormalized\tspeedup\tct\tarea_mm2\tenergy_J\tpower_W\tpareto')"
+    [ "$(grep -vc '^#' t.tsv)" -eq 33 ]
+    for s in root spread; do for o in sgd adam; do for r in layer mb; do
+        mz-speedup -m olmoe-1b-7b-0924 $TINY --shared-on $s --optimizer $o --order $r 2> /dev/null | sed 1,2d | cut -f2-6 > want
+        awk -F'\t' -v s=$s -v o=$o -v r=$r '$11 == s && $12 == o && $13 == r' t.tsv | cut -f14-18 > got
+        [ "$(wc -l < got)" -eq 4 ]
+        diff want got
+    done; done; done
+    # the options change the step (else this test proves nothing)
+    [ "$(col latency_s t.tsv | sort -u | wc -l)" -ge 16 ]
+    [ "$(ls w/trace | wc -l)" -eq 1 ]
+    [ "$(ls w/place/*.mzt | wc -l)" -eq 2 ]
+    # a space without these lines has none of their columns
+    small_space
+    run -0 mz-sweep -k w $TINY s.space
+    refute_output --partial shared_on
+    refute_output --partial optimizer
 }
 
 @test "mz-sweep: explicit lists (chiplets,groups) are zipped, not multiplied, and set the wafer's topology" {

@@ -23,7 +23,7 @@ EOF
     run --separate-stderr mz-sweep --help
     assert_success
     assert_line --index 0 "$USAGE"
-    for opt in --keep --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version; do
+    for opt in --keep --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version --plot --output --label; do
         assert_output --partial -- "$opt"
     done
     [ -z "$stderr" ]
@@ -371,6 +371,66 @@ EOF
     while IFS= read -r cmd; do
         eval "$cmd" || { echo "failed: $cmd"; return 1; }
     done < examples
-    [ "$(grep -vc '^#' paper.tsv)" -eq 73 ]
+    [ "$(grep -vc "^#" paper.tsv)" -eq 73 ]
+    [ -s geo.png ]
     grep -q '^#SBATCH --array=1-4$' geo.sbatch
+}
+
+@test "mz-sweep --plot: a figure of two columns with their Pareto front, the front being the table's pareto flag on them" {
+    command -v gnuplot > /dev/null || skip "gnuplot is not installed"
+    printf 'model olmoe-1b-7b-0924\nchiplets,groups 16,4 32,8 16,8\nset memory.bandwidth_GBps 128 512\n' > s.space
+    mz-sweep -k w $TINY s.space > t.tsv 2> /dev/null
+    run -0 --separate-stderr mz-sweep --plot area_mm2 latency_s -o fig.png t.tsv
+    [ -z "$output" ] && [ -z "$stderr" ]
+    [ "$(head -c 4 fig.png | od -An -c | tr -d ' ')" = '211PNG' ]
+    # the front's labels in the SVG are the rows the table flags (objectives latency_s,area_mm2)
+    run -0 mz-sweep --plot area_mm2 latency_s -o fig.svg --label chiplets,groups,memory.bandwidth_GBps,variant t.tsv
+    grep -q '<svg' fig.svg
+    awk -F'\t' '/^#/ {next} !h {h = 1; next} $NF == 1 {print $7, $8, $11, $12}' t.tsv | sort > want
+    [ "$(wc -l < want)" -ge 2 ]
+    grep -o '<tspan[^>]*>[^<]*</tspan>' fig.svg | sed 's/<[^>]*>//g' | grep -E '^[0-9]+ [0-9]+ [0-9]+ (Baseline|Mozart-[ABC])$' | sort > got
+    diff want got
+    # maximizing one: the front of speedup (largest) against area is another
+    run -0 mz-sweep --plot area_mm2 -speedup -o fig2.svg --label chiplets,groups,memory.bandwidth_GBps,variant t.tsv
+    mz-sweep -k w $TINY --objectives area_mm2,-speedup s.space 2> /dev/null |
+        awk -F'\t' '/^#/ {next} !h {h = 1; next} $NF == 1 {print $7, $8, $11, $12}' | sort > want2
+    grep -o '<tspan[^>]*>[^<]*</tspan>' fig2.svg | sed 's/<[^>]*>//g' | grep -E '^[0-9]+ [0-9]+ [0-9]+ (Baseline|Mozart-[ABC])$' | sort > got2
+    diff want2 got2
+}
+
+@test "mz-sweep --plot: an unknown column, an empty table, a missing gnuplot, a bad figure name are errors; no figure is left" {
+    printf '#mz-sweep\tspace:s\nlatency_s\tarea_mm2\tvariant\tpareto\n' > empty.tsv
+    printf 'latency_s\tarea_mm2\tvariant\n1\t2\tBaseline\n0.5\t3\tMozart-A\n' > t.tsv
+    run -2 --separate-stderr mz-sweep --plot area_mm2 bogus -o f.png t.tsv
+    [[ "$stderr" == *"mz-sweep: --plot: no column 'bogus' in t.tsv"* ]]
+    run -2 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png --label nope t.tsv
+    [[ "$stderr" == *"mz-sweep: --label: no column 'nope' in t.tsv"* ]]
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png empty.tsv
+    [[ "$stderr" == *"mz-sweep: empty.tsv: no rows to plot"* ]]
+    : > none.tsv
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png none.tsv
+    [[ "$stderr" == *"mz-sweep: none.tsv: no rows to plot"* ]]
+    printf 'latency_s\tarea_mm2\nNA\tNA\n' > na.tsv
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png na.tsv
+    [[ "$stderr" == *"mz-sweep: na.tsv: no row has numbers in both area_mm2 and latency_s"* ]]
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png missing.tsv
+    [[ "$stderr" == *"mz-sweep: missing.tsv: cannot read the table"* ]]
+    while IFS='|' read -r args msg; do
+        run -2 --separate-stderr mz-sweep $args
+        [[ "$stderr" == *"mz-sweep: $msg"* ]] || { echo "'$args': $stderr"; return 1; }
+    done <<'EOF2'
+--plot area_mm2 latency_s t.tsv|--plot: no figure given (-o FIGURE.png or .svg)
+--plot area_mm2 latency_s -o f.pdf t.tsv|--output: 'f.pdf' is neither .png nor .svg
+--plot area_mm2|option '--plot' needs two column names
+--plot area_mm2 latency_s -o f.png|--plot: no table given
+--plot 1x latency_s -o f.png t.tsv|--plot: '1x' is not a column name
+--plot area_mm2 latency_s -k w -o f.png t.tsv|--plot draws a table: no -k
+-k w -o f.png s.space|-o and --label go with --plot
+EOF2
+    # gnuplot missing: a PATH with everything but gnuplot
+    mkdir fake
+    for f in /usr/bin/* /bin/*; do case ${f##*/} in gnuplot*) ;; *) [ -e "fake/${f##*/}" ] || ln -s "$f" fake/ ;; esac; done
+    run -1 --separate-stderr env PATH="$PWD/fake" /bin/sh "$TOP/bin/mz-sweep" --plot area_mm2 latency_s -o f.png t.tsv
+    [[ "$stderr" == *"mz-sweep: --plot: gnuplot is not installed (Debian package gnuplot-nox)"* ]]
+    [ ! -e f.png ] && [ -z "$(ls | grep 'f\.png')" ]
 }

@@ -93,6 +93,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 include plots/figures.mk
+include plots/sweep.mk
 
 clean:
 	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) $(TESTPROGS) .flags

@@ -23,7 +23,7 @@ EOF
     run --separate-stderr mz-sweep --help
     assert_success
     assert_line --index 0 "$USAGE"
-    for opt in --keep --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version; do
+    for opt in --keep --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version --plot --output --label; do
         assert_output --partial -- "$opt"
     done
     [ -z "$stderr" ]
@@ -91,6 +91,10 @@ model olmoe-1b-7b-0924\nset memory.bandwidth_GBps\n|2: set: needs a KEY and at l
 model olmoe-1b-7b-0924\nset bandwidth 1\n|2: set: 'bandwidth' is not a wafer field (SECTION.KEY)
 model olmoe-1b-7b-0924\nset memory.bandwidth_GBps 1;rm\n|2: memory.bandwidth_GBps: '1;rm' has a character other than
 model olmoe 1b\nmemory\n|2: memory: no values
+model olmoe-1b-7b-0924\nshared_on root nowhere\n|2: shared_on: 'nowhere' is not auto, root or spread
+model olmoe-1b-7b-0924\noptimizer adamw\n|2: optimizer: 'adamw' is not sgd or adam
+model olmoe-1b-7b-0924\norder layer,mb\n|2: order: 'layer,mb' has 2 values for 1 parameters
+model olmoe-1b-7b-0924\norder MB\n|2: order: 'MB' is not auto, layer or mb
 seq_len 16\n| no model line
 EOF
     run -1 mz-sweep -k w /nonexistent/x.space
@@ -131,6 +135,31 @@ EOF
     [ "$(ls w/cost | wc -l)" -eq $((2 * (3 + 3))) ]
     # no temporary file is left behind
     [ -z "$(find w -name '*.tmp.*')" ]
+}
+
+@test "mz-sweep: shared_on, optimizer and order are swept as mz-speedup's options: columns of their own, one trace and placement for all" {
+    printf 'model olmoe-1b-7b-0924\nshared_on root spread\noptimizer sgd adam\norder layer mb\n' > s.space
+    run -0 --separate-stderr mz-sweep -k w $TINY -j 2 s.space
+    echo "$output" > t.tsv
+    [[ "$stderr" == *"8 points: 8 done (8 now, 0 before), 0 failed"* ]]
+    run -0 sed -n 2p t.tsv
+    assert_output "$(printf 'model\tseq_len\tseqs\tsteps\tseed\tmemory\tchiplets\tgroups\tplacement\twafer\tshared_on\toptimizer\torder\tvariant\tlatency_s\tnormalized\tspeedup\tct\tarea_mm2\tenergy_J\tpower_W\tpareto')"
+    [ "$(grep -vc '^#' t.tsv)" -eq 33 ]
+    for s in root spread; do for o in sgd adam; do for r in layer mb; do
+        mz-speedup -m olmoe-1b-7b-0924 $TINY --shared-on $s --optimizer $o --order $r 2> /dev/null | sed 1,2d | cut -f2-6 > want
+        awk -F'\t' -v s=$s -v o=$o -v r=$r '$11 == s && $12 == o && $13 == r' t.tsv | cut -f14-18 > got
+        [ "$(wc -l < got)" -eq 4 ]
+        diff want got
+    done; done; done
+    # the options change the step (else this test proves nothing)
+    [ "$(col latency_s t.tsv | sort -u | wc -l)" -ge 16 ]
+    [ "$(ls w/trace | wc -l)" -eq 1 ]
+    [ "$(ls w/place/*.mzt | wc -l)" -eq 2 ]
+    # a space without these lines has none of their columns
+    small_space
+    run -0 mz-sweep -k w $TINY s.space
+    refute_output --partial shared_on
+    refute_output --partial optimizer
 }
 
 @test "mz-sweep: explicit lists (chiplets,groups) are zipped, not multiplied, and set the wafer's topology" {
@@ -342,6 +371,66 @@ EOF
     while IFS= read -r cmd; do
         eval "$cmd" || { echo "failed: $cmd"; return 1; }
     done < examples
-    [ "$(grep -vc '^#' paper.tsv)" -eq 73 ]
+    [ "$(grep -vc "^#" paper.tsv)" -eq 73 ]
+    [ -s geo.png ]
     grep -q '^#SBATCH --array=1-4$' geo.sbatch
+}
+
+@test "mz-sweep --plot: a figure of two columns with their Pareto front, the front being the table's pareto flag on them" {
+    command -v gnuplot > /dev/null || skip "gnuplot is not installed"
+    printf 'model olmoe-1b-7b-0924\nchiplets,groups 16,4 32,8 16,8\nset memory.bandwidth_GBps 128 512\n' > s.space
+    mz-sweep -k w $TINY s.space > t.tsv 2> /dev/null
+    run -0 --separate-stderr mz-sweep --plot area_mm2 latency_s -o fig.png t.tsv
+    [ -z "$output" ] && [ -z "$stderr" ]
+    [ "$(head -c 4 fig.png | od -An -c | tr -d ' ')" = '211PNG' ]
+    # the front's labels in the SVG are the rows the table flags (objectives latency_s,area_mm2)
+    run -0 mz-sweep --plot area_mm2 latency_s -o fig.svg --label chiplets,groups,memory.bandwidth_GBps,variant t.tsv
+    grep -q '<svg' fig.svg
+    awk -F'\t' '/^#/ {next} !h {h = 1; next} $NF == 1 {print $7, $8, $11, $12}' t.tsv | sort > want
+    [ "$(wc -l < want)" -ge 2 ]
+    grep -o '<tspan[^>]*>[^<]*</tspan>' fig.svg | sed 's/<[^>]*>//g' | grep -E '^[0-9]+ [0-9]+ [0-9]+ (Baseline|Mozart-[ABC])$' | sort > got
+    diff want got
+    # maximizing one: the front of speedup (largest) against area is another
+    run -0 mz-sweep --plot area_mm2 -speedup -o fig2.svg --label chiplets,groups,memory.bandwidth_GBps,variant t.tsv
+    mz-sweep -k w $TINY --objectives area_mm2,-speedup s.space 2> /dev/null |
+        awk -F'\t' '/^#/ {next} !h {h = 1; next} $NF == 1 {print $7, $8, $11, $12}' | sort > want2
+    grep -o '<tspan[^>]*>[^<]*</tspan>' fig2.svg | sed 's/<[^>]*>//g' | grep -E '^[0-9]+ [0-9]+ [0-9]+ (Baseline|Mozart-[ABC])$' | sort > got2
+    diff want2 got2
+}
+
+@test "mz-sweep --plot: an unknown column, an empty table, a missing gnuplot, a bad figure name are errors; no figure is left" {
+    printf '#mz-sweep\tspace:s\nlatency_s\tarea_mm2\tvariant\tpareto\n' > empty.tsv
+    printf 'latency_s\tarea_mm2\tvariant\n1\t2\tBaseline\n0.5\t3\tMozart-A\n' > t.tsv
+    run -2 --separate-stderr mz-sweep --plot area_mm2 bogus -o f.png t.tsv
+    [[ "$stderr" == *"mz-sweep: --plot: no column 'bogus' in t.tsv"* ]]
+    run -2 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png --label nope t.tsv
+    [[ "$stderr" == *"mz-sweep: --label: no column 'nope' in t.tsv"* ]]
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png empty.tsv
+    [[ "$stderr" == *"mz-sweep: empty.tsv: no rows to plot"* ]]
+    : > none.tsv
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png none.tsv
+    [[ "$stderr" == *"mz-sweep: none.tsv: no rows to plot"* ]]
+    printf 'latency_s\tarea_mm2\nNA\tNA\n' > na.tsv
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png na.tsv
+    [[ "$stderr" == *"mz-sweep: na.tsv: no row has numbers in both area_mm2 and latency_s"* ]]
+    run -1 --separate-stderr mz-sweep --plot area_mm2 latency_s -o f.png missing.tsv
+    [[ "$stderr" == *"mz-sweep: missing.tsv: cannot read the table"* ]]
+    while IFS='|' read -r args msg; do
+        run -2 --separate-stderr mz-sweep $args
+        [[ "$stderr" == *"mz-sweep: $msg"* ]] || { echo "'$args': $stderr"; return 1; }
+    done <<'EOF2'
+--plot area_mm2 latency_s t.tsv|--plot: no figure given (-o FIGURE.png or .svg)
+--plot area_mm2 latency_s -o f.pdf t.tsv|--output: 'f.pdf' is neither .png nor .svg
+--plot area_mm2|option '--plot' needs two column names
+--plot area_mm2 latency_s -o f.png|--plot: no table given
+--plot 1x latency_s -o f.png t.tsv|--plot: '1x' is not a column name
+--plot area_mm2 latency_s -k w -o f.png t.tsv|--plot draws a table: no -k
+-k w -o f.png s.space|-o and --label go with --plot
+EOF2
+    # gnuplot missing: a PATH with everything but gnuplot
+    mkdir fake
+    for f in /usr/bin/* /bin/*; do case ${f##*/} in gnuplot*) ;; *) [ -e "fake/${f##*/}" ] || ln -s "$f" fake/ ;; esac; done
+    run -1 --separate-stderr env PATH="$PWD/fake" /bin/sh "$TOP/bin/mz-sweep" --plot area_mm2 latency_s -o f.png t.tsv
+    [[ "$stderr" == *"mz-sweep: --plot: gnuplot is not installed (Debian package gnuplot-nox)"* ]]
+    [ ! -e f.png ] && [ -z "$(ls | grep 'f\.png')" ]
 }

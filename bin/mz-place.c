@@ -9,7 +9,7 @@ static const char *prog = "mz-place";
 
 #define USAGE_LINE                                                                                       \
     "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
-    "                [-u | -t] [-o FILE] [TRACE]\n"
+    "                [--format F] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
 {

@@ -15,18 +15,6 @@ tiny() {
     printf 'b\t0\t0\t1\nb\t0\t1\t1\nb\t0\t2\t1\nb\t0\t3\t97\n' >> tiny.tsv
 }
 
-@test "mz-fit --help prints the usage on stdout" {
-    run mz-fit --help
-    assert_success
-    assert_line --index 0 --partial "Usage: mz-fit -m MODEL (-T TABLE"
-}
-
-@test "mz-fit --version" {
-    run mz-fit --version
-    assert_success
-    assert_output --regexp '^mz-fit \(mozart-tools\) [0-9]'
-}
-
 @test "mz-fit: usage errors exit 2" {
     run mz-fit -m olmoe-1b-7b-0924
     assert_failure 2
@@ -40,9 +28,6 @@ tiny() {
     assert_output --partial "--coact"
     run mz-fit -m olmoe-1b-7b-0924 -T x --topic-layout diagonal
     assert_failure 2
-    run mz-fit --frobnicate
-    assert_failure 2
-    assert_output --partial "Try 'mz-fit --help'"
 }
 
 @test "mz-fit: measured layers kept, the middle one interpolated, shares sum to 1" {
@@ -185,15 +170,6 @@ tiny() {
     run mz-fit -m tiny/config.json -T bad-nonexistent.tsv -o out.prior
     assert_failure 1
     [ ! -e out.prior ]
-}
-
-@test "mz-fit: the man page examples run" {
-    ln -s "$TOP/traces" traces
-    while IFS= read -r cmd; do
-        run bash -c "$cmd"
-        [ "$status" -eq 0 ] || { echo "example failed: $cmd"; echo "$output"; return 1; }
-    done < <(man_examples mz-fit)
-    [ -s olmoe.prior ] && [ -s olmoe.mzt ] && [ -s ds.prior ] && [ -s q15.prior ] && [ -s fit.tsv ]
 }
 
 # ---------------------------------------------------------------- issue 15: count sets

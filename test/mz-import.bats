@@ -23,23 +23,7 @@ records() {
     mz-view -t "$1" | grep -v '^@'
 }
 
-@test "mz-import --help prints the usage on stdout" {
-    run mz-import --help
-    assert_success
-    assert_line --index 0 "Usage: mz-import -m MODEL [-d KINDS] [-b SEQS] [-L SEQ_LEN] [-l LAYERS] [options] [FILE]"
-    assert_output --partial "--drop KINDS"
-}
-
-@test "mz-import --version" {
-    run mz-import --version
-    assert_success
-    assert_output --regexp '^mz-import \(mozart-tools\) [0-9]'
-}
-
 @test "mz-import: bad options are usage errors (exit 2)" {
-    run mz-import --frobnicate
-    assert_failure 2
-    assert_output --partial "Try 'mz-import --help'"
     run mz-import small.jsonl
     assert_failure 2
     assert_output --partial "no model given"
@@ -377,16 +361,6 @@ records() {
     run mz-import -m $M -q -o /dev/full s.jsonl
     assert_failure 1
     assert_output --partial "/dev/full"
-}
-
-@test "mz-import: the man page examples run" {
-    ln -s "$TOP/traces" traces
-    ln -s "$TOP/test" test
-    while IFS= read -r cmd; do
-        run bash -c "$cmd"
-        [ "$status" -eq 0 ] || { echo "example failed: $cmd"; echo "$output"; return 1; }
-    done < <(man_examples mz-import)
-    [ -s qwen.mzt ] && [ -s mine.csv ]
 }
 
 # ---------------------------------------------------------------- issue 15: other schemas, packed logs, count sets

@@ -15,22 +15,7 @@ tiny() {
     mz-import -m tiny/config.json -q -t -o tiny.txt tiny.tsv
 }
 
-@test "mz-stat --help prints the usage on stdout" {
-    run mz-stat --help
-    assert_success
-    assert_line --index 0 "Usage: mz-stat [-c CHIPLETS | -e EXPERTS] [--loads FILE] [--coact FILE] [-o FILE] [FILE]"
-}
-
-@test "mz-stat --version" {
-    run mz-stat --version
-    assert_success
-    assert_output --regexp '^mz-stat \(mozart-tools\) [0-9]'
-}
-
 @test "mz-stat: bad options are usage errors (exit 2)" {
-    run mz-stat --frobnicate
-    assert_failure 2
-    assert_output --partial "Try 'mz-stat --help'"
     run mz-stat -c 0 x
     assert_failure 2
     assert_output --partial "--chiplets"
@@ -181,13 +166,4 @@ tiny() {
     assert_output --partial "/dev/full"
     run mz-stat --coact /dev/full -o table.tsv tiny.txt
     assert_failure 1
-}
-
-@test "mz-stat: the man page examples run" {
-    ln -s "$TOP/traces" traces
-    while IFS= read -r cmd; do
-        run bash -c "$cmd"
-        [ "$status" -eq 0 ] || { echo "example failed: $cmd"; echo "$output"; return 1; }
-    done < <(man_examples mz-stat)
-    [ -s loads.tsv ] && [ -s coact.tsv ]
 }

@@ -19,28 +19,6 @@ placement contiguous mozart
 EOF
 }
 
-@test "mz-sweep --help prints the usage and every option on stdout, exit 0" {
-    run --separate-stderr mz-sweep --help
-    assert_success
-    assert_line --index 0 "$USAGE"
-    for opt in --keep --jobs --seq-len --seqs --steps --seed --strict --objectives --best --where --top --slurm --parallel --help --version --plot --output --label; do
-        assert_output --partial -- "$opt"
-    done
-    [ -z "$stderr" ]
-    run -0 mz-sweep -h
-    assert_line --index 0 "$USAGE"
-}
-
-@test "mz-sweep --version" {
-    run -0 mz-sweep --version
-    assert_output "mz-sweep (mozart-tools) 0.1.0"
-}
-
-@test "mz-sweep: the usage line is the man page's SYNOPSIS" {
-    run -0 sh -c "MANWIDTH=250 man -l '$TOP/bin/mz-sweep.1' 2>/dev/null | sed -n '/^SYNOPSIS/{n;p;}'"
-    [ "$(echo "$output" | sed 's/^ *//')" = "${USAGE#Usage: }" ]
-}
-
 @test "mz-sweep: bad options exit 2 with the usage on stderr, nothing on stdout and nothing run" {
     small_space
     while IFS='|' read -r args msg; do
@@ -50,7 +28,6 @@ EOF
         [[ "$stderr" == *"$USAGE"* ]]
         [[ "$stderr" == *"Try 'mz-sweep --help' for more information."* ]]
     done <<'EOF'
---bogus s.space|unknown option '--bogus'
 -k w|no design-space file given
 s.space|no work directory given (-k)
 -k w s.space extra|unexpected argument 'extra'
@@ -363,17 +340,6 @@ EOF
     [[ "$stderr" == *"mz-sweep: standard output: write error"* ]]
     run -0 sh -c "mz-sweep -k w $TINY s.space 2> /dev/null | head -n 1"
     assert_output --partial "#mz-sweep"
-}
-
-@test "mz-sweep: the examples of the man page run" {
-    man_examples mz-sweep > examples
-    [ "$(wc -l < examples)" -ge 8 ]
-    while IFS= read -r cmd; do
-        eval "$cmd" || { echo "failed: $cmd"; return 1; }
-    done < examples
-    [ "$(grep -vc "^#" paper.tsv)" -eq 73 ]
-    [ -s geo.png ]
-    grep -q '^#SBATCH --array=1-4$' geo.sbatch
 }
 
 @test "mz-sweep --plot: a figure of two columns with their Pareto front, the front being the table's pareto flag on them" {

@@ -5,24 +5,12 @@ bats_require_minimum_version 1.5.0
 
 USAGE="Usage: mz-validate [-m MODEL]... [-n STEPS] [-s SEED] [--table FILE]"
 
-@test "mz-validate --help and --version on stdout, exit 0; the usage line is the SYNOPSIS" {
-    run -0 --separate-stderr mz-validate --help
-    assert_line --index 0 "$USAGE"
-    for opt in --model --steps --seed --table --help --version; do assert_output --partial -- "$opt"; done
-    [ -z "$stderr" ]
-    run -0 mz-validate --version
-    assert_output "mz-validate (mozart-tools) 0.1.0"
-    run -0 sh -c "MANWIDTH=250 man -l '$TOP/bin/mz-validate.1' 2>/dev/null | sed -n '/^SYNOPSIS/{n;p;}'"
-    [ "$(echo "$output" | sed 's/^ *//')" = "${USAGE#Usage: }" ]
-}
-
 @test "mz-validate: usage errors exit 2 with the usage on stderr" {
     while IFS='|' read -r args msg; do
         run -2 --separate-stderr mz-validate $args
         [ -z "$output" ] && [[ "$stderr" == *"mz-validate: $msg"* ]] && [[ "$stderr" == *"$USAGE"* ]] ||
             { echo "'$args': $stderr"; return 1; }
     done <<'EOF2'
---bogus|unknown option '--bogus'
 -m|option '-m' needs a value
 -m mixtral-8x7b|--model: 'mixtral-8x7b' is not a model of
 -n 0|--steps: '0' is not a positive integer

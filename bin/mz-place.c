@@ -9,7 +9,7 @@ static const char *prog = "mz-place";
 
 #define USAGE_LINE                                                                                       \
     "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
-    "                [--format F] [-u | -t] [-o FILE] [TRACE]\n"
+    "                [--format F] [-w WAFER]... [-S KEY=VALUE]... [--latency-report FILE] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
 {
@@ -19,8 +19,9 @@ static void usage(FILE *fp)
             "the trace on with the placement in its header (@PT, @PL, @PA). An existing placement\n"
             "is replaced. TRACE is binary or text, gzip or plain; '-' or nothing reads stdin.\n"
             "\n"
-            "  -a, --algorithm NAME     contiguous, round-robin, random, balanced, mozart or\n"
-            "                           ctswap [mozart]\n"
+            "  -a, --algorithm NAME     contiguous, round-robin, random, balanced, mozart,\n"
+            "                           ctswap or latency (the fastest Mozart-C step of its\n"
+            "                           candidates on the wafer of -w) [mozart]\n"
             "  -c, --chiplets N         expert chiplets [16]\n"
             "  -g, --groups N           switch groups; chiplet c is in group c*N/CHIPLETS [4]\n"
             "      --profile N          profile on the first N steps, evaluate on the rest [all]\n"
@@ -31,6 +32,11 @@ static void usage(FILE *fp)
             "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
             "                           layer, in 4-group nodes (N*16/G^2 nodes above 4 groups);\n"
             "                           past it the best found is kept, its gap reported [100000]\n"
+            "  -w, --wafer NAME|FILE    latency: the wafer the candidates are timed on (repeat to\n"
+            "                           layer files, as mz-cost -w)\n"
+            "  -S, --set KEY=VALUE      latency: override a wafer field (repeatable)\n"
+            "      --latency-report FILE  latency: each candidate's modelled step latency and\n"
+            "                           proxies (TSV)\n"
             "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
             "  -W, --write-placement FILE  save the placement (TSV: layer expert chiplet group)\n"
             "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
@@ -76,7 +82,11 @@ static int spool_input(const mz_trace_reader *tr)
     return !mz_reader_is_regular(tr->r) || mz_reader_is_text(tr->r) || mz_reader_is_gzip(tr->r);
 }
 
-enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT };
+enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT, OPT_LATREPORT };
+
+/* -a latency (lib/placelat.c): it needs the priors and a token sample, as
+ * ctswap does, so it runs on ctswap's path of this program. */
+#define LATENCY_ALGO "latency"
 
 int main(int argc, char **argv)
 {
@@ -97,6 +107,9 @@ int main(int argc, char **argv)
         {"text", no_argument, NULL, 't'},
         {"level", required_argument, NULL, OPT_LEVEL},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"wafer", required_argument, NULL, 'w'},
+        {"set", required_argument, NULL, 'S'},
+        {"latency-report", required_argument, NULL, OPT_LATREPORT},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -119,12 +132,22 @@ int main(int argc, char **argv)
     uint64_t n_first = 0, n_second = 0;
     int from_spool = 0, group_alloc = 0, steps_seen = 0;
     double alloc_gap = 0;
+    /* -a latency: the wafer, the profiled tokens it times the candidates on, the outcome */
+    const char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
+    const char *latreport_path = NULL;
+    int n_wafers = 0, n_sets = 0, latency = 0;
+    mz_buf lrec = {0};
+    size_t n_lrec = 0;
+    mz_placelat_result lres;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "a:c:g:s:r:W:R:o:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "a:c:g:s:r:W:R:w:S:o:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
-            if ((algo = mz_place_algorithm_parse(optarg)) < 0) {
+            latency = strcmp(optarg, LATENCY_ALGO) == 0;
+            if (latency) {
+                algo = MZ_PLACE_CTSWAP;
+            } else if ((algo = mz_place_algorithm_parse(optarg)) < 0) {
                 fprintf(stderr, "%s: --algorithm: unknown algorithm '%s'\n", prog, optarg);
                 usage_error();
             }
@@ -160,6 +183,9 @@ int main(int argc, char **argv)
                 usage_error();
             }
             break;
+        case 'w': wafers[n_wafers++] = optarg; break;
+        case 'S': sets[n_sets++] = optarg; break;
+        case OPT_LATREPORT: latreport_path = optarg; break;
         case 'r': report_path = optarg; break;
         case 'W': write_path = optarg; break;
         case 'R': read_path = optarg; break;
@@ -186,6 +212,15 @@ int main(int argc, char **argv)
     }
     if (chiplets % groups) {
         fprintf(stderr, "%s: %ld chiplets cannot form %ld equal groups\n", prog, chiplets, groups);
+        usage_error();
+    }
+    if (!latency && (n_wafers || n_sets || latreport_path)) {
+        fprintf(stderr, "%s: -w, -S and --latency-report are for -a latency\n", prog);
+        usage_error();
+    }
+    if (latency && !n_wafers) {
+        fprintf(stderr, "%s: -a latency times its candidates on a wafer: give it with -w (e.g. -w wafer-qwen3-30b-a3b)\n",
+                prog);
         usage_error();
     }
     if (map_format >= 0 && !read_path && !write_path) {
@@ -251,7 +286,19 @@ int main(int argc, char **argv)
         if (mz_priors_init(&pr, ti, algo == MZ_PLACE_CTSWAP ? (size_t)sample : 0, (unsigned long)seed) < 0)
             mz_die(prog, "%s: %s", in_path, mz_errmsg());
         while ((ret = mz_trace_next(&tr)) > 0) {
-            if (profiled(&prof, tr.tok.step)) mz_priors_add(&pr, &tr.tok);
+            if (profiled(&prof, tr.tok.step)) {
+                mz_priors_add(&pr, &tr.tok);
+                if (latency) {
+                    /* the profiled tokens, kept to time the candidates on */
+                    if (lrec.n + rec_size > MZ_MAX_TABLE_BYTES)
+                        mz_die(prog, "%s: -a latency keeps the profiled tokens in memory, and they exceed %llu MB: "
+                                     "profile on fewer steps (--profile)",
+                               in_path, MZ_MAX_TABLE_BYTES >> 20);
+                    mz_token_encode(ti, &tr.tok, rec);
+                    mz_buf_put(&lrec, rec, rec_size);
+                    n_lrec++;
+                }
+            }
             if (spool) {
                 mz_token_encode(ti, &tr.tok, rec);
                 if (mz_spool_put(spool, rec) < 0) mz_die(prog, "%s", mz_errmsg());
@@ -260,7 +307,21 @@ int main(int argc, char **argv)
         }
         if (ret < 0) mz_die(prog, "%s", mz_errmsg());
         if (mz_priors_finish(&pr) < 0) mz_die(prog, "%s: %s", in_path, mz_errmsg());
-        if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
+        if (latency) {
+            mz_wafer wf;
+            mz_placelat_input li = {&wf, ti, mz_reader_header(tr.r), (const uint8_t *)lrec.s, n_lrec, rec_size};
+            mz_wafer_init(&wf);
+            for (int i = 0; i < n_wafers; i++)
+                if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+            for (int i = 0; i < n_sets; i++)
+                if (mz_wafer_set(&wf, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+            if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
+            if (mz_placelat_compute(&pl, &pr, &opts, &li, info, &lres) < 0) mz_die(prog, "%s: %s", in_path, mz_errmsg());
+            mz_wafer_free(&wf);
+            mz_buf_free(&lrec);
+        } else if (mz_place_compute(&pl, &pr, &opts, info) < 0) {
+            mz_die(prog, "%s", mz_errmsg());
+        }
         if (spool) {
             if (mz_spool_rewind(spool) < 0) mz_die(prog, "%s", mz_errmsg());
         } else if (mz_trace_rewind(&tr) < 0) {
@@ -294,6 +355,10 @@ int main(int argc, char **argv)
                       (unsigned long long)pr.tokens, mz_place_alloc_name(group_alloc));
         if (group_alloc == 2) mz_buf_printf(&b, "\tgroup_alloc_gap:%.6f", alloc_gap);
         if (algo == MZ_PLACE_CTSWAP) mz_buf_printf(&b, "\tsample:%zu\tseed:%ld", pr.kept, seed);
+        if (latency) {
+            mz_buf_printf(&b, "\tchosen:%s\tlatency_s:%.6f", lres.name[lres.chosen], lres.latency[lres.chosen]);
+            for (int k = 0; k < lres.n; k++) mz_buf_printf(&b, "\t%s_s:%.6f", lres.name[k], lres.latency[k]);
+        }
         mz_header_add(&h, "%s", b.s);
         mz_buf_free(&b);
     } else if (algo == MZ_PLACE_RANDOM) {
@@ -342,6 +407,15 @@ int main(int argc, char **argv)
         }
         if (mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
     }
+    if (latreport_path) {
+        mz_out *out = mz_out_open(latreport_path, 0);
+        if (!out) mz_die(prog, "%s", mz_errmsg());
+        if (mz_placelat_report_write(&lres, out) < 0) {
+            mz_out_abort(out);
+            mz_die(prog, "%s", mz_errmsg());
+        }
+        if (mz_out_close(out) < 0) mz_die(prog, "%s", mz_errmsg());
+    }
     if (write_path) {
         mz_out *out = mz_out_open(write_path, 0);
         if (!out) mz_die(prog, "%s", mz_errmsg());
@@ -360,5 +434,6 @@ int main(int argc, char **argv)
     mz_placement_free(&pl);
     free(info);
     free(rec);
+    free(wafers), free(sets);
     return MZ_EXIT_OK;
 }

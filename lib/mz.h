@@ -1105,6 +1105,31 @@ int mz_cost_fits(const mz_cost *c);
 int mz_cost_fit_report(const mz_cost *c, mz_buf *b);
 void mz_cost_free(mz_cost *c);
 
+/* Latency-aware placement (placelat.c; mz-place -a latency, bin/mz-place.1):
+ * candidates (contiguous, mozart, ctswap, and rdswap: a local search on the
+ * root dispatcher's copies from ctswap), each timed as Mozart-C
+ * on the wafer over the profiled tokens; the fastest wins (ties: the
+ * earlier), so it is never slower on them than contiguous or mozart. */
+#define MZ_PLACELAT_CANDS 4
+typedef struct {
+    const mz_wafer *w;          /* finished wafer the candidates are timed on */
+    const mz_trace_info *ti;
+    const mz_header *h;         /* the trace's header */
+    const uint8_t *recs;        /* the profiled tokens' records, in trace order */
+    size_t n_recs, rec_size;
+} mz_placelat_input;
+typedef struct {
+    int n, chosen, wa, wb;      /* candidates; the fastest; copies = wa ct_dedup + wb ct_group */
+    char name[MZ_PLACELAT_CANDS][24];
+    double latency[MZ_PLACELAT_CANDS], surrogate[MZ_PLACELAT_CANDS], ct[MZ_PLACELAT_CANDS];
+    double ct_group[MZ_PLACELAT_CANDS], max_load[MZ_PLACELAT_CANDS], group_dev[MZ_PLACELAT_CANDS];
+} mz_placelat_result;
+/* p from mz_placement_init; pr finished, with a token sample (keep > 0). */
+int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *o, const mz_placelat_input *in,
+                        mz_place_info *info, mz_placelat_result *res);
+/* The --latency-report TSV: a row per candidate (latency and proxies), the chosen one marked. */
+int mz_placelat_report_write(const mz_placelat_result *res, mz_out *out);
+
 /* Fit wafer constants to target latencies (mz-cost --fit): TARGETS is a TSV
  * "name schedule wafer reference target tolerance" (see mz-cost.1); each
  * schedule is compiled once and held in memory while the constants vary. */

@@ -1,0 +1,472 @@
+/* placelat.c: latency-aware placement (mz-place -a latency): candidates timed by the timing model, a local search on the dispatcher's copies. */
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mz.h"
+
+/* ---------------------------------------------------------------- the surrogate
+ * bin/mz-place.1 (latency): every token copy of the all-to-all passes the
+ * root's dispatcher RD (mz-model(7) 2.6, 3.2), which binds Mozart-C. Per
+ * token and MoE block it carries, over the four all-to-all ops (dispatch
+ * and combine, forward and backward), one copy per distinct chiplet of the
+ * token's experts, or per distinct group when the switch aggregates that op
+ * (multicast: dispatch; reduce_forward, reduce_backward: combine; tree only):
+ *     J = sum over tokens of  a D_chip(t) + b D_group(t),   a + b = 4
+ * (the paper's designs: a = 3, b = 1). The search lowers J on the sampled
+ * profiled tokens by swapping two experts on different chiplets (sizes stay)
+ * and by swapping the expert sets of two equal-size chiplets in different
+ * groups. For a swap of a (on A, group gA) and b (on B, group gB), with
+ * Z[e][X] e's tokens without an expert on chiplet X, S[e] those where e is
+ * alone on its chiplet, Zg and Sg the same per group:
+ *     dJ = a (Z[a][B] - S[a] + Z[b][A] - S[b] + c_chip)
+ *        + b [gA != gB] (Zg[a][gB] - Sg[a] + Zg[b][gA] - Sg[b] + c_group)
+ * where the corrections c >= 0 count, over tokens with both a and b, the
+ * ones where A (gA) or B (gB) holds one expert of the token: pairs whose
+ * terms without them cannot beat the best change found are skipped. */
+typedef struct {
+    int delta, a, b;
+} lat_cand;
+
+typedef struct {
+    int E, nc, G, m, k, wa, wb;
+    const uint16_t *ids;
+    size_t stride, n;
+    int *chip;
+    const int *cap;
+    size_t *off;        /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
+    uint32_t *list;
+    uint8_t *cnt, *gcnt; /* [n * nc], [n * G]: a token's experts per chiplet, per group */
+    int32_t *Z, *S, *Zg, *Sg;
+    int64_t J;
+    lat_cand *cand;
+    long swaps;
+} lat_ctx;
+
+#define TOK(x, t) ((x)->ids + (size_t)(t) * (x)->stride)
+#define GRP(x, c) ((c) / (x)->m)
+
+static int cmp_cand(const void *p, const void *q)
+{
+    const lat_cand *x = p, *y = q;
+    if (x->delta != y->delta) return x->delta < y->delta ? -1 : 1;
+    if (x->a != y->a) return x->a - y->a;
+    return x->b - y->b;
+}
+
+/* Counts, Z, S, Zg, Sg and J from chip[]. */
+static void lat_build(lat_ctx *x)
+{
+    int nc = x->nc, G = x->G, k = x->k;
+    memset(x->cnt, 0, x->n * nc);
+    memset(x->gcnt, 0, x->n * G);
+    memset(x->Z, 0, (size_t)x->E * nc * sizeof *x->Z);
+    memset(x->Zg, 0, (size_t)x->E * G * sizeof *x->Zg);
+    memset(x->S, 0, x->E * sizeof *x->S);
+    memset(x->Sg, 0, x->E * sizeof *x->Sg);
+    x->J = 0;
+    for (size_t t = 0; t < x->n; t++) {
+        uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
+        const uint16_t *id = TOK(x, t);
+        for (int j = 0; j < k; j++) ct[x->chip[id[j]]]++, gt[GRP(x, x->chip[id[j]])]++;
+        for (int X = 0; X < nc; X++) x->J += x->wa * (ct[X] > 0);
+        for (int Y = 0; Y < G; Y++) x->J += x->wb * (gt[Y] > 0);
+        for (int j = 0; j < k; j++) {
+            int e = id[j];
+            for (int X = 0; X < nc; X++) x->Z[(size_t)e * nc + X] += ct[X] == 0;
+            for (int Y = 0; Y < G; Y++) x->Zg[(size_t)e * G + Y] += gt[Y] == 0;
+            x->S[e] += ct[x->chip[e]] == 1;
+            x->Sg[e] += gt[GRP(x, x->chip[e])] == 1;
+        }
+    }
+}
+
+static int has_expert(const uint16_t *id, int k, int e)
+{
+    for (int j = 0; j < k; j++)
+        if (id[j] == e) return 1;
+    return 0;
+}
+
+static int swap_base(const lat_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b], gA = GRP(x, A), gB = GRP(x, B);
+    int d = x->wa * (x->Z[(size_t)a * x->nc + B] - x->S[a] + x->Z[(size_t)b * x->nc + A] - x->S[b]);
+    if (gA != gB) d += x->wb * (x->Zg[(size_t)a * x->G + gB] - x->Sg[a] + x->Zg[(size_t)b * x->G + gA] - x->Sg[b]);
+    return d;
+}
+
+static int swap_corr(const lat_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b], gA = GRP(x, A), gB = GRP(x, B), d = 0;
+    if (x->off[a + 1] - x->off[a] > x->off[b + 1] - x->off[b]) {
+        int t = a;
+        a = b, b = t;
+    }
+    for (size_t p = x->off[a]; p < x->off[a + 1]; p++) {
+        size_t t = x->list[p];
+        if (!has_expert(TOK(x, t), x->k, b)) continue;
+        d += x->wa * ((x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1));
+        if (gA != gB) d += x->wb * ((x->gcnt[t * x->G + gA] == 1) + (x->gcnt[t * x->G + gB] == 1));
+    }
+    return d;
+}
+
+/* One token's part of J and of Z, S, Zg, Sg at chiplets A, B and groups gA, gB, added with sign s. */
+static void token_terms(lat_ctx *x, size_t t, int A, int B, int s, const int *chip_of)
+{
+    const uint8_t *ct = x->cnt + t * x->nc, *gt = x->gcnt + t * x->G;
+    const uint16_t *id = TOK(x, t);
+    int gA = GRP(x, A), gB = GRP(x, B);
+    x->J += s * (x->wa * ((ct[A] > 0) + (ct[B] > 0)) + x->wb * ((gt[gA] > 0) + (gA != gB && gt[gB] > 0)));
+    for (int j = 0; j < x->k; j++) {
+        int e = id[j], ce = chip_of[j];
+        x->Z[(size_t)e * x->nc + A] += s * (ct[A] == 0);
+        x->Z[(size_t)e * x->nc + B] += s * (ct[B] == 0);
+        x->Zg[(size_t)e * x->G + gA] += s * (gt[gA] == 0);
+        if (gB != gA) x->Zg[(size_t)e * x->G + gB] += s * (gt[gB] == 0);
+        x->S[e] += s * (ct[ce] == 1);
+        x->Sg[e] += s * (gt[GRP(x, ce)] == 1);
+    }
+}
+
+static void swap_apply(lat_ctx *x, int a, int b)
+{
+    int A = x->chip[a], B = x->chip[b], gA = GRP(x, A), gB = GRP(x, B), nc = x->nc, G = x->G;
+    int before[256], after[256];
+    size_t p = x->off[a], q = x->off[b], pe = x->off[a + 1], qe = x->off[b + 1];
+    while (p < pe || q < qe) {
+        size_t t;
+        uint8_t *ct, *gt;
+        const uint16_t *id;
+        if (q >= qe || (p < pe && x->list[p] <= x->list[q])) {
+            t = x->list[p++];
+            if (q < qe && x->list[q] == t) q++;
+        } else {
+            t = x->list[q++];
+        }
+        ct = x->cnt + t * nc, gt = x->gcnt + t * G;
+        id = TOK(x, t);
+        for (int j = 0; j < x->k; j++) {
+            int e = id[j];
+            before[j] = x->chip[e];
+            after[j] = e == a ? B : e == b ? A : x->chip[e];
+        }
+        token_terms(x, t, A, B, -1, before);
+        for (int j = 0; j < x->k; j++) {
+            if (id[j] == a) ct[A]--, ct[B]++, gt[gA]--, gt[gB]++;
+            if (id[j] == b) ct[B]--, ct[A]++, gt[gB]--, gt[gA]++;
+        }
+        token_terms(x, t, A, B, +1, after);
+    }
+    x->chip[a] = B;
+    x->chip[b] = A;
+    x->swaps++;
+}
+
+/* Best-improvement descent over expert swaps; returns the swaps made. */
+static long expert_descend(lat_ctx *x)
+{
+    long made = 0;
+    for (;;) {
+        size_t ncand = 0;
+        int best = 0, ba = -1, bb = -1;
+        for (int a = 0; a < x->E; a++)
+            for (int b = a + 1; b < x->E; b++) {
+                int d;
+                if (x->chip[a] == x->chip[b] || (d = swap_base(x, a, b)) >= 0) continue;
+                x->cand[ncand].delta = d, x->cand[ncand].a = a, x->cand[ncand].b = b;
+                ncand++;
+            }
+        if (!ncand) break;
+        qsort(x->cand, ncand, sizeof *x->cand, cmp_cand);
+        for (size_t c = 0; c < ncand && x->cand[c].delta < best; c++) {
+            int a = x->cand[c].a, b = x->cand[c].b, d = x->cand[c].delta + swap_corr(x, a, b);
+            if (d < best) best = d, ba = a, bb = b;
+        }
+        if (ba < 0) break;
+        swap_apply(x, ba, bb);
+        made++;
+    }
+    return made;
+}
+
+/* Best-improvement descent over swaps of two equal-size chiplets' expert
+ * sets between groups (only the group term changes); rebuilds the counts
+ * when it moved anything. Returns the swaps made. */
+static long chiplet_descend(lat_ctx *x)
+{
+    long made = 0;
+    int nc = x->nc, G = x->G;
+    if (x->wb == 0 || G < 2) return 0;
+    for (;;) {
+        int64_t best = 0;
+        int bX = -1, bY = -1;
+        for (int X = 0; X < nc; X++)
+            for (int Y = X + 1; Y < nc; Y++) {
+                int gX = GRP(x, X), gY = GRP(x, Y);
+                int64_t d = 0;
+                if (gX == gY || x->cap[X] != x->cap[Y]) continue;
+                for (size_t t = 0; t < x->n; t++) {
+                    const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
+                    int cx = ct[X], cy = ct[Y], nx, ny;
+                    if (cx == cy) continue;
+                    nx = gt[gX] - cx + cy, ny = gt[gY] - cy + cx;
+                    d += (nx > 0) - (gt[gX] > 0) + (ny > 0) - (gt[gY] > 0);
+                }
+                if (d < best) best = d, bX = X, bY = Y;
+            }
+        if (bX < 0) break;
+        for (int e = 0; e < x->E; e++) x->chip[e] = x->chip[e] == bX ? bY : x->chip[e] == bY ? bX : x->chip[e];
+        /* the chiplets' counts trade places, so the token counts stay valid but for the groups */
+        for (size_t t = 0; t < x->n; t++) {
+            uint8_t *ct = x->cnt + t * nc, c = ct[bX];
+            ct[bX] = ct[bY], ct[bY] = c;
+        }
+        lat_build(x);
+        made++;
+    }
+    return made;
+}
+
+/* The search on one layer from chip[] (filled and feasible). */
+static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_t *ids, size_t stride, size_t n,
+                      const int *cap, int *chip)
+{
+    lat_ctx x;
+    long swaps = 0;
+    memset(&x, 0, sizeof x);
+    x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k, x.wa = wa, x.wb = wb;
+    x.ids = ids, x.stride = stride, x.n = n, x.chip = chip, x.cap = cap;
+    x.off = mz_calloc(E + 1, sizeof *x.off);
+    x.list = mz_malloc(n * k * sizeof *x.list + 1);
+    x.cnt = mz_calloc(n * nc + 1, 1);
+    x.gcnt = mz_calloc(n * G + 1, 1);
+    x.Z = mz_calloc((size_t)E * nc, sizeof *x.Z);
+    x.Zg = mz_calloc((size_t)E * G, sizeof *x.Zg);
+    x.S = mz_calloc(E, sizeof *x.S);
+    x.Sg = mz_calloc(E, sizeof *x.Sg);
+    x.cand = mz_malloc(((size_t)E * (E - 1) / 2 + 1) * sizeof *x.cand);
+    for (size_t t = 0; t < n; t++)
+        for (int j = 0; j < k; j++) x.off[TOK(&x, t)[j] + 1]++;
+    for (int e = 0; e < E; e++) x.off[e + 1] += x.off[e];
+    {
+        size_t *fill = mz_malloc(E * sizeof *fill);
+        memcpy(fill, x.off, E * sizeof *fill);
+        for (size_t t = 0; t < n; t++)
+            for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
+        free(fill);
+    }
+    lat_build(&x);
+    for (int round = 0; round < 8; round++) {
+        long s = chiplet_descend(&x) + expert_descend(&x);
+        swaps += s;
+        if (!s) break;
+    }
+    free(x.off), free(x.list), free(x.cnt), free(x.gcnt);
+    free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand);
+    return swaps;
+}
+#undef TOK
+#undef GRP
+
+/* ---------------------------------------------------------------- timing a candidate
+ * The Mozart-C schedule of the profiled tokens under placement p
+ * (mz-sched -V C with the wafer's SRAM), costed on the wafer (mz-cost):
+ * the mean step latency, and C_T and its group-level count. */
+typedef struct {
+    mz_cost *c;
+    double sum, ct, ctg, tok;
+    int steps, fail;
+} lat_timer;
+
+static int timer_run(lat_timer *tm)
+{
+    mz_cost_row row;
+    if (mz_cost_run(tm->c, &row) < 0) return -1;
+    tm->sum += row.latency_s;
+    tm->ct += row.ct * row.tokens, tm->ctg += row.ct_group * row.tokens, tm->tok += row.tokens;
+    tm->steps++;
+    return 0;
+}
+
+static int timer_put(void *arg, const mz_op *op)
+{
+    lat_timer *tm = arg;
+    if (op->id > 0 && mz_cost_add(tm->c, op) < 0) return -1;
+    if ((op->id == 0 || op->kind == MZ_OP_STAT) && mz_cost_pending(tm->c) && timer_run(tm) < 0) return -1;
+    if (op->id == 0 && mz_cost_add(tm->c, op) < 0) return -1;
+    return 0;
+}
+
+static int time_placement(const mz_placelat_input *in, const mz_placement *p, double *lat, double *ct, double *ctg)
+{
+    mz_sched_opts so;
+    mz_sched *s;
+    mz_header h;
+    mz_token tok;
+    lat_timer tm = {0};
+    uint32_t step = 0;
+    int have = 0, ret = -1;
+    mz_sched_opts_default(&so);
+    so.overlap = 1, so.dedup = 1;
+    snprintf(so.variant, sizeof so.variant, "C");
+    so.sram_bytes = so.root_sram_bytes = in->w->sram_bytes;
+    if (!(s = mz_sched_new(in->ti, p, &so))) return -1;
+    mz_header_copy(&h, in->h);
+    mz_placement_to_header(p, &h);
+    mz_sched_opts_to_header(mz_sched_resolved(s), &h);
+    if (!(tm.c = mz_cost_new(in->w, &h))) {
+        mz_header_free(&h);
+        mz_sched_free(s);
+        return -1;
+    }
+    mz_token_alloc(in->ti, &tok);
+    for (size_t i = 0; i < in->n_recs; i++) {
+        if (mz_token_decode(in->ti, in->recs + i * in->rec_size, in->rec_size, &tok) < 0) goto done;
+        if (have && tok.step != step && mz_sched_emit(s, step, timer_put, &tm) != 0) goto done;
+        step = tok.step, have = 1;
+        mz_sched_add(s, &tok);
+    }
+    if (have && mz_sched_emit(s, step, timer_put, &tm) != 0) goto done;
+    if (mz_cost_pending(tm.c) && timer_run(&tm) < 0) goto done;
+    if (!tm.steps) {
+        mz_error("latency placement: no profiled steps to time the candidates on");
+        goto done;
+    }
+    *lat = tm.sum / tm.steps;
+    *ct = tm.tok > 0 ? tm.ct / tm.tok : 0;
+    *ctg = tm.tok > 0 ? tm.ctg / tm.tok : 0;
+    if (!isfinite(*lat) || !(*lat > 0)) {
+        mz_error("latency placement: the timing model gave a step latency of %g s", *lat);
+        goto done;
+    }
+    ret = 0;
+done:
+    mz_token_free(&tok);
+    mz_cost_free(tm.c);
+    mz_header_free(&h);
+    mz_sched_free(s);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- the algorithm */
+static void proxies(const mz_placement *p, const mz_priors *pr, double *maxload, double *gdev)
+{
+    int E = p->experts, nc = p->chiplets, G = p->groups;
+    double ml = 0, gd = 0;
+    uint64_t *cl = mz_calloc(nc, sizeof *cl), *gl = mz_calloc(G, sizeof *gl);
+    for (int l = 0; l < p->n_layers; l++) {
+        const uint64_t *V = pr->load + (size_t)l * E;
+        uint64_t tot = 0, mx = 0;
+        memset(cl, 0, nc * sizeof *cl), memset(gl, 0, G * sizeof *gl);
+        for (int e = 0; e < E; e++) {
+            int c = p->chiplet[(size_t)l * E + e];
+            cl[c] += V[e], gl[mz_group_of(p, c)] += V[e], tot += V[e];
+        }
+        for (int c = 0; c < nc; c++)
+            if (cl[c] > mx) mx = cl[c];
+        if (tot) {
+            double d = 0;
+            ml += (double)mx * nc / tot;
+            for (int g = 0; g < G; g++) {
+                double x = fabs((double)gl[g] / tot - 1.0 / G);
+                if (x > d) d = x;
+            }
+            gd += d;
+        } else {
+            ml += 1;
+        }
+    }
+    *maxload = p->n_layers ? ml / p->n_layers : 0;
+    *gdev = p->n_layers ? gd / p->n_layers : 0;
+    free(cl), free(gl);
+}
+
+int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *o, const mz_placelat_input *in,
+                        mz_place_info *info, mz_placelat_result *res)
+{
+    static const char *const names[MZ_PLACELAT_CANDS] = {"contiguous", "mozart", "ctswap", "rdswap"};
+    int E = p->experts, nc = p->chiplets, G = p->groups, n = p->n_layers;
+    size_t cells = (size_t)n * E;
+    int *chips = mz_malloc(MZ_PLACELAT_CANDS * cells * sizeof *chips), *cap = mz_malloc(nc * sizeof *cap);
+    mz_place_info *li = mz_calloc((size_t)MZ_PLACELAT_CANDS * n, sizeof *li);
+    mz_place_opts so = *o;
+    int wa = 4, wb = 0, ret = -1, best = -1;
+    if (!pr || !pr->finished || pr->experts != E || pr->n_layers != n) {
+        mz_error("latency placement needs the activation priors of the trace");
+        goto done;
+    }
+    if (pr->topk > 255) {
+        mz_error("latency placement counts experts per chiplet in bytes: top-k %d is more than 255", pr->topk);
+        goto done;
+    }
+    if (in->w->topology == MZ_TOPO_TREE) {
+        wb = 2 * in->w->multicast + in->w->reduce_forward + in->w->reduce_backward;
+        wa = 4 - wb;
+    }
+    memset(res, 0, sizeof *res);
+    res->n = MZ_PLACELAT_CANDS, res->wa = wa, res->wb = wb;
+    mz_place_capacity(E, nc, cap);
+    /* the candidates: the two layouts it must never lose to, ctswap, and the search from ctswap */
+    for (int k = 0; k < MZ_PLACELAT_CANDS; k++) {
+        int *chip = chips + k * cells;
+        if (k < 3) {
+            so.algorithm = k == 0 ? MZ_PLACE_CONTIGUOUS : k == 1 ? MZ_PLACE_MOZART : MZ_PLACE_CTSWAP;
+            if (mz_place_compute(p, pr, &so, li + (size_t)k * n) < 0) goto done;
+            memcpy(chip, p->chiplet, cells * sizeof *chip);
+        } else {
+            size_t stride = (size_t)n * pr->topk;
+            memcpy(chip, chips + 2 * cells, cells * sizeof *chip);
+            for (int l = 0; l < n; l++) {
+                struct timespec t0, t1;
+                mz_place_info *x = li + (size_t)k * n + l;
+                *x = li[(size_t)2 * n + l];
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                if (pr->kept)
+                    x->swaps += lat_layer(E, nc, G, pr->topk, wa, wb, pr->ids + (size_t)l * pr->topk, stride, pr->kept,
+                                          cap, chip + (size_t)l * E);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                x->seconds += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+            }
+        }
+        memcpy(p->chiplet, chip, cells * sizeof *chip);
+        if (mz_placement_check(p) < 0) goto done;
+        snprintf(p->algorithm, sizeof p->algorithm, "%s", names[k]);
+        snprintf(res->name[k], sizeof res->name[k], "%s", names[k]);
+        if (time_placement(in, p, &res->latency[k], &res->ct[k], &res->ct_group[k]) < 0) goto done;
+        res->surrogate[k] = wa * res->ct[k] + wb * res->ct_group[k];
+        proxies(p, pr, &res->max_load[k], &res->group_dev[k]);
+        /* strictly faster to replace: ties keep the earlier candidate */
+        if (best < 0 || res->latency[k] < res->latency[best]) best = k;
+    }
+    res->chosen = best;
+    memcpy(p->chiplet, chips + best * cells, cells * sizeof *chips);
+    snprintf(p->algorithm, sizeof p->algorithm, "latency");
+    if (info)
+        for (int l = 0; l < n; l++) {
+            info[l] = li[(size_t)best * n + l];
+            info[l].seconds = 0;
+            for (int k = 0; k < MZ_PLACELAT_CANDS; k++) info[l].seconds += li[(size_t)k * n + l].seconds;
+        }
+    ret = mz_placement_check(p);
+done:
+    free(chips), free(cap), free(li);
+    return ret;
+}
+
+int mz_placelat_report_write(const mz_placelat_result *res, mz_out *out)
+{
+    if (mz_out_printf(out, "#mz-place\tlatency\tcopies_per_token:%d*ct_dedup+%d*ct_group\n", res->wa, res->wb) < 0 ||
+        mz_out_puts(out, "candidate\tlatency_s\tcopies_per_token\tct_dedup\tct_group\tmax_chiplet_load_over_mean\t"
+                         "max_group_share_dev\tchosen\n") < 0)
+        return -1;
+    for (int k = 0; k < res->n; k++)
+        if (mz_out_printf(out, "%s\t%.6f\t%.4f\t%.4f\t%.4f\t%.4f\t%.5f\t%d\n", res->name[k], res->latency[k],
+                          res->surrogate[k], res->ct[k], res->ct_group[k], res->max_load[k], res->group_dev[k],
+                          k == res->chosen) < 0)
+            return -1;
+    return 0;
+}

@@ -8,8 +8,8 @@
 static const char *prog = "mz-place";
 
 #define USAGE_LINE                                                                                       \
-    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
-    "                [-u | -t] [-o FILE] [TRACE]\n"
+    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [--replicas N -w WAFER]...\n" \
+    "                [-r REPORT] [-W FILE | -R FILE] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
 {
@@ -19,8 +19,9 @@ static void usage(FILE *fp)
             "the trace on with the placement in its header (@PT, @PL, @PA). An existing placement\n"
             "is replaced. TRACE is binary or text, gzip or plain; '-' or nothing reads stdin.\n"
             "\n"
-            "  -a, --algorithm NAME     contiguous, round-robin, random, balanced, mozart or\n"
-            "                           ctswap [mozart]\n"
+            "  -a, --algorithm NAME     contiguous, round-robin, random, balanced, mozart,\n"
+            "                           ctswap or eplb (DeepSeek EPLB's packing and replication)\n"
+            "                           [mozart]\n"
             "  -c, --chiplets N         expert chiplets [16]\n"
             "  -g, --groups N           switch groups; chiplet c is in group c*N/CHIPLETS [4]\n"
             "      --profile N          profile on the first N steps, evaluate on the rest [all]\n"
@@ -30,13 +31,18 @@ static void usage(FILE *fp)
             "      --kicks N            ctswap: iterated local search rounds per layer [0]\n"
             "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
             "                           layer; past it the best allocation found is kept [100000]\n"
+            "      --replicas N         up to N extra copies per layer of the hottest experts\n"
+            "                           (eplb: N redundant slots), where the wafer's SRAM and\n"
+            "                           DRAM hold them; tokens split between copies in turn [0]\n"
+            "  -w, --wafer NAME|FILE    the wafer whose capacity --replicas respects (layers\n"
+            "                           repeat, as mz-sched -w)\n"
             "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
             "  -W, --write-placement FILE  save the placement (TSV: layer expert chiplet group)\n"
             "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
             "      --format F           the -R/-W file's format: tsv, vllm (expert_to_ep_rank),\n"
             "                           sglang (physical_to_logical_map) or eplb (phy2log)\n"
-            "                           [-R: by content; -W: tsv]. Replicas are read and reported;\n"
-            "                           each expert is costed on its primary copy (mz-place(1))\n"
+            "                           [-R: by content; -W: tsv]. Replicas are read, written\n"
+            "                           (but in vllm) and costed (mz-place(1))\n"
             "  -o, --output FILE        output trace [-]\n"
             "  -u, --uncompressed       binary without gzip (for pipes)\n"
             "  -t, --text               text form instead of binary\n"
@@ -75,7 +81,18 @@ static int spool_input(const mz_trace_reader *tr)
     return !mz_reader_is_regular(tr->r) || mz_reader_is_text(tr->r) || mz_reader_is_gzip(tr->r);
 }
 
-enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT };
+enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT, OPT_REPLICAS };
+
+/* A view of p with one "expert" per physical copy (the route's numbering),
+ * for the C_T and balance report of a placement with replicas. */
+static void physical_view(const mz_placement *p, const mz_route *r, mz_placement *v)
+{
+    memset(v, 0, sizeof *v);
+    v->chiplets = p->chiplets, v->groups = p->groups, v->n_layers = p->n_layers, v->experts = r->maxp;
+    v->layers = p->layers;
+    v->chiplet = r->chip;
+    memcpy(v->algorithm, p->algorithm, sizeof v->algorithm);
+}
 
 int main(int argc, char **argv)
 {
@@ -96,11 +113,21 @@ int main(int argc, char **argv)
         {"text", no_argument, NULL, 't'},
         {"level", required_argument, NULL, OPT_LEVEL},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"replicas", required_argument, NULL, OPT_REPLICAS},
+        {"wafer", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *report_path = NULL, *write_path = NULL, *read_path = NULL;
-    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v;
+    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v, nrep = 0;
+    const char **wafers = mz_malloc(argc * sizeof *wafers);
+    int n_wafers = 0, needs_priors;
+    mz_wafer wf;
+    mz_replica_cap cap;
+    mz_replica_stats rst = {0, 0, 0, 0, 0, 0};
+    mz_route route = {0, 0, 0, NULL, NULL, NULL, NULL, NULL};
+    mz_placement view;
+    mz_token ptok = {0, 0, 0, NULL, NULL};
     int algo = MZ_PLACE_MOZART, algo_set = 0, topo_set = 0, chiplets_set = 0, text = 0, c, ret, map_format = -1;
     profiler prof = {0, 0, 0, 0};
     mz_trace_reader tr;
@@ -119,7 +146,7 @@ int main(int argc, char **argv)
     int from_spool = 0, group_alloc = 0, steps_seen = 0;
 
     mz_tool_init();
-    while ((c = getopt_long(argc, argv, "a:c:g:s:r:W:R:o:uth", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "a:c:g:s:r:W:R:o:w:uth", longopts, NULL)) != -1) {
         switch (c) {
         case 'a':
             if ((algo = mz_place_algorithm_parse(optarg)) < 0) {
@@ -128,6 +155,13 @@ int main(int argc, char **argv)
             }
             algo_set = 1;
             break;
+        case OPT_REPLICAS:
+            if (mz_parse_long(optarg, 0, 65535, "--replicas", &nrep) < 0) {
+                mz_perror(prog);
+                usage_error();
+            }
+            break;
+        case 'w': wafers[n_wafers++] = optarg; break;
         case 'c':
         case 'g':
         case OPT_PROFILE:
@@ -186,13 +220,35 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %ld chiplets cannot form %ld equal groups\n", prog, chiplets, groups);
         usage_error();
     }
+    if (read_path && nrep) {
+        fprintf(stderr, "%s: --read-placement excludes --replicas (the file's copies are kept)\n", prog);
+        usage_error();
+    }
+    if (nrep && !n_wafers) {
+        fprintf(stderr, "%s: --replicas places copies where the wafer's SRAM and DRAM hold them: give the wafer with -w\n",
+                prog);
+        usage_error();
+    }
+    if (n_wafers && !nrep) {
+        fprintf(stderr, "%s: -w is the wafer whose capacity --replicas respects\n", prog);
+        usage_error();
+    }
     if (map_format >= 0 && !read_path && !write_path) {
         fprintf(stderr, "%s: --format is the format of a -R or -W file\n", prog);
         usage_error();
     }
 
+    if (n_wafers) {
+        mz_wafer_init(&wf);
+        for (int i = 0; i < n_wafers; i++)
+            if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+        if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
+    }
     if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
     ti = &tr.info;
+    if (nrep && (long)ti->model.experts + nrep > 65535)
+        mz_die(prog, "--replicas %ld: %d experts and their copies must number at most 65535", nrep, ti->model.experts);
+    needs_priors = mz_place_needs_priors(algo) || nrep > 0;
     rec_size = mz_trace_record_size(ti);
     rec = mz_malloc(rec_size);
     memset(&opts, 0, sizeof opts);
@@ -219,9 +275,9 @@ int main(int argc, char **argv)
                         break;
                     }
             free(seen);
-            fprintf(stderr, "%s: %s: %d replicas (extra copies of %d experts in %d layers): the timing model costs "
-                            "one copy per expert, so each expert is placed on its primary copy (its lowest physical "
-                            "slot); the replicas are kept in @PR lines, not costed\n",
+            fprintf(stderr, "%s: %s: %d replicas (extra copies of %d experts in %d layers), kept in @PR lines and "
+                            "costed: an expert's tokens go to its copies in turn, its primary copy the one on its "
+                            "lowest chiplet\n",
                     prog, read_path, pl.n_replicas, experts, layers);
         }
         chiplets = pl.chiplets;
@@ -236,7 +292,7 @@ int main(int argc, char **argv)
     }
     info = mz_calloc(pl.n_layers, sizeof *info);
 
-    if (!read_path && mz_place_needs_priors(algo)) {
+    if (!read_path && needs_priors) {
         /* First pass: the priors. An uncompressed binary file is read
          * again for the output; anything else (a pipe, gzip, text) is
          * spooled to a temporary file as it is read. */
@@ -258,7 +314,23 @@ int main(int argc, char **argv)
         }
         if (ret < 0) mz_die(prog, "%s", mz_errmsg());
         mz_priors_finish(&pr);
-        if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
+        if (nrep) mz_replica_cap_init(&cap, ti, &wf, pl.chiplets);
+        if (algo == MZ_PLACE_EPLB) {
+            if (!nrep) mz_replica_cap_init(&cap, ti, NULL, pl.chiplets);
+            if (mz_place_eplb(&pl, &pr, (int)nrep, &cap, &rst) < 0) mz_die(prog, "%s", mz_errmsg());
+        } else {
+            if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
+            if (nrep && mz_place_replicas(&pl, &pr, (int)nrep, &cap, &rst) < 0) mz_die(prog, "%s", mz_errmsg());
+        }
+        if (nrep && rst.placed < nrep * pl.n_layers)
+            fprintf(stderr, "%s: --replicas %ld: %ld of the %ld copies asked for placed (%ld of %d layers short): %ld "
+                            "did not fit (a chiplet's SRAM: %ld, a group's DRAM: %ld) and are not placed%s\n",
+                    prog, nrep, rst.placed, nrep * pl.n_layers, rst.short_layers, pl.n_layers, rst.refused,
+                    rst.refused_sram, rst.refused_dram,
+                    rst.refused < nrep * pl.n_layers - rst.placed ? "; the rest found no expert with load to split" : "");
+        if (rst.over_dram)
+            fprintf(stderr, "%s: --replicas: %ld copies placed in group DRAM already over capacity (the wafer has no "
+                            "spill tier: capacity reported by mz-cost, not enforced)\n", prog, rst.over_dram);
         if (spool) {
             if (mz_spool_rewind(spool) < 0) mz_die(prog, "%s", mz_errmsg());
         } else if (mz_trace_rewind(&tr) < 0) {
@@ -279,15 +351,19 @@ int main(int argc, char **argv)
     mz_header_remove(&h, "@PA");
     mz_placement_replicas_to_header(&pl, &h);
     if (read_path && map_format != MZ_PLACEMAP_TSV) {
-        mz_header_add(&h, "@PA\talgorithm:file\tformat:%s\treplicas:%d\treplicas_costed:no", mz_placemap_format_name(map_format),
-                      pl.n_replicas);
+        mz_header_add(&h, "@PA\talgorithm:file\tformat:%s\treplicas:%d%s", mz_placemap_format_name(map_format),
+                      pl.n_replicas, pl.n_replicas ? "\tsplit:round-robin" : "");
+    } else if (read_path && pl.n_replicas) {
+        mz_header_add(&h, "@PA\talgorithm:file\treplicas:%d\tsplit:round-robin", pl.n_replicas);
     } else if (read_path) {
         mz_header_add(&h, "@PA\talgorithm:file");
-    } else if (mz_place_needs_priors(algo)) {
+    } else if (needs_priors) {
         mz_buf b = {0};
         mz_buf_printf(&b, "@PA\talgorithm:%s\tprofile_steps:%ld\tprofile_tokens:%llu\tgroup_alloc:%s",
                       pl.algorithm, prof.n && prof.n < steps_seen ? prof.n : (long)steps_seen,
                       (unsigned long long)pr.tokens, mz_place_alloc_name(group_alloc));
+        if (nrep || algo == MZ_PLACE_EPLB)
+            mz_buf_printf(&b, "\treplicas:%d\treplicas_asked:%ld\tsplit:round-robin", pl.n_replicas, nrep * pl.n_layers);
         if (algo == MZ_PLACE_CTSWAP) mz_buf_printf(&b, "\tsample:%zu\tseed:%ld", pr.kept, seed);
         mz_header_add(&h, "%s", b.s);
         mz_buf_free(&b);
@@ -304,7 +380,11 @@ int main(int argc, char **argv)
         mz_writer_abort(w);
         mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");
     }
-    mz_place_eval_init(&ev, &pl, ti->model.topk);
+    /* with replicas the report sees each selection on the copy that takes it */
+    mz_route_init(&route, &pl);
+    physical_view(&pl, &route, &view);
+    if (pl.n_replicas) ptok.ids = mz_malloc((size_t)ti->n_layers * ti->model.topk * sizeof *ptok.ids);
+    mz_place_eval_init(&ev, &view, ti->model.topk);
     for (;;) {
         if (from_spool) {
             if ((ret = mz_spool_get(spool, rec)) > 0 && mz_token_decode(ti, rec, rec_size, &tr.tok) < 0) ret = -1;
@@ -312,7 +392,14 @@ int main(int argc, char **argv)
             mz_token_encode(ti, &tr.tok, rec);
         }
         if (ret <= 0) break;
-        mz_place_eval_add(&ev, &pl, &tr.tok, !profiled(&prof, tr.tok.step));
+        if (pl.n_replicas) {
+            for (int l = 0, k = ti->model.topk; l < ti->n_layers; l++)
+                for (int a = 0; a < k; a++)
+                    ptok.ids[(size_t)l * k + a] = (uint16_t)mz_route_copy(&route, l, tr.tok.ids[(size_t)l * k + a]);
+            mz_place_eval_add(&ev, &view, &ptok, !profiled(&prof, tr.tok.step));
+        } else {
+            mz_place_eval_add(&ev, &view, &tr.tok, !profiled(&prof, tr.tok.step));
+        }
         if (mz_writer_put(w, rec, rec_size) < 0) break;
         n_second++;
     }
@@ -331,7 +418,7 @@ int main(int argc, char **argv)
         mz_out *out = mz_out_open(report_path, 0);
         int ps = prof.n && prof.n < prof.seen ? (int)prof.n : prof.seen;
         if (!out) mz_die(prog, "%s", mz_errmsg());
-        if (mz_place_report_write(&ev, &pl, read_path ? NULL : info, ps, prof.seen - ps, out) < 0) {
+        if (mz_place_report_write(&ev, &view, read_path ? NULL : info, ps, prof.seen - ps, out) < 0) {
             mz_out_abort(out);
             mz_die(prog, "%s", mz_errmsg());
         }
@@ -348,6 +435,10 @@ int main(int argc, char **argv)
     }
 
     mz_place_eval_free(&ev);
+    mz_route_free(&route);
+    free(ptok.ids);
+    if (n_wafers) mz_wafer_free(&wf);
+    free(wafers);
     mz_spool_close(spool);
     if (mz_trace_close(&tr) < 0) mz_die(prog, "%s", mz_errmsg());
     mz_header_free(&h);

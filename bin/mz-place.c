@@ -8,8 +8,9 @@
 static const char *prog = "mz-place";
 
 #define USAGE_LINE                                                                                       \
-    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [-r REPORT] [-W FILE | -R FILE]\n" \
-    "                [--format F] [-w WAFER]... [-S KEY=VALUE]... [--latency-report FILE] [-u | -t] [-o FILE] [TRACE]\n"
+    "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [--replicas N] [-r REPORT]\n" \
+    "                [-W FILE | -R FILE] [--format F] [-w WAFER]... [-S KEY=VALUE]... [--latency-report FILE]\n" \
+    "                [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
 {
@@ -20,8 +21,9 @@ static void usage(FILE *fp)
             "is replaced. TRACE is binary or text, gzip or plain; '-' or nothing reads stdin.\n"
             "\n"
             "  -a, --algorithm NAME     contiguous, round-robin, random, balanced, mozart,\n"
-            "                           ctswap or latency (the fastest Mozart-C step of its\n"
-            "                           candidates on the wafer of -w) [mozart]\n"
+            "                           ctswap, eplb (DeepSeek EPLB's packing and replication)\n"
+            "                           or latency (the fastest Mozart-C step of its candidates\n"
+            "                           on the wafer of -w) [mozart]\n"
             "  -c, --chiplets N         expert chiplets [16]\n"
             "  -g, --groups N           switch groups; chiplet c is in group c*N/CHIPLETS [4]\n"
             "      --profile N          profile on the first N steps, evaluate on the rest [all]\n"
@@ -32,9 +34,13 @@ static void usage(FILE *fp)
             "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
             "                           layer, in 4-group nodes (N*16/G^2 nodes above 4 groups);\n"
             "                           past it the best found is kept, its gap reported [100000]\n"
-            "  -w, --wafer NAME|FILE    latency: the wafer the candidates are timed on (repeat to\n"
-            "                           layer files, as mz-cost -w)\n"
-            "  -S, --set KEY=VALUE      latency: override a wafer field (repeatable)\n"
+            "      --replicas N         up to N extra copies per layer of the hottest experts\n"
+            "                           (eplb: N redundant slots), where the wafer's SRAM and\n"
+            "                           DRAM hold them; tokens split between copies in turn [0]\n"
+            "  -w, --wafer NAME|FILE    the wafer -a latency times its candidates on and whose\n"
+            "                           capacity --replicas respects (repeat to layer files,\n"
+            "                           as mz-cost -w)\n"
+            "  -S, --set KEY=VALUE      override a field of that wafer (repeatable)\n"
             "      --latency-report FILE  latency: each candidate's modelled step latency and\n"
             "                           proxies (TSV)\n"
             "  -r, --report FILE        write C_T and balance per layer (TSV)\n"
@@ -42,8 +48,8 @@ static void usage(FILE *fp)
             "  -R, --read-placement FILE   apply a saved placement instead of computing one\n"
             "      --format F           the -R/-W file's format: tsv, vllm (expert_to_ep_rank),\n"
             "                           sglang (physical_to_logical_map) or eplb (phy2log)\n"
-            "                           [-R: by content; -W: tsv]. Replicas are read and reported;\n"
-            "                           each expert is costed on its primary copy (mz-place(1))\n"
+            "                           [-R: by content; -W: tsv]. Replicas are read, written\n"
+            "                           (but in vllm) and costed (mz-place(1))\n"
             "  -o, --output FILE        output trace [-]\n"
             "  -u, --uncompressed       binary without gzip (for pipes)\n"
             "  -t, --text               text form instead of binary\n"
@@ -82,11 +88,22 @@ static int spool_input(const mz_trace_reader *tr)
     return !mz_reader_is_regular(tr->r) || mz_reader_is_text(tr->r) || mz_reader_is_gzip(tr->r);
 }
 
-enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT, OPT_LATREPORT };
+enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT, OPT_LATREPORT, OPT_REPLICAS };
 
 /* -a latency (lib/placelat.c): it needs the priors and a token sample, as
  * ctswap does, so it runs on ctswap's path of this program. */
 #define LATENCY_ALGO "latency"
+
+/* A view of p with one "expert" per physical copy (the route's numbering),
+ * for the C_T and balance report of a placement with replicas. */
+static void physical_view(const mz_placement *p, const mz_route *r, mz_placement *v)
+{
+    memset(v, 0, sizeof *v);
+    v->chiplets = p->chiplets, v->groups = p->groups, v->n_layers = p->n_layers, v->experts = r->maxp;
+    v->layers = p->layers;
+    v->chiplet = r->chip;
+    memcpy(v->algorithm, p->algorithm, sizeof v->algorithm);
+}
 
 int main(int argc, char **argv)
 {
@@ -107,6 +124,7 @@ int main(int argc, char **argv)
         {"text", no_argument, NULL, 't'},
         {"level", required_argument, NULL, OPT_LEVEL},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"replicas", required_argument, NULL, OPT_REPLICAS},
         {"wafer", required_argument, NULL, 'w'},
         {"set", required_argument, NULL, 'S'},
         {"latency-report", required_argument, NULL, OPT_LATREPORT},
@@ -114,7 +132,14 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
     const char *in_path = "-", *out_path = "-", *report_path = NULL, *write_path = NULL, *read_path = NULL;
-    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v;
+    long chiplets = 16, groups = 4, seed = 1, sample = 65536, nodes = 100000, kicks = 0, level = 1, v, nrep = 0;
+    int needs_priors;
+    mz_wafer wf;
+    mz_replica_cap cap;
+    mz_replica_stats rst = {0, 0, 0, 0, 0, 0};
+    mz_route route = {0, 0, 0, NULL, NULL, NULL, NULL, NULL};
+    mz_placement view;
+    mz_token ptok = {0, 0, 0, NULL, NULL};
     int algo = MZ_PLACE_MOZART, algo_set = 0, topo_set = 0, chiplets_set = 0, text = 0, c, ret, map_format = -1;
     profiler prof = {0, 0, 0, 0};
     mz_trace_reader tr;
@@ -132,7 +157,8 @@ int main(int argc, char **argv)
     uint64_t n_first = 0, n_second = 0;
     int from_spool = 0, group_alloc = 0, steps_seen = 0;
     double alloc_gap = 0;
-    /* -a latency: the wafer, the profiled tokens it times the candidates on, the outcome */
+    /* -w and -S: the wafer of -a latency (which times its candidates on the
+     * profiled tokens, kept in lrec) and of --replicas (its capacity) */
     const char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
     const char *latreport_path = NULL;
     int n_wafers = 0, n_sets = 0, latency = 0;
@@ -152,6 +178,12 @@ int main(int argc, char **argv)
                 usage_error();
             }
             algo_set = 1;
+            break;
+        case OPT_REPLICAS:
+            if (mz_parse_long(optarg, 0, 65535, "--replicas", &nrep) < 0) {
+                mz_perror(prog);
+                usage_error();
+            }
             break;
         case 'c':
         case 'g':
@@ -214,12 +246,29 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %ld chiplets cannot form %ld equal groups\n", prog, chiplets, groups);
         usage_error();
     }
-    if (!latency && (n_wafers || n_sets || latreport_path)) {
-        fprintf(stderr, "%s: -w, -S and --latency-report are for -a latency\n", prog);
+    if (!latency && (n_sets || n_wafers) && !nrep) {
+        fprintf(stderr, "%s: -w and -S give the wafer of -a latency or --replicas\n", prog);
+        usage_error();
+    }
+    if (!latency && latreport_path) {
+        fprintf(stderr, "%s: --latency-report is for -a latency\n", prog);
+        usage_error();
+    }
+    if (latency && nrep) {
+        fprintf(stderr, "%s: -a latency times its candidates without copies: it excludes --replicas\n", prog);
         usage_error();
     }
     if (latency && !n_wafers) {
         fprintf(stderr, "%s: -a latency times its candidates on a wafer: give it with -w (e.g. -w wafer-qwen3-30b-a3b)\n",
+                prog);
+        usage_error();
+    }
+    if (read_path && nrep) {
+        fprintf(stderr, "%s: --read-placement excludes --replicas (the file's copies are kept)\n", prog);
+        usage_error();
+    }
+    if (nrep && !n_wafers) {
+        fprintf(stderr, "%s: --replicas places copies where the wafer's SRAM and DRAM hold them: give the wafer with -w\n",
                 prog);
         usage_error();
     }
@@ -228,8 +277,19 @@ int main(int argc, char **argv)
         usage_error();
     }
 
+    if (n_wafers) {
+        mz_wafer_init(&wf);
+        for (int i = 0; i < n_wafers; i++)
+            if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+        for (int i = 0; i < n_sets; i++)
+            if (mz_wafer_set(&wf, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
+        if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
+    }
     if (mz_trace_open(&tr, in_path) < 0) mz_die(prog, "%s", mz_errmsg());
     ti = &tr.info;
+    if (nrep && (long)ti->model.experts + nrep > 65535)
+        mz_die(prog, "--replicas %ld: %d experts and their copies must number at most 65535", nrep, ti->model.experts);
+    needs_priors = mz_place_needs_priors(algo) || nrep > 0;
     rec_size = mz_trace_record_size(ti);
     rec = mz_malloc(rec_size);
     memset(&opts, 0, sizeof opts);
@@ -256,9 +316,9 @@ int main(int argc, char **argv)
                         break;
                     }
             free(seen);
-            fprintf(stderr, "%s: %s: %d replicas (extra copies of %d experts in %d layers): the timing model costs "
-                            "one copy per expert, so each expert is placed on its primary copy (its lowest physical "
-                            "slot); the replicas are kept in @PR lines, not costed\n",
+            fprintf(stderr, "%s: %s: %d replicas (extra copies of %d experts in %d layers), kept in @PR lines and "
+                            "costed: an expert's tokens go to its copies in turn, its primary copy the one on its "
+                            "lowest chiplet\n",
                     prog, read_path, pl.n_replicas, experts, layers);
         }
         chiplets = pl.chiplets;
@@ -273,7 +333,7 @@ int main(int argc, char **argv)
     }
     info = mz_calloc(pl.n_layers, sizeof *info);
 
-    if (!read_path && mz_place_needs_priors(algo)) {
+    if (!read_path && needs_priors) {
         /* First pass: the priors. An uncompressed binary file is read
          * again for the output; anything else (a pipe, gzip, text) is
          * spooled to a temporary file as it is read. */
@@ -307,21 +367,27 @@ int main(int argc, char **argv)
         }
         if (ret < 0) mz_die(prog, "%s", mz_errmsg());
         if (mz_priors_finish(&pr) < 0) mz_die(prog, "%s: %s", in_path, mz_errmsg());
+        if (nrep) mz_replica_cap_init(&cap, ti, &wf, pl.chiplets);
         if (latency) {
-            mz_wafer wf;
             mz_placelat_input li = {&wf, ti, mz_reader_header(tr.r), (const uint8_t *)lrec.s, n_lrec, rec_size};
-            mz_wafer_init(&wf);
-            for (int i = 0; i < n_wafers; i++)
-                if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
-            for (int i = 0; i < n_sets; i++)
-                if (mz_wafer_set(&wf, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
-            if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
             if (mz_placelat_compute(&pl, &pr, &opts, &li, info, &lres) < 0) mz_die(prog, "%s: %s", in_path, mz_errmsg());
-            mz_wafer_free(&wf);
             mz_buf_free(&lrec);
-        } else if (mz_place_compute(&pl, &pr, &opts, info) < 0) {
-            mz_die(prog, "%s", mz_errmsg());
+        } else if (algo == MZ_PLACE_EPLB) {
+            if (!nrep) mz_replica_cap_init(&cap, ti, NULL, pl.chiplets);
+            if (mz_place_eplb(&pl, &pr, (int)nrep, &cap, &rst) < 0) mz_die(prog, "%s", mz_errmsg());
+        } else {
+            if (mz_place_compute(&pl, &pr, &opts, info) < 0) mz_die(prog, "%s", mz_errmsg());
+            if (nrep && mz_place_replicas(&pl, &pr, (int)nrep, &cap, &rst) < 0) mz_die(prog, "%s", mz_errmsg());
         }
+        if (nrep && rst.placed < nrep * pl.n_layers)
+            fprintf(stderr, "%s: --replicas %ld: %ld of the %ld copies asked for placed (%ld of %d layers short): %ld "
+                            "did not fit (a chiplet's SRAM: %ld, a group's DRAM: %ld) and are not placed%s\n",
+                    prog, nrep, rst.placed, nrep * pl.n_layers, rst.short_layers, pl.n_layers, rst.refused,
+                    rst.refused_sram, rst.refused_dram,
+                    rst.refused < nrep * pl.n_layers - rst.placed ? "; the rest found no expert with load to split" : "");
+        if (rst.over_dram)
+            fprintf(stderr, "%s: --replicas: %ld copies placed in group DRAM already over capacity (the wafer has no "
+                            "spill tier: capacity reported by mz-cost, not enforced)\n", prog, rst.over_dram);
         if (spool) {
             if (mz_spool_rewind(spool) < 0) mz_die(prog, "%s", mz_errmsg());
         } else if (mz_trace_rewind(&tr) < 0) {
@@ -344,16 +410,20 @@ int main(int argc, char **argv)
     mz_header_remove(&h, "@PA");
     mz_placement_replicas_to_header(&pl, &h);
     if (read_path && map_format != MZ_PLACEMAP_TSV) {
-        mz_header_add(&h, "@PA\talgorithm:file\tformat:%s\treplicas:%d\treplicas_costed:no", mz_placemap_format_name(map_format),
-                      pl.n_replicas);
+        mz_header_add(&h, "@PA\talgorithm:file\tformat:%s\treplicas:%d%s", mz_placemap_format_name(map_format),
+                      pl.n_replicas, pl.n_replicas ? "\tsplit:round-robin" : "");
+    } else if (read_path && pl.n_replicas) {
+        mz_header_add(&h, "@PA\talgorithm:file\treplicas:%d\tsplit:round-robin", pl.n_replicas);
     } else if (read_path) {
         mz_header_add(&h, "@PA\talgorithm:file");
-    } else if (mz_place_needs_priors(algo)) {
+    } else if (needs_priors) {
         mz_buf b = {0};
         mz_buf_printf(&b, "@PA\talgorithm:%s\tprofile_steps:%ld\tprofile_tokens:%llu\tgroup_alloc:%s",
                       pl.algorithm, prof.n && prof.n < steps_seen ? prof.n : (long)steps_seen,
                       (unsigned long long)pr.tokens, mz_place_alloc_name(group_alloc));
         if (group_alloc == 2) mz_buf_printf(&b, "\tgroup_alloc_gap:%.6f", alloc_gap);
+        if (nrep || algo == MZ_PLACE_EPLB)
+            mz_buf_printf(&b, "\treplicas:%d\treplicas_asked:%ld\tsplit:round-robin", pl.n_replicas, nrep * pl.n_layers);
         if (algo == MZ_PLACE_CTSWAP) mz_buf_printf(&b, "\tsample:%zu\tseed:%ld", pr.kept, seed);
         if (latency) {
             mz_buf_printf(&b, "\tchosen:%s\tlatency_s:%.6f", lres.name[lres.chosen], lres.latency[lres.chosen]);
@@ -374,7 +444,11 @@ int main(int argc, char **argv)
         mz_writer_abort(w);
         mz_die(prog, "refusing to write binary data to a terminal (use -o FILE, a pipe, or -t)");
     }
-    mz_place_eval_init(&ev, &pl, ti->model.topk);
+    /* with replicas the report sees each selection on the copy that takes it */
+    mz_route_init(&route, &pl);
+    physical_view(&pl, &route, &view);
+    if (pl.n_replicas) ptok.ids = mz_malloc((size_t)ti->n_layers * ti->model.topk * sizeof *ptok.ids);
+    mz_place_eval_init(&ev, &view, ti->model.topk);
     for (;;) {
         if (from_spool) {
             if ((ret = mz_spool_get(spool, rec)) > 0 && mz_token_decode(ti, rec, rec_size, &tr.tok) < 0) ret = -1;
@@ -382,7 +456,14 @@ int main(int argc, char **argv)
             mz_token_encode(ti, &tr.tok, rec);
         }
         if (ret <= 0) break;
-        mz_place_eval_add(&ev, &pl, &tr.tok, !profiled(&prof, tr.tok.step));
+        if (pl.n_replicas) {
+            for (int l = 0, k = ti->model.topk; l < ti->n_layers; l++)
+                for (int a = 0; a < k; a++)
+                    ptok.ids[(size_t)l * k + a] = (uint16_t)mz_route_copy(&route, l, tr.tok.ids[(size_t)l * k + a]);
+            mz_place_eval_add(&ev, &view, &ptok, !profiled(&prof, tr.tok.step));
+        } else {
+            mz_place_eval_add(&ev, &view, &tr.tok, !profiled(&prof, tr.tok.step));
+        }
         if (mz_writer_put(w, rec, rec_size) < 0) break;
         n_second++;
     }
@@ -401,7 +482,7 @@ int main(int argc, char **argv)
         mz_out *out = mz_out_open(report_path, 0);
         int ps = prof.n && prof.n < prof.seen ? (int)prof.n : prof.seen;
         if (!out) mz_die(prog, "%s", mz_errmsg());
-        if (mz_place_report_write(&ev, &pl, read_path ? NULL : info, ps, prof.seen - ps, out) < 0) {
+        if (mz_place_report_write(&ev, &view, read_path ? NULL : info, ps, prof.seen - ps, out) < 0) {
             mz_out_abort(out);
             mz_die(prog, "%s", mz_errmsg());
         }
@@ -427,6 +508,9 @@ int main(int argc, char **argv)
     }
 
     mz_place_eval_free(&ev);
+    mz_route_free(&route);
+    free(ptok.ids);
+    if (n_wafers) mz_wafer_free(&wf);
     mz_spool_close(spool);
     if (mz_trace_close(&tr) < 0) mz_die(prog, "%s", mz_errmsg());
     mz_header_free(&h);

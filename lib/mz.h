@@ -473,6 +473,7 @@ static inline int mz_group_of(const mz_placement *p, int chiplet)
 /* Row of layer (a layer number) in p, or -1. */
 int mz_placement_slot(const mz_placement *p, int layer);
 
+
 /* ---------------------------------------------------------------- statistics (stat.c; mz-stat)
  * Measures of a routing trace, accumulated token by token in bounded memory
  * (counts only; the trace is never held). Definitions in bin/mz-stat.1. */
@@ -661,7 +662,7 @@ void mz_load_skew(const double *share, int E, double *cv, double *max_over_unifo
  * trace, the algorithms that turn them into a placement (the paper's
  * Algorithm 1 and Eq. 5 among them), and the C_T/balance report. */
 enum { MZ_PLACE_CONTIGUOUS, MZ_PLACE_ROUND_ROBIN, MZ_PLACE_RANDOM, MZ_PLACE_BALANCED, MZ_PLACE_MOZART,
-       MZ_PLACE_CTSWAP, MZ_PLACE_NALGO };
+       MZ_PLACE_CTSWAP, MZ_PLACE_EPLB, MZ_PLACE_NALGO };
 /* Algorithm number of a name, or -1. */
 int mz_place_algorithm_parse(const char *name);
 const char *mz_place_algorithm_name(int algo);
@@ -1151,5 +1152,65 @@ double mz_fit_row_latency(const mz_fit *f, int i);
 int mz_fit_write(mz_fit *f, mz_out *out);
 void mz_fit_free(mz_fit *f);
 
+
+/* ---------------------------------------------------------------- replicas (replica.c; mz-place --replicas, -a eplb)
+ * Extra copies of experts: p->replica triples (layer, expert, chiplet)
+ * beside each expert's primary copy in p->chiplet. mz-sched splits an
+ * expert's tokens between its copies and costs every copy (mz-model(7)
+ * section 4.8). */
+/* Append a copy of expert e of placement row slot on chiplet c. */
+void mz_placement_add_replica(mz_placement *p, int slot, int e, int c);
+/* Canonical form: each expert's primary copy is the one on its lowest
+ * chiplet; replicas sorted by layer, expert, chiplet. */
+void mz_placement_canon_replicas(mz_placement *p);
+/* Add the copies of the @PR header lines to p (after its @PL rows). 0 or -1. */
+int mz_replicas_from_header(const mz_header *h, mz_placement *p);
+/* The token split: physical copy e < experts is expert e's primary, the
+ * replicas of a layer are physical copies experts, experts + 1, ...; the
+ * selections of an expert go to its copies in turn (round-robin, primary
+ * first, counted over the trace in order). */
+typedef struct {
+    int n_layers, experts, maxp;
+    int *nphys;          /* [n_layers] physical copies of each row */
+    int *chip;           /* [n_layers * maxp] chiplet of each physical copy */
+    int *off, *lst;      /* [n_layers * (experts + 1)] offsets into lst: each expert's copies, primary first */
+    uint64_t *rr;        /* [n_layers * experts] selections routed so far */
+} mz_route;
+int mz_route_init(mz_route *r, const mz_placement *p);
+void mz_route_free(mz_route *r);
+/* The physical copy that takes this selection of expert e in row slot. */
+static inline int mz_route_copy(mz_route *r, int slot, int e)
+{
+    size_t i = (size_t)slot * (r->experts + 1) + e;
+    int n = r->off[i + 1] - r->off[i];
+    if (n == 1) return e;
+    return r->lst[r->off[i] + (int)(r->rr[(size_t)slot * r->experts + e]++ % (uint64_t)n)];
+}
+/* Where a copy fits (mz-model(7) section 5): the hosting chiplet's SRAM
+ * peak at the schedule's prefetch depths, and, when the wafer enforces it
+ * (a spill tier), its group DRAM's capacity for the weights of every block. */
+typedef struct {
+    double sram, dram;   /* per expert chiplet, per group (bytes; 0: unknown) */
+    int dram_enforced;   /* spill.bandwidth_GBps > 0 */
+    double ew, P_e, grad, bytes, spread; /* weight bytes, expert parameters, gradient and activation bytes, spread shared parameters per chiplet */
+    double tokens_slice, per_tok_h, per_tok_f;
+    int topk, experts, depth_f, depth_b;
+} mz_replica_cap;
+typedef struct {
+    long placed;         /* copies placed */
+    long refused;        /* copies that fit on no chiplet */
+    long refused_sram, refused_dram; /* of which: a chiplet's SRAM, a group's DRAM said no */
+    long over_dram;      /* copies placed in a group DRAM over its (unenforced) capacity */
+    long short_layers;   /* layers with fewer copies than asked */
+} mz_replica_stats;
+/* w may be NULL (no capacity known: nothing refused). */
+void mz_replica_cap_init(mz_replica_cap *cap, const mz_trace_info *t, const mz_wafer *w, int chiplets);
+/* SRAM peak of a chiplet holding n copies of one block (section 5.1). */
+double mz_replica_sram_need(const mz_replica_cap *cap, int n);
+/* Up to nrep copies per layer of the expert of highest load per copy, each
+ * on the least-loaded chiplet without one where it fits. */
+int mz_place_replicas(mz_placement *p, const mz_priors *pr, int nrep, mz_replica_cap *cap, mz_replica_stats *st);
+/* DeepSeek EPLB's global policy with nrep redundant slots per layer (fewer if they do not fit). */
+int mz_place_eplb(mz_placement *p, const mz_priors *pr, int nrep, mz_replica_cap *cap, mz_replica_stats *st);
 
 #endif

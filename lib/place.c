@@ -12,7 +12,7 @@
 #include "mz.h"
 
 static const char *algo_names[MZ_PLACE_NALGO] = {"contiguous", "round-robin", "random",
-                                                 "balanced",   "mozart",      "ctswap"};
+                                                 "balanced",   "mozart",      "ctswap", "eplb"};
 
 int mz_place_algorithm_parse(const char *name)
 {
@@ -28,7 +28,7 @@ const char *mz_place_algorithm_name(int algo)
 
 int mz_place_needs_priors(int algo)
 {
-    return algo == MZ_PLACE_BALANCED || algo == MZ_PLACE_MOZART || algo == MZ_PLACE_CTSWAP;
+    return algo == MZ_PLACE_BALANCED || algo == MZ_PLACE_MOZART || algo == MZ_PLACE_CTSWAP || algo == MZ_PLACE_EPLB;
 }
 
 const char *mz_place_alloc_name(int group_alloc)
@@ -1155,6 +1155,9 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
                 li.gap = alloc_gap(&st, G); /* the final allocation's */
             }
             break;
+        case MZ_PLACE_EPLB:
+            mz_error("eplb places copies: mz_place_eplb (replica.c), not mz_place_compute");
+            goto done;
         default:
             mz_error("unknown placement algorithm %d", o->algorithm);
             goto done;

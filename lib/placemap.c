@@ -10,10 +10,9 @@
  *           rank p / (P / ranks). A row per transformer block.
  *   eplb    {"phy2log": [[...], ...]}: the same, as DeepSeek's EPLB returns
  *           it (rows: the MoE layers it was given), "num_gpus" the ranks.
- * With P > E an expert may have several slots (replicas). The timing model
- * costs one copy per expert: each expert is placed on its primary copy, the
- * lowest slot holding it; the other copies are kept as replicas (reported,
- * and carried in @PR header lines), not costed. */
+ * With P > E an expert may have several slots (replicas): its primary copy
+ * is the lowest slot holding it, the others go to p->replica (@PR header
+ * lines), which mz-sched costs (replica.c, mz-model(7) section 4.8). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,19 +151,6 @@ static int row_slot(const char *path, const mz_trace_info *t, const mz_placement
     }
 }
 
-/* Record a replica: expert e of placement row slot has another copy on chiplet c. */
-static void add_replica(mz_placement *p, int slot, int e, int c)
-{
-    if (p->n_replicas == p->cap_replicas) {
-        p->cap_replicas = p->cap_replicas ? 2 * p->cap_replicas : 64;
-        p->replica = mz_realloc(p->replica, (size_t)p->cap_replicas * 3 * sizeof *p->replica);
-    }
-    p->replica[3 * p->n_replicas] = p->layers[slot];
-    p->replica[3 * p->n_replicas + 1] = e;
-    p->replica[3 * p->n_replicas + 2] = c;
-    p->n_replicas++;
-}
-
 int mz_placemap_read(const char *path, int format, const mz_trace_info *t, int chiplets, int chiplets_given,
                      int groups, mz_placement *p)
 {
@@ -283,10 +269,11 @@ int mz_placemap_read(const char *path, int format, const mz_trace_info *t, int c
                 if (p->chiplet[(size_t)slot * E + e] < 0)
                     p->chiplet[(size_t)slot * E + e] = c; /* the primary copy: its lowest slot */
                 else
-                    add_replica(p, slot, (int)e, c);
+                    mz_placement_add_replica(p, slot, (int)e, c);
             }
         }
     }
+    mz_placement_canon_replicas(p);
     if (rows_used < p->n_layers) {
         mz_error("%s: the map places %d of the trace's %d layers", path, rows_used, p->n_layers);
         goto fail;
@@ -304,28 +291,30 @@ fail:
     return -1;
 }
 
-/* The experts of chiplet c in row l, ascending, into slots; their count. */
+/* The copies on chiplet c in row l into slots: the primary copies, ascending,
+ * then the replicas (in canonical form a primary is on its expert's lowest
+ * chiplet, so reading the map back finds it first); their count. */
 static int chiplet_experts(const mz_placement *p, int l, int c, int *slots)
 {
     int n = 0;
     for (int e = 0; e < p->experts; e++)
         if (p->chiplet[(size_t)l * p->experts + e] == c) slots[n++] = e;
+    for (int i = 0; i < p->n_replicas; i++)
+        if (p->replica[3 * i] == p->layers[l] && p->replica[3 * i + 2] == c) slots[n++] = p->replica[3 * i + 1];
     return n;
 }
 
 int mz_placemap_write(const mz_placement *p, const mz_model *m, int format, mz_out *out)
 {
     int E = p->experts, C = p->chiplets, per = -1, same = 1;
-    int *slots = mz_malloc((E + 1) * sizeof *slots);
-    if (format == MZ_PLACEMAP_TSV) {
-        free(slots);
-        return mz_placement_write_tsv(p, out);
-    }
-    if (p->n_replicas) {
-        mz_error("writing %d replicas is not supported: the placement maps one copy per expert", p->n_replicas);
-        free(slots);
+    int *slots;
+    if (format == MZ_PLACEMAP_TSV) return mz_placement_write_tsv(p, out);
+    if (p->n_replicas && format == MZ_PLACEMAP_VLLM) {
+        mz_error("%d replicas: a vllm map (expert_to_ep_rank) holds one copy per expert; write sglang, eplb or tsv",
+                 p->n_replicas);
         return -1;
     }
+    slots = mz_malloc((E + p->n_replicas + 1) * sizeof *slots);
     if (format != MZ_PLACEMAP_VLLM) {
         /* physical slots: the same number on every rank */
         for (int l = 0; l < p->n_layers; l++)
@@ -333,8 +322,9 @@ int mz_placemap_write(const mz_placement *p, const mz_model *m, int format, mz_o
                 int n = chiplet_experts(p, l, c, slots);
                 if (per < 0) per = n;
                 if (n != per) {
-                    mz_error("layer %d: chiplet %d holds %d experts, chiplet 0 %d: %s maps need the same number of "
-                             "slots on every rank", p->layers[l], c, n, per, mz_placemap_format_name(format));
+                    mz_error("layer %d: chiplet %d holds %d %s, chiplet 0 %d: %s maps need the same number of "
+                             "slots on every rank", p->layers[l], c, n, p->n_replicas ? "copies" : "experts", per,
+                             mz_placemap_format_name(format));
                     free(slots);
                     return -1;
                 }

@@ -69,6 +69,10 @@ int mz_placement_check(const mz_placement *p)
             }
             used[c]++;
         }
+        /* a chiplet that holds only copies (replicas) is not empty */
+        for (int i = 0; i < p->n_replicas; i++)
+            if (p->replica[3 * i] == p->layers[l] && p->replica[3 * i + 2] >= 0 && p->replica[3 * i + 2] < p->chiplets)
+                used[p->replica[3 * i + 2]]++;
         for (int c = 0; c < p->chiplets; c++)
             if (!used[c]) {
                 mz_error("layer %d: chiplet %d hosts no expert", p->layers[l], c);
@@ -141,6 +145,8 @@ int mz_placement_from_header(const mz_header *h, const mz_trace_info *t, mz_plac
             p->chiplet[(size_t)slot * p->experts + e] = (int)v;
         }
     }
+    if (mz_replicas_from_header(h, p) < 0) goto fail;
+    mz_placement_canon_replicas(p);
     if (mz_placement_check(p) < 0) {
         mz_error_prefix("header placement");
         goto fail;
@@ -157,14 +163,20 @@ fail:
 
 int mz_placement_write_tsv(const mz_placement *p, mz_out *out)
 {
-    mz_out_printf(out, "#placement\tchiplets:%d\tgroups:%d\talgorithm:%s\n", p->chiplets, p->groups,
-                  p->algorithm);
+    mz_out_printf(out, "#placement\tchiplets:%d\tgroups:%d\talgorithm:%s", p->chiplets, p->groups, p->algorithm);
+    if (p->n_replicas) mz_out_printf(out, "\treplicas:%d", p->n_replicas);
+    mz_out_puts(out, "\n");
     mz_out_puts(out, "layer\texpert\tchiplet\tgroup\n");
     for (int l = 0; l < p->n_layers; l++)
         for (int e = 0; e < p->experts; e++) {
             int c = p->chiplet[(size_t)l * p->experts + e];
             if (mz_out_printf(out, "%d\t%d\t%d\t%d\n", p->layers[l], e, c, mz_group_of(p, c)) < 0) return -1;
         }
+    /* replicas: further rows of an expert, announced by the #placement line */
+    for (int i = 0; i < p->n_replicas; i++)
+        if (mz_out_printf(out, "%d\t%d\t%d\t%d\n", p->replica[3 * i], p->replica[3 * i + 1], p->replica[3 * i + 2],
+                          mz_group_of(p, p->replica[3 * i + 2])) < 0)
+            return -1;
     return 0;
 }
 
@@ -174,7 +186,7 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
     mz_in *in = mz_in_open(path);
     char *line, *f[5];
     long len, v[4];
-    int header_seen = 0;
+    int header_seen = 0, replicas = 0;
     memset(p, 0, sizeof *p);
     if (!in) return -1;
     while ((len = mz_in_getline(in, &line)) >= 0) {
@@ -182,6 +194,7 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
         const char *names[4] = {"layer", "expert", "chiplet", "group"};
         long hi[4] = {t->model.layers - 1, t->model.experts - 1, 65535, 65535};
         int slot;
+        if (strncmp(line, "#placement\t", 11) == 0 && strstr(line, "\treplicas:")) replicas = 1;
         if (line[0] == '#' || len == 0) continue;
         if (!header_seen) {
             if (strcmp(line, "layer\texpert\tchiplet\tgroup") != 0) {
@@ -222,6 +235,11 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
             goto fail;
         }
         if (p->chiplet[(size_t)slot * p->experts + v[1]] >= 0) {
+            if (replicas) {
+                /* a further row of an expert: a replica (the #placement line says replicas:N) */
+                mz_placement_add_replica(p, slot, (int)v[1], (int)v[2]);
+                continue;
+            }
             mz_error("%s: line %ld: layer %ld expert %ld placed twice", path, ln, v[0], v[1]);
             goto fail;
         }
@@ -232,6 +250,7 @@ int mz_placement_read_tsv(const char *path, const mz_trace_info *t, int chiplets
         mz_error("%s: empty placement file", path);
         goto fail;
     }
+    mz_placement_canon_replicas(p);
     if (mz_placement_check(p) < 0) {
         mz_error_prefix("%s", path);
         goto fail;

@@ -21,7 +21,14 @@ struct mz_sched {
     int spread;             /* shared experts as column slices on every chiplet (section 4.6) */
     int root_shared;        /* shared experts on the attention chiplet */
     int *moe_slot;          /* [layers] MoE slot (trace and placement), -1 for a dense block */
-    int *chip_of;           /* [moe_layers * experts] chiplet of each routed expert */
+    int *chip_of;           /* [moe_layers * np] chiplet of each physical copy of a routed expert (section 4.8) */
+    int np;                 /* physical copies per MoE slot at most: experts, plus replicas */
+    int *nphys, *pslot;     /* [moe_layers] physical copies; the placement row */
+    int replicas;           /* the placement has replicas */
+    mz_route route;         /* the token split between an expert's copies */
+    int *rep_on, *rep_of;   /* [moe_layers * chiplets] replicas a chiplet hosts; replicas of its primaries */
+    int32_t *rgrad;         /* [chiplets] a visit's replica-gradient op of each chiplet */
+    int *pid;               /* [topk] scratch: a token's copies */
     int *group_of;          /* [chiplets] */
     int *experts_on;        /* [moe_layers * chiplets] routed experts per chiplet */
     int *first_seq;         /* [mbs + 1] first sequence of each micro-batch */
@@ -193,15 +200,35 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
     s->moe_slot = mz_malloc(s->layers * sizeof *s->moe_slot);
     for (int l = 0; l < s->layers; l++) s->moe_slot[l] = -1;
     for (int i = 0; i < t->n_layers; i++) s->moe_slot[t->layers[i]] = i;
-    s->chip_of = mz_malloc((size_t)s->moe_layers * s->experts * sizeof *s->chip_of);
+    /* every physical copy of an expert holds its weights; tokens split between them (section 4.8) */
+    mz_route_init(&s->route, p);
+    s->replicas = p->n_replicas > 0;
+    s->np = s->route.maxp;
+    s->chip_of = mz_calloc((size_t)s->moe_layers * s->np, sizeof *s->chip_of);
+    s->nphys = mz_malloc(s->moe_layers * sizeof *s->nphys);
+    s->pslot = mz_malloc(s->moe_layers * sizeof *s->pslot);
     s->experts_on = mz_calloc((size_t)s->moe_layers * s->chiplets, sizeof *s->experts_on);
+    s->rep_on = mz_calloc((size_t)s->moe_layers * s->chiplets, sizeof *s->rep_on);
+    s->rep_of = mz_calloc((size_t)s->moe_layers * s->chiplets, sizeof *s->rep_of);
+    s->rgrad = mz_malloc(s->chiplets * sizeof *s->rgrad);
+    s->pid = mz_malloc(s->topk * sizeof *s->pid);
     for (int i = 0; i < s->moe_layers; i++) {
         int slot = mz_placement_slot(p, t->layers[i]);
-        for (int e = 0; e < s->experts; e++) {
-            int c = p->chiplet[(size_t)slot * s->experts + e];
-            s->chip_of[(size_t)i * s->experts + e] = c;
+        s->pslot[i] = slot;
+        s->nphys[i] = s->route.nphys[slot];
+        for (int k = 0; k < s->nphys[i]; k++) {
+            int c = s->route.chip[(size_t)slot * s->np + k];
+            s->chip_of[(size_t)i * s->np + k] = c;
             s->experts_on[(size_t)i * s->chiplets + c]++;
         }
+    }
+    for (int r = 0; r < p->n_replicas; r++) {
+        int slot = mz_placement_slot(p, p->replica[3 * r]);
+        for (int i = 0; i < s->moe_layers; i++)
+            if (s->pslot[i] == slot) {
+                s->rep_on[(size_t)i * s->chiplets + p->replica[3 * r + 2]]++;
+                s->rep_of[(size_t)i * s->chiplets + p->chiplet[(size_t)slot * s->experts + p->replica[3 * r + 1]]]++;
+            }
     }
     s->group_of = mz_malloc(s->chiplets * sizeof *s->group_of);
     for (int c = 0; c < s->chiplets; c++) s->group_of[c] = mz_group_of(p, c);
@@ -209,7 +236,7 @@ mz_sched *mz_sched_new(const mz_trace_info *t, const mz_placement *p, const mz_s
     for (int mb = 0; mb <= s->mbs; mb++) s->first_seq[mb] = (int)(((long)mb * s->seqs + s->mbs - 1) / s->mbs);
     resolve(s);
     n = (size_t)s->mbs * s->moe_layers * s->slices;
-    s->sel = mz_calloc(n * s->experts, sizeof *s->sel);
+    s->sel = mz_calloc(n * s->np, sizeof *s->sel);
     s->pairs = mz_calloc(n * s->chiplets, sizeof *s->pairs);
     s->active = mz_calloc(n * s->chiplets, sizeof *s->active);
     s->tok_chip = mz_calloc(n * s->chiplets, sizeof *s->tok_chip);
@@ -259,6 +286,8 @@ void mz_sched_free(mz_sched *s)
 {
     if (!s) return;
     free(s->moe_slot), free(s->chip_of), free(s->experts_on), free(s->group_of), free(s->first_seq);
+    free(s->nphys), free(s->pslot), free(s->rep_on), free(s->rep_of), free(s->rgrad), free(s->pid);
+    mz_route_free(&s->route);
     free(s->sel), free(s->pairs), free(s->active), free(s->tok_chip), free(s->tok_group), free(s->ntok), free(s->ctx);
     free(s->stamp), free(s->gstamp);
     free(s->vis_dir), free(s->vis_layer), free(s->vis_mb0), free(s->vis_nmb);
@@ -275,7 +304,7 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
     int seq = (int)tok->seq, mb = (int)((long)seq * s->mbs / s->seqs);
     int local = seq - s->first_seq[mb], nloc = s->first_seq[mb + 1] - s->first_seq[mb];
     int j = (int)(((int64_t)local * s->seq_len + tok->tok) * s->slices / ((int64_t)nloc * s->seq_len));
-    int C = s->chiplets, G = s->groups, K = s->topk, E = s->experts;
+    int C = s->chiplets, G = s->groups, K = s->topk;
     s->ntok[mb * s->slices + j]++;
     s->ctx[mb * s->slices + j] += tok->tok + 1.0;
     if (s->windowed) {
@@ -289,16 +318,19 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
     }
     for (int li = 0; li < s->moe_layers; li++) {
         size_t base = cix(s, mb, j, li);
-        uint32_t *ec = s->sel + base * E, *tc = s->tok_chip + base * C, *tg = s->tok_group + base * G;
+        uint32_t *ec = s->sel + base * s->np, *tc = s->tok_chip + base * C, *tg = s->tok_group + base * G;
         const uint16_t *ids = tok->ids + (size_t)li * K;
-        const int *chip = s->chip_of + (size_t)li * E;
+        const int *chip = s->chip_of + (size_t)li * s->np;
+        int *pid = s->pid;
+        /* the copy each selection goes to (section 4.8): the expert itself without replicas */
+        for (int a = 0; a < K; a++) pid[a] = s->replicas ? mz_route_copy(&s->route, s->pslot[li], ids[a]) : ids[a];
         int nd = 0, ng = 0;
         if (C <= 64 && G <= 64) {
             /* distinct chiplets and groups as bit masks: a chiplet or group
              * counts the first time one of the token's experts lands on it */
             uint64_t cm = 0, gm = 0;
             for (int a = 0; a < K; a++) {
-                int e = ids[a], c = chip[e], g = s->group_of[c];
+                int e = pid[a], c = chip[e], g = s->group_of[c];
                 uint64_t cb = 1ull << c, gb = 1ull << g;
                 int newc = !(cm & cb), newg = !(gm & gb);
                 ec[e]++;
@@ -321,8 +353,8 @@ void mz_sched_add(mz_sched *s, const mz_token *tok)
                 s->serial = 1;
             }
             for (int a = 0; a < K; a++) {
-                int c = chip[ids[a]], g = s->group_of[c];
-                ec[ids[a]]++;
+                int c = chip[pid[a]], g = s->group_of[c];
+                ec[pid[a]]++;
                 if (s->stamp[c] != s->serial) s->stamp[c] = s->serial, tc[c]++, nd++;
                 if (s->gstamp[g] != s->serial) s->gstamp[g] = s->serial, tg[g]++, ng++;
             }
@@ -349,10 +381,10 @@ static void sum_pairs(mz_sched *s)
         for (int j = 0; j < s->slices; j++)
             for (int li = 0; li < s->moe_layers; li++) {
                 size_t base = cix(s, mb, j, li);
-                const uint32_t *ec = s->sel + base * s->experts;
-                const int *chip = s->chip_of + (size_t)li * s->experts;
+                const uint32_t *ec = s->sel + base * s->np;
+                const int *chip = s->chip_of + (size_t)li * s->np;
                 uint32_t *pc = s->pairs + base * s->chiplets, *ac = s->active + base * s->chiplets;
-                for (int e = 0; e < s->experts; e++) {
+                for (int e = 0; e < s->nphys[li]; e++) {
                     pc[chip[e]] += ec[e];
                     ac[chip[e]] += ec[e] > 0;
                 }
@@ -810,15 +842,50 @@ static int32_t load_acts(mz_sched *s, int v, int mb, int32_t rl)
     return ral;
 }
 
+/* The update of a block with replicas (section 4.8): a chiplet's replicas
+ * hand their gradients to the primaries' chiplets (written to the
+ * replica's group memory, read by the primary's), then each chiplet
+ * updates its primaries and writes the new weights of every copy of them. */
+static void update_replicas(mz_sched *s, int v, int li, int first)
+{
+    int l = s->vis_layer[v], C = s->chiplets, mb0 = s->vis_mb0[v];
+    double cb = s->ew * s->P_expert, gb = s->P_expert * s->o.grad_bytes;
+    for (int k = 0; k < C; k++) {
+        int c = s->hot[k], nr = s->rep_on[(size_t)li * C + c];
+        s->rgrad[c] = NONE;
+        if (!nr) continue;
+        /* the replicas' accumulated gradients: as an accumulation that does not update */
+        op_begin(s, MZ_OP_GRAD_WB, l, mb0, -1, 1);
+        update_terms(s, nr * cb, s->ew, first, 0, 0, c);
+        dep(s, s->xlast[(size_t)v * C + c]);
+        s->rgrad[c] = op_end(s);
+    }
+    for (int k = 0; k < C; k++) {
+        int c = s->hot[k], nr = s->rep_on[(size_t)li * C + c], no = s->rep_of[(size_t)li * C + c];
+        op_begin(s, MZ_OP_GRAD_WB, l, mb0, -1, 1);
+        update_terms(s, s->wc[c] - nr * cb, s->ew, first, 1, 0, c);
+        term(s, MZ_Q_MEM_READ, c, no * gb);
+        term(s, MZ_Q_MEM_WRITE, c, no * cb);
+        dep(s, s->xlast[(size_t)v * C + c]);
+        if (no)
+            for (int q = 0; q < C; q++) dep(s, s->rgrad[q]);
+        dep(s, s->rgrad[c]);
+        s->freed[(size_t)v * C + c] = op_end(s);
+    }
+}
+
 /* Backward, end of a visit: the block's weights take their update. */
 static void update_block(mz_sched *s, int v, int32_t rootmax)
 {
     int l = s->vis_layer[v], li = s->moe_slot[l], C = s->chiplets, mb0 = s->vis_mb0[v];
-    if (li >= 0)
+    int first = s->order_layer || mb0 == 0, last = s->order_layer || mb0 == s->mbs - 1;
+    if (li >= 0 && s->replicas && last)
+        update_replicas(s, v, li, first);
+    else if (li >= 0)
         for (int k = 0; k < C; k++) {
             int c = s->hot[k];
             op_begin(s, MZ_OP_GRAD_WB, l, mb0, -1, 1);
-            update_terms(s, s->wc[c], s->ew, s->order_layer || mb0 == 0, s->order_layer || mb0 == s->mbs - 1, 0, c);
+            update_terms(s, s->wc[c], s->ew, first, last, 0, c);
             dep(s, s->xlast[(size_t)v * C + c]);
             s->freed[(size_t)v * C + c] = op_end(s);
         }
@@ -1014,7 +1081,8 @@ static void footprint(mz_sched *s)
             double fwd = s->o.depth_fwd * w + sram_buffers(s, li, c, 0);
             double bwd = s->o.depth_bwd * w + gacc + sram_buffers(s, li, c, 1);
             fw[g] += w;
-            fs[g] += w * state;
+            /* one optimizer state per expert, with its primary copy (section 4.8) */
+            fs[g] += (w - s->rep_on[(size_t)li * C + c] * s->ew * s->P_expert) * state;
             if (!s->order_layer) fg[g] += gacc;
             for (int mb = 0; mb < held; mb++) fa[g] += chip_acts(s, li, mb, -1, c);
             /* SRAM at its peak: the blocks held, the gradient accumulator, the buffers */
@@ -1064,7 +1132,7 @@ int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *),
     for (int k = 0; k < 4; k++)
         for (int i = 0; i < nm; i++) term(s, MZ_Q_FOOT_WEIGHTS + k, i, s->foot[(size_t)k * nm + i]);
     op_end(s);
-    memset(s->sel, 0, n * s->experts * sizeof *s->sel);
+    memset(s->sel, 0, n * s->np * sizeof *s->sel);
     memset(s->tok_chip, 0, n * s->chiplets * sizeof *s->tok_chip);
     memset(s->tok_group, 0, n * s->groups * sizeof *s->tok_group);
     memset(s->ntok, 0, (size_t)s->mbs * s->slices * sizeof *s->ntok);

@@ -267,7 +267,7 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     [ "$(col ct_eval a.tsv)" = "$(col ct_eval b.tsv)" ]
     # the same @PL lines, so the same schedule and cost downstream
     diff <(mz-view -H a.mzt | grep '^@PL') <(mz-view -H b.mzt | grep '^@PL')
-    mz-view -H b.mzt | grep -q $'^@PA\talgorithm:file\tformat:vllm\treplicas:0\treplicas_costed:no$'
+    mz-view -H b.mzt | grep -q $'^@PA\talgorithm:file\tformat:vllm\treplicas:0$'
     for f in sglang eplb; do
         mz-place -a mozart --profile 1 -W q.$f --format $f -u -o /dev/null q.mzt
         mz-place -R q.$f --profile 1 -r c.$f.tsv -u -o c.mzt q.mzt
@@ -317,10 +317,10 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     awk -v slots=288 -v ranks=16 -f "$TOP/test/eplb.awk" ds.tsv > p2l.json
     mz-trace -m deepseek-v3 -n 1 -b 4 -L 32 -u -o d.mzt
     run -0 --separate-stderr mz-place -R p2l.json -r e.tsv -u -o d.placed d.mzt
-    [[ "$stderr" == *"p2l.json: 1856 replicas (extra copies of "*" experts in 58 layers): the timing model costs one copy per expert, so each expert is placed on its primary copy (its lowest physical slot)"* ]]
+    [[ "$stderr" == *"p2l.json: 1856 replicas (extra copies of "*" experts in 58 layers), kept in @PR lines and costed: an expert's tokens go to its copies in turn, its primary copy the one on its lowest chiplet"* ]]
     mz-view -H d.placed > h.txt
     [ "$(grep -c '^@PR' h.txt)" -eq 58 ]
-    grep -q $'^@PA\talgorithm:file\tformat:eplb\treplicas:1856\treplicas_costed:no$' h.txt
+    grep -q $'^@PA\talgorithm:file\tformat:eplb\treplicas:1856\tsplit:round-robin$' h.txt
     # 32 extra copies in every layer
     awk -F'\t' '/^@PR/ { n = split($3, a, ","); if (n != 32) bad = 1 } END { exit bad }' h.txt
     # the primary copy of expert e is the first slot holding it

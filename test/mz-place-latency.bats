@@ -12,16 +12,21 @@ cand() { awk -F'\t' -v c="$1" -v r="$2" '/^#/ {next} !h {for (i = 1; i <= NF; i+
 # A field of the @PA line.
 pa() { mz-view -H "$2" | awk -F'\t' -v k="$1:" '$1 == "@PA" {for (i = 2; i <= NF; i++) if (index($i, k) == 1) print substr($i, length(k) + 1)}'; }
 
-@test "-a latency needs a wafer; -w, -S and --latency-report need -a latency" {
+@test "-a latency needs a wafer and no --replicas; -w and -S need it or --replicas, --latency-report needs it" {
     mz-trace -m olmoe-1b-7b-0924 -n 1 -b 4 -L 16 -o g.mzt
     run mz-place -a latency -o /dev/null g.mzt
     assert_failure 2
     assert_output --partial "give it with -w"
-    for args in "-w wafer-olmoe-1b-7b-0924" "-a mozart -S links.wire_GBps=1" "-a ctswap --latency-report x.tsv"; do
+    while IFS='|' read -r args msg; do
         run mz-place $args -o /dev/null g.mzt
         assert_failure 2
-        assert_output --partial "are for -a latency"
-    done
+        assert_output --partial "$msg"
+    done <<'EOF2'
+-w wafer-olmoe-1b-7b-0924|-w and -S give the wafer of -a latency or --replicas
+-a mozart -S links.wire_GBps=1|-w and -S give the wafer of -a latency or --replicas
+-a ctswap --latency-report x.tsv|--latency-report is for -a latency
+-a latency --replicas 2 -w wafer-olmoe-1b-7b-0924|-a latency times its candidates without copies: it excludes --replicas
+EOF2
     [ ! -e x.tsv ]
 }
 

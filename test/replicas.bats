@@ -16,7 +16,7 @@ big_sram() { printf '[sram]\ntile_MB = 100\n' > big.wafer; }
     run -2 mz-place --replicas 2 -o /dev/null "$TINY"
     assert_output --partial "--replicas places copies where the wafer's SRAM and DRAM hold them: give the wafer with -w"
     run -2 mz-place -w wafer-qwen3-30b-a3b -o /dev/null "$TINY"
-    assert_output --partial "-w is the wafer whose capacity --replicas respects"
+    assert_output --partial "-w and -S give the wafer of -a latency or --replicas"
     run -2 mz-place --replicas -1 -w wafer-qwen3-30b-a3b -o /dev/null "$TINY"
     mz-place -a contiguous -c 4 -g 2 -W p.tsv -o /dev/null "$TINY"
     run -2 mz-place -R p.tsv --replicas 2 -w wafer-qwen3-30b-a3b -o /dev/null "$TINY"
@@ -42,7 +42,7 @@ big_sram() { printf '[sram]\ntile_MB = 100\n' > big.wafer; }
     [ "$(grep -vc '^#' a.place.tsv)" -eq $((1 + 48 * 128 + 192)) ]
     mz-place -R a.place.tsv -r b.tsv -u -o b.mzt q.mzt
     diff <(placed a.mzt) <(placed b.mzt)
-    diff <(grep -v '^#' a.tsv | cut -f 1,4-12) <(grep -v '^#' b.tsv | cut -f 1,4-12)
+    diff <(grep -v '^#' a.tsv | cut -f 1,5-13) <(grep -v '^#' b.tsv | cut -f 1,5-13)
     mz-view -H b.mzt | grep -q $'^@PA\talgorithm:file\treplicas:192\tsplit:round-robin$'
     # maps hold copies when every chiplet has as many (as eplb's 128 + 16 slots on 16 chiplets)
     mz-place -a eplb --replicas 16 -w wafer-qwen3-30b-a3b -r c.tsv -u -o c.mzt q.mzt 2> /dev/null
@@ -51,7 +51,7 @@ big_sram() { printf '[sram]\ntile_MB = 100\n' > big.wafer; }
         run -0 --separate-stderr mz-place -R c.$f -r d.$f.tsv -u -o d.mzt q.mzt
         [[ "$stderr" == *"c.$f: 768 replicas (extra copies of "*" experts in 48 layers), kept in @PR lines and costed"* ]]
         diff <(placed c.mzt) <(placed d.mzt)
-        diff <(grep -v '^#' c.tsv | cut -f 1,4-12) <(grep -v '^#' d.$f.tsv | cut -f 1,4-12)
+        diff <(grep -v '^#' c.tsv | cut -f 1,5-13) <(grep -v '^#' d.$f.tsv | cut -f 1,5-13)
     done
     # 17 copies on 16 chiplets: not every rank has as many slots; vLLM holds no copies
     run -1 mz-place -a mozart --replicas 4 -w wafer-qwen3-30b-a3b -W x.json --format eplb -o /dev/null q.mzt

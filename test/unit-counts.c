@@ -121,9 +121,20 @@ static void test_placemap(void)
     /* EPLB: 12 slots on 4 ranks (3 each); expert 0 three times, 3 and 6 twice */
     CHECK(mz_placemap_read(file("e.json", "{\"phy2log\": [[0,1,2,0,3,4,5,3,6,7,0,6],[0,1,2,3,4,5,6,7,0,1,2,3]], "
                                           "\"layers\": [1, 3], \"num_gpus\": 4}"),
+                           MZ_PLACEMAP_EPLB, &t, 16, 0, 2, &p) == 0,
+          "layer 3's rank 3 holds only second copies: read, the copies being placed and costed (%s)", mz_errmsg());
+    if (p.chiplet) {
+        int on3 = 0;
+        for (int i = 0; i < p.n_replicas; i++) on3 += p.replica[3 * i] == 3 && p.replica[3 * i + 2] == 3;
+        CHECK(p.n_replicas == 8 && on3 == 3 && p.chiplet[8 + 1] == 0 && p.chiplet[8 + 3] == 1,
+              "layer 3: experts 1-3 primary on ranks 0 and 1, their second copies on rank 3");
+        mz_placement_free(&p);
+    }
+    CHECK(mz_placemap_read(file("g.json", "{\"phy2log\": [[0,1,2,0,3,4,5,3,6,7,0,6],[0,1,2,3,4,5,6,0,1,0,1,2]], "
+                                          "\"layers\": [1, 3], \"num_gpus\": 4}"),
                            MZ_PLACEMAP_EPLB, &t, 16, 0, 2, &p) < 0 &&
-              errmsg_has("layer 3: chiplet 3 hosts no expert (with replicas, each expert is placed on its lowest slot)"),
-          "layer 3's rank 3 holds only second copies: refused (%s)", mz_errmsg());
+              errmsg_has("layer 3: expert 7 is not placed"),
+          "layer 3 without expert 7: refused (%s)", mz_errmsg());
     CHECK(mz_placemap_read(file("f.json", "{\"phy2log\": [[0,1,2,0,3,4,5,3,6,7,0,6],[0,1,2,3,4,5,6,0,1,7,2,3]], "
                                           "\"layers\": [1, 3], \"num_gpus\": 4}"),
                            MZ_PLACEMAP_EPLB, &t, 16, 0, 2, &p) == 0,

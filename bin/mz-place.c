@@ -224,8 +224,12 @@ int main(int argc, char **argv)
         case 'o': out_path = optarg; break;
         case 'u': level = 0; break;
         case 't': text = 1; break;
-        case 'h': usage(stdout); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
-        case OPT_VERSION: mz_print_version(prog); return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case 'h':
+            free(wafers), free(sets), usage(stdout);
+            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
+        case OPT_VERSION:
+            free(wafers), free(sets), mz_print_version(prog);
+            return mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK;
         default: usage_error();
         }
     }

@@ -18,7 +18,7 @@ static const char *prog = "mz-fit";
 
 static int parse_format(const char *arg, void *var)
 {
-    if ((*(int *)var = mz_counts_format_parse(arg)) > 0) return 0;
+    if ((*(int *)var = mz_counts_format_parse(arg)) >= 0) return 0;
     mz_error("--format: '%s' is not auto, sglang, layer-json or eplb", arg);
     return -1;
 }

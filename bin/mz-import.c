@@ -161,6 +161,7 @@ int main(int argc, char **argv)
     if (argc - first > 1) 
         mz_opt_usage_error(&tool, "one input file at most");
     if (first < argc) in_path = argv[first];
+    mz_opt_check_form(&tool, level == 0, text);
     if (!model_arg) 
         mz_opt_usage_error(&tool, "no model given (-m)");
     if (o.weights && (o.format == MZ_IMPORT_TSV || o.format == MZ_IMPORT_CSV)) 

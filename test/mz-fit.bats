@@ -198,6 +198,9 @@ tiny() {
     # from a pipe, with --format (looking would consume it)
     run -0 mz-fit -m olmoe-1b-7b-0924 -T <(cat sg.json) --format sglang -k 500 -i 2 -o p.prior
     diff <(grep -v '^#' sg.prior) <(grep -v '^#' p.prior)
+    # --format auto (the default, named) looks at the file as no --format does
+    run -0 mz-fit -m olmoe-1b-7b-0924 -T sg.json --format auto -k 500 -i 2 -o a.prior
+    diff <(grep -v '^#' sg.prior) <(grep -v '^#' a.prior)
     run -2 mz-fit -m olmoe-1b-7b-0924 -T sg.json --format json
     assert_output --partial "--format: 'json' is not auto, sglang, layer-json or eplb"
 }

@@ -40,6 +40,9 @@ records() {
     run mz-import -m $M -f tsv --weights x
     assert_failure 2
     assert_output --partial "no gate weights"
+    run mz-import -m $M -u -t x
+    assert_failure 2
+    assert_output --partial "mz-import: -u and -t exclude each other"
 }
 
 @test "mz-import: unknown model and missing file are data errors (exit 1)" {

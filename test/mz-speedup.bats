@@ -55,6 +55,25 @@ EOF
     [[ "$stderr" == *"unknown model"* ]]
 }
 
+@test "mz-speedup: a missing stage program exits 1 naming it, before anything runs, nothing on stdout" {
+    for gone in mz-trace mz-place mz-sched mz-cost mz-view; do
+        rm -rf b && mkdir b || return 1
+        cp "$TOP/bin/mz-speedup" b/ || return 1
+        for f in "$TOP"/bin/mz-*; do
+            n=${f##*/}
+            [ "$n" = mz-speedup ] || [ "$n" = "$gone" ] || ln -s "$f" "b/$n" || return 1
+        done
+        run -1 --separate-stderr b/mz-speedup $OLMOE
+        [ -z "$output" ] || { echo "stdout without $gone: $output"; return 1; }
+        [[ "$stderr" == *"mz-speedup: "*"/b/$gone: missing or not executable"* ]] || { echo "without $gone: $stderr"; return 1; }
+    done
+    # the message is never empty: a stage that fails without mz-place's prefix is named too
+    ln -s "$TOP/bin/mz-view" b/mz-view && rm -f b/mz-place && printf '#!/bin/sh\necho boom >&2; exit 1\n' > b/mz-place && chmod +x b/mz-place
+    run -1 --separate-stderr b/mz-speedup $OLMOE
+    [ -z "$output" ]
+    [[ "$stderr" == *"mz-speedup: mz-place -a "*" failed: boom"* ]]
+}
+
 @test "mz-speedup: a small OLMoE run: Baseline > A > B > C, normalized, speedup and C_T consistent" {
     mz-speedup $OLMOE > full.tsv
     # one '#' line (what the names resolved to), then the table

@@ -138,6 +138,31 @@ start_starved() {
     head -c "$bytes" "$file" >&7
 }
 
+# Wait (at most 10 s) until process PID is blocked reading the fifo FIFO: it has
+# consumed all that was written and waits for more. Fails if it never gets there.
+wait_starved() {
+    local pid=$1 fifo=$2 i fd sc wchan
+    fifo=$(readlink -f "$fifo")
+    for i in $(seq 200); do
+        [ -d /proc/$pid ] || { echo "process $pid ended before it was starved" >&2; return 1; }
+        # the call it is blocked in: its first argument is the descriptor
+        read -r sc fd _ < /proc/$pid/syscall 2> /dev/null || sc=
+        if [ -n "$sc" ] && [ "$sc" != running ] && [[ "$fd" == 0x* ]] &&
+            [ "$(readlink -f /proc/$pid/fd/$((fd)) 2> /dev/null)" = "$fifo" ] &&
+            [ "$(awk '{ print $3 }' /proc/$pid/stat 2> /dev/null)" = S ]; then
+            return 0
+        fi
+        # no syscall file (no ptrace access): the kernel's wait channel
+        if [ -z "$sc" ]; then
+            wchan=$(cat /proc/$pid/wchan 2> /dev/null)
+            [[ "$wchan" == *pipe_read* || "$wchan" == pipe_wait ]] && return 0
+        fi
+        sleep 0.05
+    done
+    echo "process $pid was not waiting on $fifo after 10 s" >&2
+    return 1
+}
+
 @test "faults: a run killed mid-stream (TERM, HUP) leaves the old file whole and no temporary" {
     local sig cmd n=0
     for sig in TERM HUP; do
@@ -149,7 +174,7 @@ start_starved() {
             [[ "$cmd" == mz-sched* ]] && input=$(F p.mzt)
             [[ "$cmd" == mz-import* ]] && input=$(F r.jsonl)
             start_starved "$input" $(($(file_size "$input") * 3 / 4)) ${cmd//OUT/d/out}
-            sleep 0.5
+            wait_starved $PID in.fifo || { echo "$sig: $cmd: not starved"; cat err; return 1; }
             kill -$sig $PID
             exec 7>&-
             status=0
@@ -178,9 +203,10 @@ EOF
     mz-trace -m qwen3-30b-a3b -n 50 -o d/t.mzt &
     local pid=$!
     local i
-    for i in $(seq 50); do
+    # ready when its temporary exists (at most 10 s)
+    for i in $(seq 200); do
         [ -n "$(ls -A d)" ] && break
-        sleep 0.1
+        sleep 0.05
     done
     run ls -A d
     assert_output --regexp '^t\.mzt\.tmp\.[A-Za-z0-9]{6}$'

@@ -132,7 +132,8 @@ start_starved() {
     local file=$1 bytes=$2
     shift 2
     rm -f in.fifo && mkfifo in.fifo
-    "$@" in.fifo 2> err &
+    # default dispositions: under nohup HUP arrives ignored, and the tools keep it so
+    env --default-signal=HUP,INT,TERM "$@" in.fifo 2> err &
     PID=$!
     exec 7> in.fifo
     head -c "$bytes" "$file" >&7

@@ -129,12 +129,7 @@ int main(int argc, char **argv)
     if ((n_tl = mz_parse_ranges(tl_range, 0, 0x7fffffff, "--timeline-steps", &tl_steps)) < 0)
         mz_opt_usage_error(&tool, "%s", mz_errmsg());
 
-    mz_wafer_init(&w);
-    for (int i = 0; i < n_wafers; i++)
-        if (mz_wafer_load(&w, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
-    for (int i = 0; i < n_sets; i++)
-        if (mz_wafer_set(&w, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
-    if (mz_wafer_finish(&w) < 0) mz_die(prog, "%s", mz_errmsg());
+    if (mz_wafer_open(&w, wafers, n_wafers, sets, n_sets) < 0) mz_die(prog, "%s", mz_errmsg());
     if (area) { /* the area table: the wafer alone */
         mz_buf b = {0};
         if (!(out[0] = mz_out_open(out_path, 0))) mz_die(prog, "%s", mz_errmsg());

@@ -226,12 +226,8 @@ int main(int argc, char **argv)
     }
     if (n_wafers) {
         mz_wafer wf;
-        mz_wafer_init(&wf);
-        for (int i = 0; i < n_wafers; i++)
-            if (mz_wafer_load(&wf, wafers[i]) < 0) mz_die(prog, "%s", mz_errmsg());
-        for (int i = 0; i < n_sets; i++)
-            if (mz_wafer_set(&wf, sets[i]) < 0) mz_die(prog, "%s", mz_errmsg());
-        if (mz_wafer_finish(&wf) < 0) mz_die(prog, "%s", mz_errmsg());
+        if (mz_wafer_open(&wf, (char *const *)wafers, n_wafers, (char *const *)sets, n_sets) < 0)
+            mz_die(prog, "%s", mz_errmsg());
         o.sram_bytes = o.root_sram_bytes = wf.sram_bytes;
         mz_wafer_free(&wf);
     }

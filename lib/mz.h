@@ -1023,6 +1023,10 @@ int mz_wafer_set(mz_wafer *w, const char *assignment);
 /* Check that every field the topology needs is set and consistent, and
  * derive the rest. Call after the last load/set (and again after changes). */
 int mz_wafer_finish(mz_wafer *w);
+/* The wafer of a command line: init, then each of the n_files files and
+ * the n_sets overrides layered in order, then finish. On error w is
+ * already freed; on success free it with mz_wafer_free. */
+int mz_wafer_open(mz_wafer *w, char *const *files, int n_files, char *const *sets, int n_sets);
 /* Set a real-valued field directly (a fit varying constants); the value is
  * attributed to a layer named "(fit)". Call mz_wafer_finish after. */
 int mz_wafer_put(mz_wafer *w, const char *key, double v);

@@ -523,6 +523,20 @@ int mz_wafer_finish(mz_wafer *w)
     return 0;
 }
 
+int mz_wafer_open(mz_wafer *w, char *const *files, int n_files, char *const *sets, int n_sets)
+{
+    mz_wafer_init(w);
+    for (int i = 0; i < n_files; i++)
+        if (mz_wafer_load(w, files[i]) < 0) goto fail;
+    for (int i = 0; i < n_sets; i++)
+        if (mz_wafer_set(w, sets[i]) < 0) goto fail;
+    if (mz_wafer_finish(w) < 0) goto fail;
+    return 0;
+fail:
+    mz_wafer_free(w);
+    return -1;
+}
+
 void mz_wafer_mesh_xy(const mz_wafer *w, int c, int *x, int *y)
 {
     int g = c / w->per_group, i = c % w->per_group;

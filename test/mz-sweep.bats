@@ -395,7 +395,11 @@ EOF
 EOF2
     # gnuplot missing: a PATH with everything but gnuplot
     mkdir fake
-    for f in /usr/bin/* /bin/*; do case ${f##*/} in gnuplot*) ;; *) [ -e "fake/${f##*/}" ] || ln -s "$f" fake/ ;; esac; done
+    # (one ln for all: /bin is /usr/bin on a merged /usr; a second ln adds what /bin alone has)
+    ln -s /usr/bin/* fake/
+    [ /bin -ef /usr/bin ] || ln -s /bin/* fake/ 2> /dev/null || true
+    rm -f fake/gnuplot*
+    [ ! -e fake/gnuplot ] && [ -e fake/sh ]
     run -1 --separate-stderr env PATH="$PWD/fake" /bin/sh "$TOP/bin/mz-sweep" --plot area_mm2 latency_s -o f.png t.tsv
     [[ "$stderr" == *"mz-sweep: --plot: gnuplot is not installed (Debian package gnuplot-nox)"* ]]
     [ ! -e f.png ] && [ -z "$(ls | grep 'f\.png')" ]

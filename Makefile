@@ -9,7 +9,6 @@ CC      ?= cc
 PKGS     = zlib gsl jansson
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE $(shell pkg-config --cflags $(PKGS))
-CPPFLAGS += -DMZ_DATADIR='"$(DATADIR)/models"'
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm
 ifeq ($(asan),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -37,6 +36,14 @@ all: $(BINS)
 
 lib/%.o: lib/%.c $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+# The data directory is compiled into lib/io.o alone (the catalogue lookup): another
+# PREFIX rebuilds that object and relinks, instead of rebuilding the tree.
+DATADEF = -DMZ_DATADIR='"$(DATADIR)/models"'
+.datadir: FORCE
+	@echo '$(DATADEF)' | cmp -s - $@ || echo '$(DATADEF)' > $@
+lib/io.o: CPPFLAGS += $(DATADEF)
+lib/io.o: .datadir
 
 $(LIB): $(LIBOBJ)
 	$(AR) rcs $@ $^
@@ -96,7 +103,7 @@ include plots/figures.mk
 include plots/sweep.mk
 
 clean:
-	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) $(TESTPROGS) .flags
+	rm -f $(BINS) $(LIBOBJ) $(LIB) $(UNITS) $(TESTPROGS) .flags .datadir
 	rm -rf $(BUILD)
 
 # Refit the wafer's timing constants to the paper's Table 4 (about 4 minutes).

@@ -3,14 +3,18 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-# One build and install per file, under a prefix of its own (the data directory
-# is compiled in: the tree's own build is left alone).
+# One install per file, under a prefix of its own, from a copy of the tree (the
+# data directory is compiled in: the tree's own build is left alone). The copy
+# keeps the tree's objects and their times (cp -p), so that make rebuilds what
+# the prefix changes (lib/io.o, the one object the data directory is compiled
+# into) and relinks; the first test checks that the installed programs name
+# the catalogue in the new data directory.
 setup_file() {
     export INST="$BATS_FILE_TMPDIR/usr"
     local src="$BATS_FILE_TMPDIR/src"
     mkdir "$src"
-    cp -R "$TOP/Makefile" "$TOP/bin" "$TOP/lib" "$TOP/models" "$TOP/plots" "$TOP/traces" "$TOP/test" "$src"
-    make -C "$src" clean > /dev/null
+    cp -Rp "$TOP/Makefile" "$TOP/bin" "$TOP/lib" "$TOP/models" "$TOP/plots" "$TOP/traces" "$TOP/test" "$src"
+    [ ! -e "$TOP/.flags" ] || cp -p "$TOP/.flags" "$src"
     make -C "$src" -j2 install PREFIX="$INST" > "$BATS_FILE_TMPDIR/make.log" 2>&1 ||
         { tail -n 20 "$BATS_FILE_TMPDIR/make.log" >&2; return 1; }
     rm -rf "$src"

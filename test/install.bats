@@ -7,7 +7,7 @@ bats_require_minimum_version 1.5.0
 # data directory is compiled in: the tree's own build is left alone). The copy
 # keeps the tree's objects and their times (cp -p), so that make rebuilds what
 # the prefix changes (lib/io.o, the one object the data directory is compiled
-# into) and relinks; the first test checks that the installed programs name
+# into) and relinks; the second test checks that the installed programs find
 # the catalogue in the new data directory.
 setup_file() {
     export INST="$BATS_FILE_TMPDIR/usr"

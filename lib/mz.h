@@ -837,6 +837,41 @@ int mz_spool_rewind(mz_spool *s);
 int mz_spool_get(mz_spool *s, uint8_t *rec);
 void mz_spool_close(mz_spool *s);
 
+/* mz-place's work (runplace.c): read a trace, place its experts (or read a
+ * placement, -R), and write the trace on with the placement in its header;
+ * the reports and the placement file on the side. The options are those of
+ * the command line, defaults from mz_place_run_opts_init. */
+typedef struct {
+    const char *prog;          /* the name that starts warnings and the @PG line ["mz-place"] */
+    int argc;                  /* the command line of the @PG line (0: an empty CL) */
+    char **argv;
+    FILE *warn;                /* where warnings go (the main: stderr; NULL: nowhere) [NULL] */
+    const char *algorithm;     /* -a: mz_place_algorithm_parse's names or "latency" ["mozart"] */
+    int algorithm_given;       /* -a was given: it excludes -R */
+    int chiplets, groups;      /* -c, -g [16, 4] */
+    int chiplets_given, groups_given; /* -c, -g given: they override a -R file's topology */
+    int profile;               /* --profile: profiled steps, 0 all [0] */
+    unsigned long seed;        /* -s [1] */
+    int sample, kicks, alloc_nodes; /* --sample, --kicks, --alloc-nodes [65536, 0, 100000] */
+    int replicas;              /* --replicas [0] */
+    char **wafers, **sets;     /* -w and -S, in order (not owned) */
+    int n_wafers, n_sets;
+    const char *report, *latency_report, *write_placement, *read_placement; /* -r, --latency-report, -W, -R [NULL] */
+    int format;                /* --format: MZ_PLACEMAP_*, -1: -R by content, -W tsv [-1] */
+    int text, level;           /* -t; gzip level, 0 for -u [0, 1] */
+} mz_place_run_opts;
+void mz_place_run_opts_init(mz_place_run_opts *o);
+/* 0, or -1 and the error when options exclude each other or are out of
+ * range: a usage error (the message as mz-place prints it after "mz-place: "). */
+int mz_place_run_check(const mz_place_run_opts *o);
+/* Run mz-place on in_path ("-": stdin) to out_path ("-": stdout); checks o
+ * first (mz_place_run_check). Returns 0, or -1 and the error. It leaves
+ * nothing to free: whatever it allocates or opens is freed or closed before
+ * it returns, on error too, and an output it fails to finish is removed (a
+ * path) or aborted (stdout), as an mz_out is; outputs finished before the
+ * error stay. */
+int mz_place_run(const mz_place_run_opts *o, const char *in_path, const char *out_path);
+
 
 /* ---------------------------------------------------------------- schedules (sched.c; mz-sched)
  * A schedule stream (kind 'S') holds, per training step, the operations of

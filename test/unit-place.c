@@ -1,7 +1,8 @@
-/* unit-place.c: unit tests of lib/place.c: capacities, Algorithm 1, Eq. 5 against brute force, C_T evaluation, ctswap. */
+/* unit-place.c: unit tests of lib/place.c: capacities, Algorithm 1, Eq. 5 against brute force, C_T evaluation, ctswap; and of mz_place_run (runplace.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gsl/gsl_rng.h>
 
@@ -426,6 +427,137 @@ static void test_algorithms(void)
     mz_trace_info_free(&t);
 }
 
+/* ---------------------------------------------------------------- mz_place_run (runplace.c; mz-place) */
+
+/* A generated OLMoE trace of 2 steps x 4 sequences x 32 tokens, 3 layers, to path: its records, or -1. */
+static long write_small_trace(const char *path)
+{
+    mz_trace_info t;
+    mz_prior prior;
+    mz_gen *g;
+    mz_token tok;
+    mz_header h = {0};
+    mz_writer *w;
+    uint8_t *rec;
+    long n = 0;
+    int failed = 0;
+    memset(&t, 0, sizeof t);
+    if (mz_model_load("olmoe-1b-7b-0924", &t.model) < 0) return -1;
+    t.n_layers = 3;
+    t.layers = malloc(3 * sizeof *t.layers);
+    for (int i = 0; i < 3; i++) t.layers[i] = i;
+    t.steps = 2, t.seqs = 4, t.seq_len = 32, t.id_bytes = 1;
+    mz_prior_builtin(&t.model, &prior);
+    g = mz_gen_new(&t, &prior, 3);
+    mz_token_alloc(&t, &tok);
+    rec = malloc(mz_trace_record_size(&t));
+    mz_trace_info_to_header(&t, &h);
+    if ((w = mz_writer_open(path, MZ_KIND_TRACE, &h, 0, 0))) {
+        for (int s = 0; s < t.steps; s++)
+            for (int q = 0; q < t.seqs; q++) {
+                mz_gen_sequence(g);
+                for (int i = 0; i < t.seq_len; i++, n++) {
+                    tok.step = (uint32_t)s, tok.seq = (uint32_t)q, tok.tok = (uint32_t)i;
+                    mz_gen_token(g, &tok);
+                    mz_token_encode(&t, &tok, rec);
+                    if (mz_writer_put(w, rec, mz_trace_record_size(&t)) < 0) failed = 1;
+                }
+            }
+        if (mz_writer_close(w) < 0) failed = 1;
+    } else {
+        failed = 1;
+    }
+    free(rec);
+    mz_header_free(&h);
+    mz_token_free(&tok);
+    mz_gen_free(g);
+    mz_prior_free(&prior);
+    mz_trace_info_free(&t);
+    return failed ? -1 : n;
+}
+
+static void test_run(void)
+{
+    char dir[] = "/tmp/unit-place.XXXXXX", in[64], out[64], rep[64], pl[64], bad[64], pa[256] = "";
+    mz_place_run_opts o;
+    mz_trace_reader tr;
+    long n, records = 0;
+    int ret;
+    FILE *fp;
+    if (!mkdtemp(dir)) {
+        CHECK(0, "a temporary directory");
+        return;
+    }
+    snprintf(in, sizeof in, "%s/in.mzt", dir), snprintf(out, sizeof out, "%s/out.mzt", dir);
+    snprintf(rep, sizeof rep, "%s/rep.tsv", dir), snprintf(pl, sizeof pl, "%s/p.tsv", dir);
+    snprintf(bad, sizeof bad, "%s/bad.tsv", dir);
+    n = write_small_trace(in);
+    CHECK(n == 256, "a small trace written (%ld records)", n);
+
+    /* a run: the trace on with the @PA line, every record, the report and the placement file */
+    mz_place_run_opts_init(&o);
+    o.report = rep, o.write_placement = pl, o.profile = 1;
+    ret = mz_place_run(&o, in, out);
+    CHECK(ret == 0, "mz_place_run: mozart on the trace (%s)", ret ? mz_errmsg() : "ok");
+    if (mz_trace_open(&tr, out) == 0) {
+        const mz_header *h = mz_reader_header(tr.r);
+        int i = mz_header_find(h, "@PA", 0);
+        if (i >= 0) snprintf(pa, sizeof pa, "%s", h->line[i]);
+        while (mz_trace_next(&tr) > 0) records++;
+        CHECK(mz_trace_close(&tr) == 0, "the output reads to its end");
+    }
+    {
+        const char *want = "@PA\talgorithm:mozart\tprofile_steps:1\tprofile_tokens:128\tgroup_alloc:";
+        CHECK(strncmp(pa, want, strlen(want)) == 0, "its @PA line: %s", pa);
+    }
+    CHECK(records == n, "the output has every record (%ld of %ld)", records, n);
+    fp = fopen(rep, "r");
+    CHECK(fp != NULL, "the report is written");
+    if (fp) fclose(fp);
+
+    /* the saved placement read back: the same trace, @PA from the file */
+    mz_place_run_opts_init(&o);
+    o.read_placement = pl;
+    CHECK(mz_place_run(&o, in, out) == 0 && mz_trace_open(&tr, out) == 0, "-R: the saved placement applied");
+    if (tr.r) {
+        const mz_header *h = mz_reader_header(tr.r);
+        int i = mz_header_find(h, "@PA", 0);
+        CHECK(i >= 0 && strcmp(h->line[i], "@PA\talgorithm:file") == 0, "-R: @PA algorithm:file");
+        mz_trace_close(&tr);
+    }
+    remove(out);
+
+    /* errors: -1 and the message, no output made */
+    mz_place_run_opts_init(&o);
+    snprintf(pa, sizeof pa, "%s/missing.mzt", dir);
+    CHECK(mz_place_run(&o, pa, out) < 0 && strstr(mz_errmsg(), "missing.mzt: No such file"),
+          "a missing input: -1 (%s)", mz_errmsg());
+    fp = fopen(bad, "w");
+    if (fp) fputs("layer\texpert\tchiplet\tgroup\n0\t0\t99\t0\n", fp), fclose(fp);
+    o.read_placement = bad;
+    CHECK(mz_place_run(&o, in, out) < 0 && strstr(mz_errmsg(), "bad.tsv"), "a bad -R file: -1 (%s)", mz_errmsg());
+    fp = fopen(out, "r");
+    CHECK(fp == NULL, "nothing written on an error");
+    if (fp) fclose(fp);
+    o.read_placement = pl, o.algorithm_given = 1;
+    CHECK(mz_place_run_check(&o) < 0 && mz_place_run(&o, in, out) < 0 &&
+          strcmp(mz_errmsg(), "--read-placement excludes --write-placement and --algorithm") == 0,
+          "excluded options: -1 (%s)", mz_errmsg());
+    mz_place_run_opts_init(&o);
+    snprintf(pa, sizeof pa, "%s/no/out.mzt", dir);
+    CHECK(mz_place_run(&o, in, pa) < 0 && strstr(mz_errmsg(), "no/out.mzt"), "an output that cannot be made: -1 (%s)",
+          mz_errmsg());
+    snprintf(pa, sizeof pa, "%s/no/rep.tsv", dir);
+    o.algorithm = "ctswap", o.report = pa;
+    CHECK(mz_place_run(&o, in, out) < 0 && strstr(mz_errmsg(), "no/rep.tsv"), "a report that cannot be made: -1 (%s)",
+          mz_errmsg());
+    remove(out);
+    mz_place_run_opts_init(&o);
+    o.groups = 0;
+    CHECK(mz_place_run(&o, in, out) < 0, "0 groups refused (%s)", mz_errmsg());
+    remove(in), remove(rep), remove(pl), remove(bad), rmdir(dir);
+}
+
 int main(void)
 {
     setenv("MZ_MODELS", "models", 0);
@@ -434,5 +566,6 @@ int main(void)
     test_alloc();
     test_eval();
     test_algorithms();
+    test_run();
     return unit_done();
 }

@@ -158,14 +158,14 @@ void mz_step_spill(const mz_step *st, const mz_wafer *w, const mz_fabric *f, dou
 static const char *class_fields(int cls)
 {
     switch (cls) {
-    case R_CA:
-    case R_C: return "compute.clock_GHz, compute.tiles, sram.tile_GBps, sram.efficiency";
-    case R_DA: return "memory.bandwidth_GBps, memory.efficiency, memory.root_stacks";
-    case R_D: return "memory.bandwidth_GBps, memory.efficiency, memory.stacks_per_group";
-    case R_X: return "spill.bandwidth_GBps";
-    case R_RD: return "root.dispatch_Bpc, compute.clock_GHz";
-    case R_RL:
-    case R_MR: return "links.wire_GBps, links.wires_per_mm, memory.phy_mm, compute.tile_mm2";
+    case CLS_ROOT_COMPUTE:
+    case CLS_CHIPLET_COMPUTE: return "compute.clock_GHz, compute.tiles, sram.tile_GBps, sram.efficiency";
+    case CLS_ROOT_DRAM: return "memory.bandwidth_GBps, memory.efficiency, memory.root_stacks";
+    case CLS_GROUP_DRAM: return "memory.bandwidth_GBps, memory.efficiency, memory.stacks_per_group";
+    case CLS_SPILL: return "spill.bandwidth_GBps";
+    case CLS_DISPATCHER: return "root.dispatch_Bpc, compute.clock_GHz";
+    case CLS_ROOT_LINK:
+    case CLS_ROOT_MESH_LINK: return "links.wire_GBps, links.wires_per_mm, memory.phy_mm, compute.tile_mm2";
     default: return "links.wire_GBps, links.wires_per_mm, compute.tile_mm2";
     }
 }

@@ -6,11 +6,11 @@
 #include "timing.h"
 
 /* Names of the resource classes, in the order of the enum (timing.h). */
-static const char *const class_names[R_NCLASS] = {
+static const char *const class_names[CLS_N] = {
     "root compute", "chiplet compute", "root DRAM", "group DRAM", "spill tier", "root dispatcher",
     "root link", "chiplet link", "mesh link", "root mesh link"};
 
-const char *mz_fabric_class_name(int cls) { return cls >= 0 && cls < R_NCLASS ? class_names[cls] : "?"; }
+const char *mz_fabric_class_name(int cls) { return cls >= 0 && cls < CLS_N ? class_names[cls] : "?"; }
 
 static int add_res(mz_fabric *f, int type, int cls, const char *name)
 {
@@ -40,7 +40,7 @@ static int add_link(mz_fabric *f, int cls, const char *name) { return add_res(f,
  * of the root's shoreline (mz_wafer_finish derives it). */
 static double link_shore(const mz_wafer *w, int cls)
 {
-    return cls == R_RL || cls == R_MR ? w->root_link_mm : w->edge_mm;
+    return cls == CLS_ROOT_LINK || cls == CLS_ROOT_MESH_LINK ? w->root_link_mm : w->edge_mm;
 }
 
 /* Routes are built one at a time: route_begin, route_use..., route id. */
@@ -75,13 +75,13 @@ static void route_use(mz_fabric *f, int res, int hops)
 void mz_fabric_rates(mz_fabric *f, const mz_wafer *w)
 {
     double wire = w->wire_GBps * 1e9;
-    f->class_rate[R_CA] = f->class_rate[R_C] = w->peak_flops;
-    f->class_rate[R_DA] = w->mem_bandwidth_GBps * 1e9 * w->root_stacks * w->mem_efficiency;
-    f->class_rate[R_D] = w->mem_bandwidth_GBps * 1e9 * w->stacks_per_group * w->mem_efficiency;
-    f->class_rate[R_X] = w->spill_GBps * 1e9;
-    f->class_rate[R_RD] = w->dispatch_Bpc * w->clock_GHz * 1e9;
+    f->class_rate[CLS_ROOT_COMPUTE] = f->class_rate[CLS_CHIPLET_COMPUTE] = w->peak_flops;
+    f->class_rate[CLS_ROOT_DRAM] = w->mem_bandwidth_GBps * 1e9 * w->root_stacks * w->mem_efficiency;
+    f->class_rate[CLS_GROUP_DRAM] = w->mem_bandwidth_GBps * 1e9 * w->stacks_per_group * w->mem_efficiency;
+    f->class_rate[CLS_SPILL] = w->spill_GBps * 1e9;
+    f->class_rate[CLS_DISPATCHER] = w->dispatch_Bpc * w->clock_GHz * 1e9;
     for (int r = 0; r < f->n; r++) {
-        if (f->type[r] == MZ_RES_LINK && f->cls[r] != R_RD) {
+        if (f->type[r] == MZ_RES_LINK && f->cls[r] != CLS_DISPATCHER) {
             f->wires[r] = link_shore(w, f->cls[r]) * w->wires_per_mm;
             f->rate[r] = f->wires[r] * wire;
         } else {
@@ -130,10 +130,10 @@ static void add_memory(mz_fabric *f, int *dg)
     char name[24];
     for (int g = 0; g < f->G; g++) {
         snprintf(name, sizeof name, "D%d", g);
-        dg[g] = add_res(f, MZ_RES_DRAM, R_D, name);
+        dg[g] = add_res(f, MZ_RES_DRAM, CLS_GROUP_DRAM, name);
     }
-    f->da = add_res(f, MZ_RES_DRAM, R_DA, "DA");
-    f->spill = add_res(f, MZ_RES_DRAM, R_X, "X");
+    f->da = add_res(f, MZ_RES_DRAM, CLS_ROOT_DRAM, "DA");
+    f->spill = add_res(f, MZ_RES_DRAM, CLS_SPILL, "X");
     f->r_root_mem = route_begin(f);
     route_use(f, f->da, 0);
 }
@@ -148,11 +148,11 @@ static void build_tree(mz_fabric *f)
     char name[24];
     for (int g = 0; g < G; g++) {
         snprintf(name, sizeof name, "R%d", g);
-        f->rl[g] = add_link(f, R_RL, name);
+        f->rl[g] = add_link(f, CLS_ROOT_LINK, name);
     }
     for (int c = 0; c < C; c++) {
         snprintf(name, sizeof name, "S%d", c);
-        sl[c] = add_link(f, R_SL, name);
+        sl[c] = add_link(f, CLS_CHIPLET_LINK, name);
     }
     add_memory(f, dg);
     /* every transfer on the tree crosses two hops (stack or root, switch, chiplet) */
@@ -191,7 +191,7 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
     }
     for (int k = 0; k < na; k++) {
         snprintf(name, sizeof name, "RL%d", k);
-        rlk[k] = add_link(f, R_MR, name);
+        rlk[k] = add_link(f, CLS_ROOT_MESH_LINK, name);
     }
     for (int y = 0; y < rows; y++)
         for (int x = 0; x < cols; x++)
@@ -200,7 +200,7 @@ static void build_mesh(mz_fabric *f, const mz_wafer *w)
                 link[i * 2 + d] = -1;
                 if (nx >= cols || ny >= rows) continue;
                 snprintf(name, sizeof name, "L%d.%d%c", x, y, d ? 'S' : 'E');
-                link[i * 2 + d] = add_link(f, R_ML, name);
+                link[i * 2 + d] = add_link(f, CLS_MESH_LINK, name);
             }
     add_memory(f, dg);
     for (int c = 0; c < C; c++) {
@@ -266,11 +266,11 @@ mz_fabric *mz_fabric_new(const mz_wafer *w, int chiplets, int groups)
     f->r_mem = mz_malloc(f->C * sizeof(int));
     f->r_a2a = mz_malloc(f->C * sizeof(int));
     f->mem_group = mz_malloc(f->C * sizeof(int));
-    f->ca = add_res(f, MZ_RES_COMPUTE, R_CA, "CA");
-    f->rd = add_res(f, MZ_RES_LINK, R_RD, "RD");
+    f->ca = add_res(f, MZ_RES_COMPUTE, CLS_ROOT_COMPUTE, "CA");
+    f->rd = add_res(f, MZ_RES_LINK, CLS_DISPATCHER, "RD");
     for (int c = 0; c < f->C; c++) {
         snprintf(name, sizeof name, "C%d", c);
-        f->chip[c] = add_res(f, MZ_RES_COMPUTE, R_C, name);
+        f->chip[c] = add_res(f, MZ_RES_COMPUTE, CLS_CHIPLET_COMPUTE, name);
     }
     if (f->topo == MZ_TOPO_TREE)
         build_tree(f);

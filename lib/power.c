@@ -162,7 +162,7 @@ static double use_energy(const mz_power *p, const mz_step *st, int i, int u, con
         *cls = E_COMPUTE;
         return 1e-12 * (st->flop[i] / w->flops_per_pe_cycle * w->mac_pJ + st->use_sram[u] * sram_B);
     }
-    if (f->type[r] == MZ_RES_LINK && f->cls[r] == R_RD) { /* the dispatcher reads and writes the root's SRAM */
+    if (f->type[r] == MZ_RES_LINK && f->cls[r] == CLS_DISPATCHER) { /* the dispatcher reads and writes the root's SRAM */
         *cls = E_COMPUTE;
         return 1e-12 * st->use_q[u] * sram_B;
     }

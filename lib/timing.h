@@ -4,13 +4,26 @@
 
 #include "mz.h"
 
-/* Resource classes (mz-model(7) section 2): every resource of a class but
- * the links runs at the class's rate; a link's rate is its own wires. */
 /* The longest step mz-cost times (about 32 years): beyond it the wafer's
  * values are absurd together, and the step is an error naming them. */
 #define MZ_STEP_MAX_S 1e9
 
-enum { R_CA, R_C, R_DA, R_D, R_X, R_RD, R_RL, R_SL, R_ML, R_MR, R_NCLASS };
+/* Resource classes (mz-model(7) section 2), each with the names of its
+ * resources (mzs(5)): every resource of a class but the links runs at the
+ * class's rate; a link's rate is its own wires. */
+enum {
+    CLS_ROOT_COMPUTE,    /* CA: the attention (root) chiplet's tiles */
+    CLS_CHIPLET_COMPUTE, /* C<c>: an expert chiplet's tiles */
+    CLS_ROOT_DRAM,       /* DA: the root's memory stacks */
+    CLS_GROUP_DRAM,      /* D<g>: a switch group's memory stacks */
+    CLS_SPILL,           /* X: the tier past capacity (spill.*) */
+    CLS_DISPATCHER,      /* RD: the root's token dispatcher */
+    CLS_ROOT_LINK,       /* R<g>: root to a group's switch */
+    CLS_CHIPLET_LINK,    /* S<c>: a switch to its expert chiplet */
+    CLS_MESH_LINK,       /* L<x>.<y>E|S: a mesh hop between chiplets */
+    CLS_ROOT_MESH_LINK,  /* RL<k>: root to the mesh */
+    CLS_N
+};
 
 struct mz_fabric {
     int topo, C, G, per;     /* wafer: expert chiplets, groups, chiplets per group */
@@ -21,7 +34,7 @@ struct mz_fabric {
     int *type, *cls;
     double *rate;            /* bytes/s (links, memories), peak FLOP/s (compute) */
     double *wires;           /* links: wires (shoreline x links.wires_per_mm) */
-    double class_rate[R_NCLASS];
+    double class_rate[CLS_N];
     double hop_s, clock_Hz, sram_Bps;
     int tiles, array_dim, arrays, bytes;
     int multicast, reduce_fwd, reduce_bwd;

@@ -1006,6 +1006,33 @@ void mz_sched_free(mz_sched *s);
  * turns; a no-op elsewhere. (Generic: its place is io.c.) */
 void mz_pipe_widen(int fd);
 
+/* What mz-sched does (runsched.c): read the placed trace in_path ('-':
+ * stdin, binary or text, gzip or plain) and write the schedule of each of
+ * its steps to out_path ('-': stdout). With wafers the SRAM of the wafer
+ * they layer (and sets override, as mz_wafer_open) decides the order, the
+ * prefetch depth and where the shared experts run; without, the SRAM is
+ * unknown. The variant's name is the one given, else baseline, A, B
+ * (overlap and dedup on the contiguous placement), C (on any other) or
+ * dedup from the flags. Returns 0, or -1 with the error recorded, every
+ * input closed and the output aborted (nothing left under its name). */
+typedef struct {
+    mz_sched_opts sched;  /* the builder's options; variant and the SRAM are set from the ones below */
+    const char *variant;  /* baseline, A, B or C (sets overlap and dedup), or NULL */
+    char *const *wafers;  /* files (or catalogue names) of the wafer, layered in order */
+    int n_wafers;
+    char *const *sets;    /* "section.key=value" overrides of it */
+    int n_sets;
+    int text;             /* write the text form */
+    int level;            /* gzip level of the binary form; 0: plain */
+    const char *prog;     /* the @PG line: program name and command line */
+    int argc;
+    char **argv;
+} mz_sched_run_opts;
+/* Defaults: mz_sched_opts_default, no wafer, binary at gzip level 1, prog
+ * "mz-sched" with an empty command line. */
+void mz_sched_run_opts_init(mz_sched_run_opts *o);
+int mz_sched_run(const mz_sched_run_opts *o, const char *in_path, const char *out_path);
+
 
 /* ---------------------------------------------------------------- wafers and timing (wafer.c, cost.c; mz-cost)
  * A wafer description: key = value fields in [sections], layered from files

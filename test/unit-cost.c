@@ -1,4 +1,4 @@
-/* unit-cost.c: unit tests of wafer descriptions, schedule records, link shorelines, compute work, the fixed-order timing and the critical path. */
+/* unit-cost.c: unit tests of wafer descriptions, schedule records, mz_sched_run, link shorelines, compute work, the fixed-order timing and the critical path. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -420,6 +420,99 @@ static void test_parse(void)
     mz_buf_free(&full);
 }
 
+/* The placed trace of test/sched-tiny.mzt: a dense and an MoE layer, 4
+ * experts on 2 chiplets (contiguous), top-2, 2 sequences of 2 tokens. */
+static const char tiny_trace[] =
+    "@HD\tVN:1.0\tKD:trace\n"
+    "@MD\tname:tiny-sched\tlayers:2\tmoe:1\texperts:4\tshared:0\ttopk:2\thidden:4\tffn:2\tshared_ffn:0\t"
+    "dense_ffn:8\theads:1\tkv_heads:1\thead_dim:4\tvocab:10\tgroups:1\ttopk_groups:1\tgated:1\n"
+    "@TR\tsteps:1\tseqs:2\tseq_len:2\tlayers:1\tweights:0\n"
+    "@PT\tchiplets:2\tgroups:1\talgorithm:contiguous\n"
+    "@PL\tlayer:1\tchiplet:0,0,1,1\n"
+    "0\t0\t0\t0,1\n0\t0\t1\t0,2\n0\t1\t0\t2,3\n0\t1\t1\t1,3\n"
+    "@EOF\t4\n";
+
+/* Read a schedule written by mz_sched_run: its @SC options and op count; -1 if unreadable. */
+static long read_sched(const char *path, mz_sched_opts *so, int *first_kind)
+{
+    mz_reader *r = mz_reader_open(path, MZ_KIND_SCHED);
+    const uint8_t *rec;
+    size_t len;
+    long n = 0;
+    int ret = 0;
+    mz_op o = {0};
+    if (!r) return -1;
+    if (mz_sched_opts_from_header(mz_reader_header(r), so) < 0) n = -1;
+    while (n >= 0 && (ret = mz_reader_next(r, &rec, &len)) > 0) {
+        if (mz_op_decode(rec, len, &o) < 0) n = -2;
+        if (n == 0) *first_kind = o.kind;
+        if (n >= 0) n++;
+    }
+    if (ret < 0) n = -1;
+    mz_op_free(&o);
+    if (mz_reader_close(r) < 0) n = -1;
+    return n;
+}
+
+static void test_sched_run(void)
+{
+    static char dir[] = "/tmp/unit-cost-run-XXXXXX";
+    char in[256], out[256], cmd[300];
+    char *argv[] = {"mz-sched", "-M", "2", NULL};
+    mz_sched_run_opts o;
+    mz_sched_opts so;
+    FILE *fp;
+    int kind = -1;
+    long n;
+    if (!mkdtemp(dir)) return;
+    snprintf(in, sizeof in, "%s/in.mzt", dir);
+    snprintf(out, sizeof out, "%s/out.mzs", dir);
+    fp = fopen(in, "w");
+    fputs(tiny_trace, fp);
+    fclose(fp);
+
+    mz_sched_run_opts_init(&o);
+    CHECK(o.level == 1 && !o.text && !o.variant && o.sched.micro_batches == 4 && !strcmp(o.prog, "mz-sched"),
+          "mz_sched_run_opts_init: gzip level 1, binary, the builder's defaults");
+    o.sched.micro_batches = 2, o.sched.slices = 2, o.sched.overlap = 1, o.sched.dedup = 1;
+    o.argc = 3, o.argv = argv;
+    CHECK(mz_sched_run(&o, in, out) == 0, "a placed trace schedules (%s)", mz_errmsg());
+    n = read_sched(out, &so, &kind);
+    CHECK(n == 100 && kind == MZ_OP_ROOT_LOAD, "100 ops, the root's weights first (got %ld, kind %d)", n, kind);
+    CHECK(!strcmp(so.variant, "B") && so.overlap && so.dedup && so.micro_batches == 2 && so.order == MZ_ORDER_LAYER,
+          "overlap and dedup on the contiguous placement: variant B, the order resolved (got %s)", so.variant);
+    o.sched.dedup = 0;
+    CHECK(mz_sched_run(&o, in, out) == 0 && read_sched(out, &so, &kind) > 0 && !strcmp(so.variant, "A"),
+          "overlap alone: A (got %s)", so.variant);
+    o.variant = "C";
+    CHECK(mz_sched_run(&o, in, out) == 0 && read_sched(out, &so, &kind) > 0 && !strcmp(so.variant, "C") &&
+              so.overlap && so.dedup, "a variant given sets overlap and dedup");
+
+    /* errors: -1 and the message, no output made */
+    o.variant = "D";
+    CHECK(mz_sched_run(&o, in, out) < 0 && strstr(mz_errmsg(), "'D' is not baseline, A, B or C"),
+          "an unknown variant (%s)", mz_errmsg());
+    o.variant = NULL;
+    snprintf(out, sizeof out, "%s/new.mzs", dir);
+    o.n_wafers = 1, o.wafers = (char *const[]){"./no-such.wafer"};
+    CHECK(mz_sched_run(&o, in, out) < 0 && strstr(mz_errmsg(), "no-such.wafer"), "a missing wafer (%s)", mz_errmsg());
+    o.n_wafers = 0;
+    fp = fopen(in, "w");
+    fwrite(tiny_trace, 1, (size_t)(strstr(tiny_trace, "@PT") - tiny_trace), fp);
+    fputs(strstr(tiny_trace, "0\t0\t0\t"), fp);
+    fclose(fp);
+    CHECK(mz_sched_run(&o, in, out) < 0 && strstr(mz_errmsg(), "in.mzt: the trace has no placement"),
+          "a trace without a placement (%s)", mz_errmsg());
+    fp = fopen(in, "w");
+    fwrite(tiny_trace, 1, (size_t)(strstr(tiny_trace, "@EOF") - tiny_trace), fp);
+    fclose(fp);
+    o.text = 1;
+    CHECK(mz_sched_run(&o, in, out) < 0 && strstr(mz_errmsg(), "truncated"), "a truncated trace (%s)", mz_errmsg());
+    CHECK(access(out, F_OK) < 0, "nothing written under the output's name");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void)
 {
     test_records();
@@ -428,6 +521,7 @@ int main(void)
     test_step();
     test_mesh();
     test_parse();
+    test_sched_run();
     mz_op_free(&op);
     return unit_done();
 }

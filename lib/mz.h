@@ -524,6 +524,19 @@ int mz_stat_write_loads(const mz_stat *s, mz_out *out);
 int mz_stat_write_coact(mz_stat *s, mz_out *out);
 void mz_stat_free(mz_stat *s);
 
+/* mz-stat's work (runstat.c): measure the trace at in_path ("-": standard
+ * input) and write the table to out_path ("-": standard output) and, when
+ * their paths are set, the load vectors and co-activation pairs. Returns 0,
+ * or -1 with the error recorded (outputs not yet complete are removed). */
+typedef struct {
+    int chiplets;           /* contiguous layout over this many chiplets; 0: 16, or one per expert */
+    int per_chiplet;        /* or this many experts per chiplet (chiplets 0); 0: not given */
+    const char *loads_path; /* per-layer load vectors (layer expert count share), or NULL */
+    const char *coact_path; /* per-layer co-activation pairs (layer i j count), or NULL */
+} mz_stat_run_opts;
+void mz_stat_run_opts_init(mz_stat_run_opts *o);
+int mz_stat_run(const mz_stat_run_opts *o, const char *in_path, const char *out_path);
+
 
 /* ---------------------------------------------------------------- import (import.c; mz-import)
  * Real routing logs to traces: the vLLM route-log JSONL ("meta" and "route"

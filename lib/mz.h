@@ -524,6 +524,19 @@ int mz_stat_write_loads(const mz_stat *s, mz_out *out);
 int mz_stat_write_coact(mz_stat *s, mz_out *out);
 void mz_stat_free(mz_stat *s);
 
+/* mz-stat's work (runstat.c): measure the trace at in_path ("-": standard
+ * input) and write the table to out_path ("-": standard output) and, when
+ * their paths are set, the load vectors and co-activation pairs. Returns 0,
+ * or -1 with the error recorded (outputs not yet complete are removed). */
+typedef struct {
+    int chiplets;           /* contiguous layout over this many chiplets; 0: 16, or one per expert */
+    int per_chiplet;        /* or this many experts per chiplet (chiplets 0); 0: not given */
+    const char *loads_path; /* per-layer load vectors (layer expert count share), or NULL */
+    const char *coact_path; /* per-layer co-activation pairs (layer i j count), or NULL */
+} mz_stat_run_opts;
+void mz_stat_run_opts_init(mz_stat_run_opts *o);
+int mz_stat_run(const mz_stat_run_opts *o, const char *in_path, const char *out_path);
+
 
 /* ---------------------------------------------------------------- import (import.c; mz-import)
  * Real routing logs to traces: the vLLM route-log JSONL ("meta" and "route"
@@ -655,6 +668,34 @@ int mz_fit_logits(mz_prior *p, const mz_model *m, int iters, int tokens, uint64_
 /* Load skew of one share vector: coefficient of variation, hottest share
  * over uniform, entropy normalised by log(E). */
 void mz_load_skew(const double *share, int E, double *cv, double *max_over_uniform, double *entropy);
+
+/* mz-fit's work (runfit.c): fit a routing prior for o->model to the loads
+ * measured in in_path (a loads table or a count set, or a trace when
+ * o->trace is set) and write it to out_path ("-": standard output), the
+ * report to o->report_path when set. Returns 0, or -1 with the error
+ * recorded (outputs not yet complete are removed). */
+typedef struct {
+    const char *model;      /* -m: the model the prior is for (catalogue name or config.json) */
+    const char *from;       /* -F: the loads were measured on this model, or NULL */
+    int trace;              /* in_path is a trace (-r), not a table (-T) */
+    int counts_format;      /* the table is a count set in this MZ_COUNTS_* format; 0: sniff */
+    int layer_index;        /* MZ_LAYERS_*: what a count set's rows are */
+    char **select;          /* -S "COL=V[,V]": keep the table rows that match (not for a count set) */
+    int n_select;
+    double coact;           /* co-activation strength */
+    int topic_size;         /* experts per latent topic; 0: top-k */
+    int topic_layout;       /* MZ_LAYOUT_*; -1: the prior's (random) */
+    int topic_seed;
+    double seq_stick, layer_stick;
+    int iters, tokens, seed; /* fixed-point iterations, tokens sampled per iteration, seed */
+    char **notes;           /* '#' provenance lines */
+    int n_notes;
+    const char *report_path; /* per-layer TSV of target vs fitted skew, or NULL */
+} mz_fit_run_opts;
+/* mz-fit's defaults: the MZ_DEFAULT_* prior constants, 30 iterations of
+ * 20000 tokens, seed 1, topic_layout -1, the other fields 0 or NULL. */
+void mz_fit_run_opts_init(mz_fit_run_opts *o);
+int mz_fit_run(const mz_fit_run_opts *o, const char *in_path, const char *out_path);
 
 
 /* ---------------------------------------------------------------- placement algorithms (place.c; mz-place)

@@ -1,4 +1,4 @@
-/* unit-gen.c: unit tests of the routing prior files and of the statistics of the routing sampler. */
+/* unit-gen.c: unit tests of the routing prior files, of the statistics of the routing sampler and of mz-fit's run (lib/runfit.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -557,6 +557,67 @@ static void test_prior_files(void)
     }
 }
 
+/* mz_fit_run on a loads table of a 3-layer model (layers 0 and 2 measured)
+ * writes a prior that reads back with the table's shares and the fit's
+ * provenance, and the report; loads the model cannot have are an error that
+ * leaves neither file. */
+static void test_fit_run(void)
+{
+    char model[300], table[300], bad[300], prior[300], report[300], line[256];
+    mz_fit_run_opts o;
+    mz_prior p;
+    FILE *fp;
+    int ret, rows = 0;
+    char *notes[] = {"made by unit-gen"}, *select[] = {"src=a"};
+    snprintf(model, sizeof model, "%s", write_file("tiny.json",
+             "{\"num_hidden_layers\": 3, \"hidden_size\": 8, \"num_experts\": 4, \"num_experts_per_tok\": 2,"
+             " \"moe_intermediate_size\": 8, \"num_attention_heads\": 1, \"vocab_size\": 16}\n"));
+    snprintf(table, sizeof table, "%s", write_file("tiny.tsv", "src\tlayer\texpert\tcount\n"
+             "a\t0\t0\t40\na\t0\t1\t30\na\t0\t2\t20\na\t0\t3\t10\n"
+             "a\t2\t0\t15\na\t2\t1\t15\na\t2\t2\t25\na\t2\t3\t45\nb\t0\t3\t1\n"));
+    snprintf(bad, sizeof bad, "%s", write_file("bad.tsv", "layer\texpert\tcount\n0\t4\t1\n"));
+    snprintf(prior, sizeof prior, "%s/fit.prior", tmpdir);
+    snprintf(report, sizeof report, "%s/fit.tsv", tmpdir);
+
+    mz_fit_run_opts_init(&o);
+    CHECK(o.iters == 30 && o.tokens == 20000 && o.seed == 1 && o.topic_layout == -1 && o.coact == MZ_DEFAULT_COACT &&
+              !o.model && !o.trace && !o.n_select,
+          "run options start at mz-fit's defaults");
+    o.model = model;
+    o.select = select, o.n_select = 1;
+    o.notes = notes, o.n_notes = 1;
+    o.iters = 5, o.tokens = 4000;
+    o.report_path = report;
+    ret = mz_fit_run(&o, table, prior);
+    CHECK(ret == 0, "mz_fit_run on a loads table%s%s", ret ? ": " : "", ret ? mz_errmsg() : "");
+    ret = mz_prior_read(prior, &p);
+    CHECK(ret == 0 && p.experts == 4 && p.topk == 2 && p.n_layers == 3, "the prior reads back: 3 layers of 4 experts%s%s",
+          ret ? ": " : "", ret ? mz_errmsg() : "");
+    if (ret == 0) {
+        int l0 = mz_prior_slot(&p, 0), l2 = mz_prior_slot(&p, 2);
+        CHECK(l0 >= 0 && l2 >= 0 && fabs(p.share[l0 * 4] - 0.4) < 1e-9 && fabs(p.share[l0 * 4 + 3] - 0.1) < 1e-9 &&
+                  fabs(p.share[l2 * 4 + 3] - 0.45) < 1e-9,
+              "measured layers keep the selected rows' shares (0.4 .. 0.1, 0.45; src=b left out)");
+        CHECK(p.source && strstr(p.source, "# made by unit-gen\n") && strstr(p.source, "tiny.tsv src=a\n") &&
+                  strstr(p.source, "#   layer 1: shape interpolated") && strstr(p.source, "# fit: 5 iterations of 4000 tokens"),
+              "provenance: the note, the loads and the selection, the interpolated layer, the fit");
+        mz_prior_free(&p);
+    }
+    fp = fopen(report, "r");
+    while (fp && fgets(line, sizeof line, fp)) rows++;
+    if (fp) fclose(fp);
+    CHECK(rows == 4, "the report: a header and a row per layer (%d lines)", rows);
+    unlink(prior), unlink(report);
+
+    o.select = NULL, o.n_select = 0;
+    CHECK(mz_fit_run(&o, bad, prior) < 0 && errmsg_has("bad.tsv") && errmsg_has("expert 4"),
+          "an expert the model lacks is an error naming the table (%s)", mz_errmsg());
+    CHECK(access(prior, F_OK) < 0 && access(report, F_OK) < 0, "and leaves neither the prior nor the report");
+    o.trace = 1;
+    CHECK(mz_fit_run(&o, table, prior) < 0 && errmsg_has("tiny.tsv: not an mz stream"),
+          "a table read as a trace (-r) is an error (%s)", mz_errmsg());
+}
+
 static void test_builtin(void)
 {
     mz_model m;
@@ -710,6 +771,7 @@ int main(void)
     test_seeds();
     test_topics();
     test_prior_files();
+    test_fit_run();
     test_builtin();
     test_popularity();
     test_large_draws();

@@ -1,4 +1,5 @@
-/* unit-stat.c: unit tests of lib/stat.c: skew, mutual information, co-activation, the accumulator, against values computed by hand. */
+/* unit-stat.c: unit tests of lib/stat.c and lib/runstat.c: skew, mutual information, co-activation, the accumulator, against values computed by hand; mz-stat's run on files. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -216,6 +217,109 @@ static void test_long(void)
     mz_trace_info_free(&t);
 }
 
+/* The whole contents of a file (malloc'ed), or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    mz_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    if (!fp) return NULL;
+    mz_buf_printf(&b, "%s", "");
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) mz_buf_printf(&b, "%.*s", (int)n, chunk);
+    fclose(fp);
+    return b.s;
+}
+
+/* Files in directory dir (".", ".." not counted). */
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+/* mz_stat_run on a text trace of add_tokens' tokens (tiny_trace, layers 0 and 1)
+ * writes what the accumulator writes, under its two '#' lines; a truncated
+ * trace is an error that leaves no file. */
+static void test_run(void)
+{
+    static const char trace[] =
+        "@HD\tVN:1.0\tKD:trace\n"
+        "@MD\tname:tiny\tlayers:3\tmoe:0-2\texperts:4\tshared:0\ttopk:2\thidden:4\tffn:2\tshared_ffn:0\tdense_ffn:0"
+        "\theads:1\tkv_heads:1\thead_dim:4\tvocab:10\tgroups:1\ttopk_groups:1\tgated:1\n"
+        "@TR\tsteps:1\tseqs:2\tseq_len:2\tlayers:0-1\tweights:0\n"
+        "0\t0\t0\t0,1\t2,3\n0\t0\t1\t0,1\t2,3\n0\t1\t0\t2,3\t0,1\n0\t1\t1\t0,2\t1,3\n@EOF\t4\n";
+    char dir[] = "/tmp/unit-stat-run.XXXXXX", in[64], out[64], loads[64], want_path[64], cmd[128];
+    char *got, *want, *got_loads, *want_loads;
+    int ret;
+    mz_stat_run_opts o;
+    mz_trace_info t;
+    mz_stat *s;
+    mz_out *w;
+    FILE *fp;
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    snprintf(out, sizeof out, "%s/out.tsv", dir);
+    snprintf(loads, sizeof loads, "%s/loads.tsv", dir);
+    fp = fopen(in, "w");
+    fputs(trace, fp);
+    fclose(fp);
+
+    mz_stat_run_opts_init(&o);
+    CHECK(o.chiplets == 0 && o.per_chiplet == 0 && !o.loads_path && !o.coact_path, "run options start unset");
+    o.chiplets = 2;
+    o.loads_path = loads;
+    ret = mz_stat_run(&o, in, out);
+    CHECK(ret == 0, "mz_stat_run on a 4-token text trace%s%s", ret ? ": " : "", ret ? mz_errmsg() : "");
+
+    /* the same tokens through the accumulator */
+    tiny_trace(&t, 0, 1);
+    s = mz_stat_new(&t, 2, 0, NULL);
+    add_tokens(s, &t);
+    snprintf(want_path, sizeof want_path, "%s/want.tsv", dir);
+    w = mz_out_open(want_path, 0);
+    mz_out_printf(w, "#mz-stat\tinput:%s\tmodel:tiny\texperts:4\ttopk:2\tlayers:0-1\n"
+                     "#layout:contiguous\tchiplets:2\tplacement:none\n", in);
+    mz_stat_write(s, w);
+    mz_out_close(w);
+    got_loads = slurp(loads);
+    w = mz_out_open(loads, 0);
+    mz_stat_write_loads(s, w);
+    mz_out_close(w);
+    want_loads = slurp(loads);
+    got = slurp(out);
+    want = slurp(want_path);
+    CHECK(got && want && strcmp(got, want) == 0, "the table is the accumulator's under the two '#' lines");
+    CHECK(got_loads && want_loads && strcmp(got_loads, want_loads) == 0 && strstr(got_loads, "0\t0\t3\t0.375000\n"),
+          "--loads: the accumulator's load vectors (expert 0 of layer 0: 3 of 8)");
+    free(got), free(want), free(got_loads), free(want_loads);
+    mz_stat_free(s);
+    mz_trace_info_free(&t);
+    unlink(out), unlink(loads), unlink(want_path);
+
+    /* a trace cut before its last line: -1, the message, no output left */
+    fp = fopen(in, "w");
+    fwrite(trace, 1, strlen(trace) - 8, fp);
+    fclose(fp);
+    o.coact_path = want_path;
+    CHECK(mz_stat_run(&o, in, out) < 0 && strstr(mz_errmsg(), "in.txt: line 7: truncated"),
+          "a truncated trace is an error naming its line (%s)", mz_errmsg());
+    CHECK(count_files(dir) == 1, "and leaves no output behind (%d files, want 1: the input)", count_files(dir));
+    unlink(in);
+    CHECK(mz_stat_run(&o, in, out) < 0 && strstr(mz_errmsg(), "in.txt: No such file or directory"),
+          "a missing input is an error (%s)", mz_errmsg());
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void)
 {
     test_skew();
@@ -223,5 +327,6 @@ int main(void)
     test_coact();
     test_accumulator();
     test_long();
+    test_run();
     return unit_done();
 }

@@ -190,6 +190,7 @@ struct mz_stat {
     int in_seq;
     uint64_t *ct, *ct_placed; /* [L]: sums of distinct chiplets per token */
     int *scratch;           /* [k] */
+    size_t *rowk, *colk;    /* [k]: a token's ids and rows, k above MAXK_FAST */
     mz_stat_row *rows;      /* [L + 1] */
 };
 
@@ -255,6 +256,8 @@ mz_stat *mz_stat_new(const mz_trace_info *t, int chiplets, int per_chiplet, cons
     s->ct = mz_calloc(L ? L : 1, sizeof *s->ct);
     s->ct_placed = mz_calloc(L ? L : 1, sizeof *s->ct_placed);
     s->scratch = mz_malloc(s->k * sizeof *s->scratch);
+    s->rowk = mz_malloc(s->k * sizeof *s->rowk);
+    s->colk = mz_malloc(s->k * sizeof *s->colk);
     s->batch = mz_malloc(((size_t)L + 1) * BATCH * s->k * sizeof *s->batch);
     s->bstart = mz_malloc(BATCH);
     s->rows = mz_calloc(L + 1, sizeof *s->rows);
@@ -287,49 +290,72 @@ static void fold(mz_stat *s)
 
 /* Count one layer over the batched tokens: the layer's tables stay in
  * cache while its tokens stream past (token by token across all layers
- * the tables of every layer would compete for the cache). */
-static void count_layer(mz_stat *s, int l)
+ * the tables of every layer would compete for the cache). Inlined for
+ * each common k (a constant k unrolls the loops over a token's experts);
+ * a token's ids are copied to locals first, which the compiler knows no
+ * table store can change (the 16-bit tables are the ids' type). */
+#define MAXK_FAST 16
+static inline __attribute__((always_inline)) void count_tokens(mz_stat *s, int l, const int k)
 {
-    int E = s->E, k = s->k, nb = s->nb;
+    const int E = s->E, nb = s->nb, next = s->next[l], few = s->chiplets <= 64;
     const uint16_t *ids = s->batch + (size_t)l * BATCH * k;
+    const uint8_t *bstart = s->bstart;
+    const int *contig = s->contig;
     uint64_t *load = s->load + (size_t)l * E, shared = 0, ct = 0, ct_placed = 0;
     uint16_t *pair = s->pair16 + (size_t)l * E * E, *joint = s->joint16 + (size_t)l * E * E;
     uint32_t *seqc = s->seqc + (size_t)l * E;
     const int *placed = s->placed ? s->placed + (size_t)l * E : NULL;
     for (int t = 0; t < nb; t++) {
         const uint16_t *id = ids + (size_t)t * k;
-        if (s->bstart[t]) memset(seqc, 0, E * sizeof *seqc);
+        size_t rowbuf[MAXK_FAST], colbuf[MAXK_FAST];
+        size_t *row = k <= MAXK_FAST ? rowbuf : s->rowk, *col = k <= MAXK_FAST ? colbuf : s->colk;
+        if (bstart[t]) memset(seqc, 0, E * sizeof *seqc);
+        for (int a = 0; a < k; a++) col[a] = id[a], row[a] = col[a] * E;
+#pragma GCC unroll 16
         for (int a = 0; a < k; a++) {
-            int i = id[a];
+            size_t i = col[a];
             load[i]++;
             shared += seqc[i]++;
             /* rank order, not id order: (i, j) and (j, i) are summed at the end */
-            for (int b = a + 1; b < k; b++) pair[(size_t)i * E + id[b]]++;
+#pragma GCC unroll 16
+            for (int b = a + 1; b < k; b++) pair[row[a] + col[b]]++;
         }
-        if (s->next[l]) {
+        if (next) {
             const uint16_t *nx = id + (size_t)BATCH * k;
-            for (int a = 0; a < k; a++) {
-                uint16_t *row = joint + (size_t)id[a] * E;
-                for (int b = 0; b < k; b++) row[nx[b]]++;
-            }
+            for (int b = 0; b < k; b++) col[b] = nx[b];
+            for (int a = 0; a < k; a++)
+#pragma GCC unroll 16
+                for (int b = 0; b < k; b++) joint[row[a] + col[b]]++;
         }
-        if (s->chiplets <= 64) {
+        if (few) {
             /* counted as they come: __builtin_popcountll is a library call
              * without -mpopcnt */
             uint64_t m = 0;
             for (int a = 0; a < k; a++) {
-                uint64_t bit = (uint64_t)1 << s->contig[id[a]];
+                uint64_t bit = (uint64_t)1 << contig[id[a]];
                 ct += !(m & bit);
                 m |= bit;
             }
         } else {
-            ct += distinct(s->contig, id, k, s->scratch);
+            ct += distinct(contig, id, k, s->scratch);
         }
         if (placed) ct_placed += distinct(placed, id, k, s->scratch);
     }
     s->seq_shared[l] += shared;
     s->ct[l] += ct;
     s->ct_placed[l] += ct_placed;
+}
+
+/* Count one layer with the loop for its k. */
+static void count_layer(mz_stat *s, int l)
+{
+    switch (s->k) {
+    case 8: count_tokens(s, l, 8); return;
+    case 6: count_tokens(s, l, 6); return;
+    case 4: count_tokens(s, l, 4); return;
+    case 2: count_tokens(s, l, 2); return;
+    }
+    count_tokens(s, l, s->k);
 }
 
 /* Count the batched tokens, layer by layer. */
@@ -537,6 +563,8 @@ void mz_stat_free(mz_stat *s)
     free(s->ct);
     free(s->ct_placed);
     free(s->scratch);
+    free(s->rowk);
+    free(s->colk);
     free(s->rows);
     free(s);
 }

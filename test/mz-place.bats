@@ -343,16 +343,17 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     grep -q "^@PA	algorithm:mozart	.*group_alloc:heuristic	group_alloc_gap:$gap$" h.mzt
 }
 
-@test "held-out check (issue 17): real Qwen1.5 routes, profiled on the first half, mozart below contiguous on the second" {
+@test "held-out check (issue 17): real Qwen1.5 routes, profiled on the first half, mozart and latency below contiguous on the second" {
     [ -e "$TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz" ] || skip "the Qwen1.5 route log is not in this tree"
     "$TOP/test/heldout-qwen15" > h.tsv
     # a comment, the header and one row per algorithm, 7 columns each
-    awk -F'\t' '!/^#/ { n++; if (NF != 7) bad = 1 } END { exit !(n == 6 && !bad) }' h.tsv
+    awk -F'\t' '!/^#/ { n++; if (NF != 7) bad = 1 } END { exit !(n == 7 && !bad) }' h.tsv
     [ "$(sed -n 2p h.tsv)" = "$(printf 'algorithm\tct_profile\tct_heldout\tmax_load_profile\tmax_load_heldout\tgroup_dev_heldout\tintra_inter_ratio')" ]
-    for a in contiguous balanced mozart ctswap; do
+    for a in contiguous balanced mozart ctswap latency; do
         awk -F'\t' -v a="$a" '$1 == a { for (i = 2; i <= 7; i++) if ($i !~ /^[0-9]+\.[0-9]+$/) exit 1; ok = 1 } END { exit !ok }' h.tsv
     done
     c=$(awk -F'\t' '$1 == "contiguous" { print $3 }' h.tsv)
     m=$(awk -F'\t' '$1 == "mozart" { print $3 }' h.tsv)
-    awk -v c="$c" -v m="$m" 'BEGIN { exit !(m < c) }'
+    l=$(awk -F'\t' '$1 == "latency" { print $3 }' h.tsv)
+    awk -v c="$c" -v m="$m" -v l="$l" 'BEGIN { exit !(m < c && l < c) }'
 }

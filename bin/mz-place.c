@@ -10,7 +10,7 @@ static const char *prog = "mz-place";
 #define USAGE_LINE                                                                                       \
     "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [--replicas N] [-r REPORT]\n" \
     "                [-W FILE | -R FILE] [--format F] [-w WAFER]... [-S KEY=VALUE]... [--latency-report FILE]\n" \
-    "                [-u | -t] [-o FILE] [TRACE]\n"
+    "                [--max-load X] [-u | -t] [-o FILE] [TRACE]\n"
 
 static void usage(FILE *fp)
 {
@@ -34,6 +34,8 @@ static void usage(FILE *fp)
             "      --alloc-nodes N      node budget of the exact group allocation (Eq. 5) per\n"
             "                           layer, in 4-group nodes (N*16/G^2 nodes above 4 groups);\n"
             "                           past it the best found is kept, its gap reported [100000]\n"
+            "      --max-load X         no chiplet above X (>= 1) times the layer's mean chiplet\n"
+            "                           load (mozart, ctswap, balanced, latency) [no cap]\n"
             "      --replicas N         up to N extra copies per layer of the hottest experts\n"
             "                           (eplb: N redundant slots), where the wafer's SRAM and\n"
             "                           DRAM hold them; tokens split between copies in turn [0]\n"
@@ -88,7 +90,7 @@ static int spool_input(const mz_trace_reader *tr)
     return !mz_reader_is_regular(tr->r) || mz_reader_is_text(tr->r) || mz_reader_is_gzip(tr->r);
 }
 
-enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT, OPT_LATREPORT, OPT_REPLICAS };
+enum { OPT_PROFILE = 256, OPT_SAMPLE, OPT_NODES, OPT_KICKS, OPT_LEVEL, OPT_VERSION, OPT_FORMAT, OPT_LATREPORT, OPT_REPLICAS, OPT_MAXLOAD };
 
 /* -a latency (lib/placelat.c): it needs the priors and a token sample, as
  * ctswap does, so it runs on ctswap's path of this program. */
@@ -116,6 +118,7 @@ int main(int argc, char **argv)
         {"sample", required_argument, NULL, OPT_SAMPLE},
         {"alloc-nodes", required_argument, NULL, OPT_NODES},
         {"kicks", required_argument, NULL, OPT_KICKS},
+        {"max-load", required_argument, NULL, OPT_MAXLOAD},
         {"report", required_argument, NULL, 'r'},
         {"write-placement", required_argument, NULL, 'W'},
         {"read-placement", required_argument, NULL, 'R'},
@@ -156,13 +159,13 @@ int main(int argc, char **argv)
     size_t rec_size;
     uint64_t n_first = 0, n_second = 0;
     int from_spool = 0, group_alloc = 0, steps_seen = 0;
-    double alloc_gap = 0;
+    double alloc_gap = 0, max_load = 0;
     /* -w and -S: the wafer of -a latency (which times its candidates on the
      * profiled tokens, kept in lrec) and of --replicas (its capacity) */
     const char **wafers = mz_malloc(argc * sizeof *wafers), **sets = mz_malloc(argc * sizeof *sets);
     const char *latreport_path = NULL;
     int n_wafers = 0, n_sets = 0, latency = 0;
-    mz_buf lrec = {0};
+    mz_buf lrec = {0}, missed = {0};
     size_t n_lrec = 0;
     mz_placelat_result lres;
 
@@ -178,6 +181,12 @@ int main(int argc, char **argv)
                 usage_error();
             }
             algo_set = 1;
+            break;
+        case OPT_MAXLOAD:
+            if (mz_parse_double(optarg, 1, 65536, "--max-load", &max_load) < 0) {
+                mz_perror(prog);
+                usage_error();
+            }
             break;
         case OPT_REPLICAS:
             if (mz_parse_long(optarg, 0, 65535, "--replicas", &nrep) < 0) {
@@ -297,6 +306,7 @@ int main(int argc, char **argv)
     opts.seed = (unsigned long)seed;
     opts.alloc_nodes = nodes;
     opts.kicks = kicks;
+    opts.max_load = read_path ? 0 : max_load;
     if (read_path && map_format < 0 && (map_format = mz_placemap_sniff(read_path)) < 0) mz_die(prog, "%s", mz_errmsg());
     if (read_path && map_format != MZ_PLACEMAP_TSV) {
         if (mz_placemap_read(read_path, map_format, ti, (int)chiplets, chiplets_set, (int)groups, &pl) < 0)
@@ -403,6 +413,10 @@ int main(int argc, char **argv)
             group_alloc = info[l].group_alloc;
     for (int l = 0; l < pl.n_layers; l++)
         if (info[l].gap > alloc_gap) alloc_gap = info[l].gap;
+    if (opts.max_load > 0 && (v = mz_place_cap_missed(&pl, info, &missed, &c)) > 0)
+        fprintf(stderr, "%s: --max-load %g: %ld of %d layers keep a chiplet above the cap (layers %s), %d of them "
+                "because no placement meets it\n", prog, opts.max_load, v, pl.n_layers, missed.s, c);
+    mz_buf_free(&missed);
 
     /* the header: the input's, with this placement instead of any other */
     mz_header_copy(&h, mz_reader_header(tr.r));

@@ -9,7 +9,7 @@ static const char *prog = "mz-place";
 #define USAGE                                                                                            \
     "Usage: mz-place [-a ALGO] [-c CHIPLETS] [-g GROUPS] [--profile STEPS] [--replicas N] [-r REPORT]\n" \
     "                [-W FILE | -R FILE] [--format F] [-w WAFER]... [-S KEY=VALUE]... [--latency-report FILE]\n" \
-    "                [-u | -t] [-o FILE] [TRACE]\n"
+    "                [--max-load X] [-u | -t] [-o FILE] [TRACE]\n"
 #define ABOUT                                                                                   \
     "Place each MoE layer's routed experts onto the expert chiplets of a wafer and write\n"      \
     "the trace on with the placement in its header (@PT, @PL, @PA). An existing placement\n"     \
@@ -57,6 +57,8 @@ int main(int argc, char **argv)
         MZ_OPT_INT(0, "kicks", "N", &o.kicks, 0, 0x7fffffff, "ctswap: iterated local search rounds per layer"),
         MZ_OPT_INT(0, "alloc-nodes", "N", &o.alloc_nodes, 0, 0x7fffffff, "node budget of the exact group allocation (Eq. 5) per\n"
                    "layer, in 4-group nodes (N*16/G^2 nodes above 4 groups);\npast it the best found is kept, its gap reported"),
+        {0, "max-load", MZ_OPT_DOUBLE, "X", &o.max_load, 1, 65536, "no chiplet above X (>= 1) times the layer's mean chiplet\n"
+         "load (mozart, ctswap, balanced, latency)", "no cap", NULL, NULL},
         MZ_OPT_INT(0, "replicas", "N", &o.replicas, 0, 65535, "up to N extra copies per layer of the hottest experts\n"
                    "(eplb: N redundant slots), where the wafer's SRAM and\nDRAM hold them; tokens split between copies in turn"),
         MZ_OPT_LIST('w', "wafer", "NAME|FILE", &o.wafers, &o.n_wafers, "the wafer -a latency times its candidates on and whose\n"

@@ -808,6 +808,7 @@ typedef struct {
     unsigned long seed;  /* random layout, token sample */
     long alloc_nodes;    /* Eq. 5 node budget per layer */
     long kicks;          /* ctswap: perturbation rounds per layer */
+    double max_load;     /* 0: no cap; else no chiplet above max_load x the layer's mean chiplet load (V) */
 } mz_place_opts;
 /* What happened per layer. */
 typedef struct {
@@ -815,11 +816,28 @@ typedef struct {
     double gap;          /* heuristic: the group deviation (a share) less its lower bound; exact: 0 */
     double seconds;      /* time spent placing the layer */
     long swaps;          /* ctswap: swaps made */
+    int over_cap;        /* max_load given: a chiplet's load is above the cap (mz_place_over_cap) */
 } mz_place_info;
 /* Compute every layer's placement into p (from mz_placement_init) from the
  * priors pr (finished; may be NULL for data-independent algorithms).
  * info[p->n_layers] is filled when not NULL. Returns 0 or -1. */
 int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *o, mz_place_info *info);
+/* The load cap of one layer: the largest chiplet load (in selections) within
+ * max_load x the mean chiplet load of V[E] over nc chiplets; UINT64_MAX
+ * when max_load <= 0 (no cap). */
+uint64_t mz_place_load_cap(const uint64_t *V, int E, int nc, double max_load);
+/* 0 if no chiplet of chip[E] carries more than cap of V; else 1, or 2 when
+ * no placement can meet the cap (the hottest expert with the E/nc - 1
+ * lightest others is above it). */
+int mz_place_over_cap(const int *chip, const uint64_t *V, int E, int nc, uint64_t cap);
+/* May an expert of load va on a chiplet of load la swap with one of load vb
+ * on a chiplet of load lb under the cap? Yes if neither chiplet ends above
+ * it, or if the larger of the two loads goes down. */
+int mz_place_swap_capped(uint64_t la, uint64_t lb, uint64_t va, uint64_t vb, uint64_t cap);
+/* The layers of info[p->n_layers] over the cap: their number, their ids
+ * from p->layers appended to list (comma-separated; when not NULL), and
+ * in *forced (when not NULL) how many of them no placement could meet. */
+int mz_place_cap_missed(const mz_placement *p, const mz_place_info *info, mz_buf *list, int *forced);
 const char *mz_place_alloc_name(int group_alloc);
 
 /* C_T and balance of a placement on a stream of tokens, split into the
@@ -895,6 +913,7 @@ typedef struct {
     unsigned long seed;        /* -s [1] */
     int sample, kicks, alloc_nodes; /* --sample, --kicks, --alloc-nodes [65536, 0, 100000] */
     int replicas;              /* --replicas [0] */
+    double max_load;           /* --max-load: the chiplet load cap over the mean, 0 none [0] */
     char **wafers, **sets;     /* -w and -S, in order (not owned) */
     int n_wafers, n_sets;
     const char *report, *latency_report, *write_placement, *read_placement; /* -r, --latency-report, -W, -R [NULL] */

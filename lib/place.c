@@ -319,6 +319,25 @@ void mz_priors_free(mz_priors *p)
  * to the lowest expert id (for the pair: lowest i, then lowest j). Cluster
  * sizes: the first E mod nc clusters get ceil(E/nc) experts; with one
  * expert per cluster, cluster 0 takes only i of the seed pair. */
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static void sort_u64(uint64_t *w, int n)
+{
+    qsort(w, n, sizeof *w, cmp_u64);
+}
+
+static const uint64_t *sort_heavy;
+static int cmp_heavy(const void *x, const void *y)
+{
+    int i = *(const int *)x, j = *(const int *)y;
+    if (sort_heavy[i] != sort_heavy[j]) return sort_heavy[i] > sort_heavy[j] ? -1 : 1;
+    return i - j;
+}
+
 /* Put expert x into cluster c; add its co-activations (row x of C) to the
  * running sums. */
 static void cluster_add(const mz_coact_csr *C, int x, int c, int *cluster_of, uint64_t *seed, uint64_t *grow)
@@ -330,68 +349,286 @@ static void cluster_add(const mz_coact_csr *C, int x, int c, int *cluster_of, ui
     }
 }
 
-void mz_place_cluster_csr(const mz_coact_csr *C, int E, int nc, int *cluster_of)
+/* The load cap's repair of clusters cluster_of[E] (nc clusters) when some
+ * are still over the cap: repeatedly take the heaviest cluster A over it
+ * (ties: the lowest) and swap one of its experts a with a lighter expert b
+ * of another cluster B: among the swaps that leave both A and B within the
+ * cap, the one losing the least co-activation inside clusters (C may be
+ * NULL: none; ties: lowest a, then b); if there is none, the swap giving
+ * the lowest larger load of the two (then the least loss), if that is below
+ * A's load. A cluster no swap lowers is left as it is, and the next one
+ * over the cap is taken. Each swap puts two loads below the larger of the
+ * two before, so the loads sorted fall in lexicographic order and the
+ * repair ends. Cluster sizes stay. */
+static void cap_repair(const mz_coact_csr *C, int E, int nc, const uint64_t *V, uint64_t capv, int *cluster_of)
 {
-    uint64_t *seed = mz_calloc(E, sizeof *seed), *grow = mz_calloc(E, sizeof *grow);
-    int base = E / nc, extra = E % nc;
+    uint64_t *L = mz_calloc(nc, sizeof *L);
+    char *stuck = mz_calloc(nc, 1);
+    int64_t *aff = C ? mz_calloc((size_t)E * nc, sizeof *aff) : NULL; /* [x][K]: x's co-activation with cluster K */
+    for (int e = 0; e < E; e++) L[cluster_of[e]] += V[e];
+    if (C)
+        for (int x = 0; x < E; x++)
+            for (size_t q = C->rowptr[x]; q < C->rowptr[x + 1]; q++)
+                aff[(size_t)x * nc + cluster_of[C->col[q]]] += (int64_t)C->val[q];
+    for (long round = 0; round < (long)E * E * nc; round++) {
+        int A = -1, ba = -1, bb = -1, bclass = 3;
+        int64_t bloss = 0;
+        uint64_t bmax = 0;
+        for (int K = 0; K < nc; K++)
+            if (!stuck[K] && L[K] > capv && (A < 0 || L[K] > L[A])) A = K;
+        if (A < 0) break;
+        for (int a = 0; a < E; a++) {
+            if (cluster_of[a] != A) continue;
+            for (int b = 0; b < E; b++) {
+                int B = cluster_of[b], cls;
+                uint64_t na, nb, mx;
+                int64_t loss = 0;
+                if (B == A || V[b] >= V[a]) continue;
+                na = L[A] - V[a] + V[b], nb = L[B] - V[b] + V[a], mx = na > nb ? na : nb;
+                cls = na <= capv && nb <= capv ? 1 : mx < L[A] ? 2 : 3;
+                if (cls == 3 || cls > bclass || (cls == 2 && bclass == 2 && mx > bmax)) continue;
+                if (C) {
+                    int64_t cab = 0;
+                    for (size_t q = C->rowptr[a]; q < C->rowptr[a + 1]; q++)
+                        if (C->col[q] == b) cab = (int64_t)C->val[q];
+                    /* before: a with A, b with B; after: b with A but a, a with B but b */
+                    loss = aff[(size_t)a * nc + A] + aff[(size_t)b * nc + B] -
+                           (aff[(size_t)b * nc + A] - cab) - (aff[(size_t)a * nc + B] - cab);
+                }
+                if (cls < bclass || (cls == 2 && mx < bmax) || loss < bloss)
+                    bclass = cls, bmax = mx, bloss = loss, ba = a, bb = b;
+            }
+        }
+        if (ba < 0) {
+            stuck[A] = 1;
+            continue;
+        }
+        {
+            int B = cluster_of[bb];
+            L[A] += V[bb] - V[ba], L[B] += V[ba] - V[bb];
+            if (C) {
+                for (size_t q = C->rowptr[ba]; q < C->rowptr[ba + 1]; q++) {
+                    aff[(size_t)C->col[q] * nc + A] -= (int64_t)C->val[q];
+                    aff[(size_t)C->col[q] * nc + B] += (int64_t)C->val[q];
+                }
+                for (size_t q = C->rowptr[bb]; q < C->rowptr[bb + 1]; q++) {
+                    aff[(size_t)C->col[q] * nc + B] -= (int64_t)C->val[q];
+                    aff[(size_t)C->col[q] * nc + A] += (int64_t)C->val[q];
+                }
+            }
+            cluster_of[ba] = B, cluster_of[bb] = A;
+        }
+    }
+    free(L);
+    free(stuck);
+    free(aff);
+}
+
+/* With a load cap (capv: the largest cluster load, in selections of V;
+ * UINT64_MAX for none) the candidates of a step are tried in three tiers:
+ * (1) those that fit: adding one keeps the cluster within the cap, and the
+ * experts left could still fit the clusters after this one, taking the
+ * heaviest ones into this cluster's remaining places (the load left over is
+ * then at most the cap times the clusters to come); (2) if none fits, those
+ * within the cap; (3) if none is, the least-loaded unselected expert (ties:
+ * lowest id), and the cluster ends over the cap. Within a tier the choice
+ * is Algorithm 1's. The seed pair of cluster 0 is the pair of largest C_ij
+ * within the cap together (ties as above; if none co-occurs, the pair of
+ * lowest i, then j, within it); if no pair is, cluster 0 is seeded as the
+ * others are. Without a cap every candidate fits: plain Algorithm 1. */
+typedef struct {
+    const uint64_t *V;
+    uint64_t capv, free_load; /* the cap; the load of the unselected experts */
+    const int *heavy;         /* experts by decreasing load (ties: lowest id) */
+    const int *cluster_of;
+    int E;
+    uint64_t top[2];          /* sums of the s - 1 and s heaviest unselected */
+    int edge;                 /* the s - 1 heaviest unselected have heavy[] index below edge */
+    int *rank;                /* [E]: index in heavy[] */
+} cap_ctx;
+
+/* Before a pick with s places left in the cluster and after clusters to come. */
+static void cap_step(cap_ctx *k, int s)
+{
+    int got = 0;
+    k->top[0] = k->top[1] = 0, k->edge = 0;
+    for (int r = 0; r < k->E && got < s; r++) {
+        int e = k->heavy[r];
+        if (k->cluster_of[e] >= 0) continue;
+        if (got < s - 1) k->top[0] += k->V[e], k->edge = r + 1;
+        k->top[1] += k->V[e];
+        got++;
+    }
+}
+
+/* Tier of e (1 best) for a cluster of load cl with 'after' clusters to come. */
+static int cap_tier(const cap_ctx *k, int e, uint64_t cl, int after)
+{
+    uint64_t v = k->V[e], others;
+    if (v > k->capv || cl > k->capv - v) return 3;
+    others = k->rank[e] < k->edge ? k->top[1] - v : k->top[0];
+    /* the load left after this cluster, at least free_load - v - others, within after x cap */
+    if ((unsigned __int128)v + others + (unsigned __int128)after * k->capv >= k->free_load) return 1;
+    return 2;
+}
+
+static void cluster_run(const mz_coact_csr *C, int E, int nc, const uint64_t *V, uint64_t capv, int *cluster_of)
+{
+    uint64_t *seed = mz_calloc(E, sizeof *seed), *grow = mz_calloc(E, sizeof *grow), cl = 0;
+    int base = E / nc, extra = E % nc, capped = capv != UINT64_MAX;
+    int *heavy = NULL, *rank = NULL;
+    cap_ctx k;
     for (int e = 0; e < E; e++) cluster_of[e] = -1;
+    memset(&k, 0, sizeof k);
+    if (capped) {
+        heavy = mz_malloc(E * sizeof *heavy), rank = mz_malloc(E * sizeof *rank);
+        for (int e = 0; e < E; e++) heavy[e] = e, k.free_load += V[e];
+        sort_heavy = V;
+        qsort(heavy, E, sizeof *heavy, cmp_heavy);
+        for (int r = 0; r < E; r++) rank[heavy[r]] = r;
+        k.V = V, k.capv = capv, k.heavy = heavy, k.rank = rank, k.cluster_of = cluster_of, k.E = E;
+    }
     for (int c = 0; c < nc; c++) {
         int size = base + (c < extra), n = 0;
         memset(grow, 0, E * sizeof *grow);
+        cl = 0;
         if (c == 0) {
             /* the pair of largest C_ij, ties to the lowest i, then j; (0, 1) if none co-occur */
-            int bi = 0, bj = E > 1 ? 1 : 0;
+            int bi = -1, bj = -1;
             uint64_t bv = 0;
             for (int i = 0; i < E; i++)
                 for (size_t q = C->rowptr[i]; q < C->rowptr[i + 1]; q++) {
                     int j = C->col[q];
-                    if (j > i && (C->val[q] > bv || (C->val[q] == bv && bv && (i < bi || (i == bi && j < bj)))))
+                    if (j > i && (C->val[q] > bv || (C->val[q] == bv && bv && (i < bi || (i == bi && j < bj)))) &&
+                        (!capped || (V[i] <= capv && V[j] <= capv - V[i])))
                         bv = C->val[q], bi = i, bj = j;
                 }
-            cluster_add(C, bi, c, cluster_of, seed, grow);
-            n++;
-            if (size > 1 && bj != bi) {
-                cluster_add(C, bj, c, cluster_of, seed, grow);
+            for (int i = 0; i < E && bi < 0; i++)
+                for (int j = i + 1; j < E && bi < 0; j++)
+                    if (!capped || (V[i] <= capv && V[j] <= capv - V[i])) bi = i, bj = j;
+            if (bi < 0 && E == 1) bi = bj = 0;
+            if (bi >= 0) {
+                cluster_add(C, bi, c, cluster_of, seed, grow);
                 n++;
+                if (size > 1 && bj != bi) {
+                    cluster_add(C, bj, c, cluster_of, seed, grow);
+                    n++;
+                }
+                if (capped) {
+                    cl = V[bi] + (n > 1 ? V[bj] : 0);
+                    k.free_load -= cl;
+                }
             }
-        } else {
-            int best = -1;
-            for (int i = 0; i < E; i++)
-                if (cluster_of[i] < 0 && (best < 0 || seed[i] < seed[best])) best = i;
-            cluster_add(C, best, c, cluster_of, seed, grow);
-            n++;
         }
         while (n < size) {
-            int best = -1;
-            for (int i = 0; i < E; i++)
-                if (cluster_of[i] < 0 && (best < 0 || grow[i] > grow[best])) best = i;
+            /* the seed (n == 0): least summed co-activation with the selected; a member: most with the cluster */
+            int best = -1, tier = 4;
+            if (capped) cap_step(&k, size - n);
+            for (int i = 0; i < E; i++) {
+                int t;
+                if (cluster_of[i] >= 0) continue;
+                t = capped ? cap_tier(&k, i, cl, nc - c - 1) : 1;
+                if (t == 3) {
+                    if (tier == 3 && V[i] < V[best]) best = i;
+                    if (tier == 4) best = i, tier = 3;
+                    continue;
+                }
+                if (t < tier || (t == tier && (n == 0 ? seed[i] < seed[best] : grow[i] > grow[best])))
+                    best = i, tier = t;
+            }
             cluster_add(C, best, c, cluster_of, seed, grow);
+            if (capped) cl += V[best], k.free_load -= V[best];
             n++;
         }
     }
+    if (capped) cap_repair(C, E, nc, V, capv, cluster_of);
     free(seed);
     free(grow);
+    free(heavy);
+    free(rank);
 }
 
-/* The dense form: its nonzero entries as CSR rows. */
-void mz_place_cluster(const uint64_t *C, int E, int nc, int *cluster_of)
+void mz_place_cluster_csr(const mz_coact_csr *C, int E, int nc, int *cluster_of)
 {
-    mz_coact_csr r;
+    cluster_run(C, E, nc, NULL, UINT64_MAX, cluster_of);
+}
+
+/* The dense form: its nonzero entries as CSR rows (freed by the caller). */
+static void dense_to_csr(const uint64_t *C, int E, mz_coact_csr *r)
+{
     size_t nz = 0;
     for (size_t i = 0; i < (size_t)E * E; i++) nz += C[i] != 0;
-    r.rowptr = mz_calloc(E + 1, sizeof *r.rowptr);
-    r.col = mz_malloc((nz + 1) * sizeof *r.col);
-    r.val = mz_malloc((nz + 1) * sizeof *r.val);
+    r->rowptr = mz_calloc(E + 1, sizeof *r->rowptr);
+    r->col = mz_malloc((nz + 1) * sizeof *r->col);
+    r->val = mz_malloc((nz + 1) * sizeof *r->val);
     nz = 0;
     for (int i = 0; i < E; i++) {
         for (int j = 0; j < E; j++)
-            if (C[(size_t)i * E + j] && i != j) r.col[nz] = (uint16_t)j, r.val[nz++] = C[(size_t)i * E + j];
-        r.rowptr[i + 1] = nz;
+            if (C[(size_t)i * E + j] && i != j) r->col[nz] = (uint16_t)j, r->val[nz++] = C[(size_t)i * E + j];
+        r->rowptr[i + 1] = nz;
     }
+}
+
+void mz_place_cluster(const uint64_t *C, int E, int nc, int *cluster_of)
+{
+    mz_coact_csr r;
+    dense_to_csr(C, E, &r);
     mz_place_cluster_csr(&r, E, nc, cluster_of);
     free(r.rowptr);
     free(r.col);
     free(r.val);
+}
+
+int mz_place_swap_capped(uint64_t la, uint64_t lb, uint64_t va, uint64_t vb, uint64_t cap)
+{
+    uint64_t na = la - va + vb, nb = lb - vb + va;
+    if (na <= cap && nb <= cap) return 1;
+    return (na > nb ? na : nb) < (la > lb ? la : lb);
+}
+
+uint64_t mz_place_load_cap(const uint64_t *V, int E, int nc, double max_load)
+{
+    double total = 0, c;
+    if (!(max_load > 0)) return UINT64_MAX;
+    for (int e = 0; e < E; e++) total += (double)V[e];
+    /* loads are integers: the largest one within max_load x total / nc (a
+     * relative 1e-12 forgives the rounding of an exact product) */
+    c = floor(max_load * total / nc * (1 + 1e-12));
+    return c >= 18446744073709551615.0 ? UINT64_MAX - 1 : (uint64_t)c;
+}
+
+int mz_place_over_cap(const int *chip, const uint64_t *V, int E, int nc, uint64_t cap)
+{
+    uint64_t *cl, *w, floor_load;
+    int over = 0, m = E / nc;
+    if (cap == UINT64_MAX) return 0;
+    cl = mz_calloc(nc, sizeof *cl);
+    for (int e = 0; e < E; e++) cl[chip[e]] += V[e];
+    for (int c = 0; c < nc; c++) over |= cl[c] > cap;
+    free(cl);
+    if (!over) return 0;
+    /* the hottest expert shares a chiplet with at least m - 1 others: at
+     * best the lightest ones */
+    w = mz_malloc(E * sizeof *w);
+    memcpy(w, V, E * sizeof *w);
+    sort_u64(w, E);
+    floor_load = w[E - 1];
+    for (int i = 0; i < m - 1 && i < E - 1; i++) floor_load += w[i];
+    free(w);
+    return floor_load > cap ? 2 : 1;
+}
+
+int mz_place_cap_missed(const mz_placement *p, const mz_place_info *info, mz_buf *list, int *forced)
+{
+    int n = 0;
+    if (forced) *forced = 0;
+    for (int l = 0; l < p->n_layers; l++)
+        if (info[l].over_cap) {
+            if (list) mz_buf_printf(list, "%s%d", n ? "," : "", p->layers[l]);
+            if (forced) *forced += info[l].over_cap == 2;
+            n++;
+        }
+    return n;
 }
 
 /* ---------------------------------------------------------------- Eq. 5
@@ -829,6 +1066,7 @@ typedef struct {
     int32_t *Z, *S;
     uint64_t *gl, total, bound;
     uint64_t *cl, cbound;  /* chiplet loads and the largest allowed */
+    uint64_t capv;     /* the load cap (UINT64_MAX: none) */
     int64_t copies;    /* sum over tokens of distinct chiplets */
     swap_cand *cand;
     long swaps;
@@ -858,6 +1096,7 @@ static int swap_allowed(const swap_ctx *x, int a, int b)
     uint64_t la, lb;
     if (A == B) return 0;
     if (x->cl[A] - x->V[a] + x->V[b] > x->cbound || x->cl[B] - x->V[b] + x->V[a] > x->cbound) return 0;
+    if (!mz_place_swap_capped(x->cl[A], x->cl[B], x->V[a], x->V[b], x->capv)) return 0;
     if (A / x->m == B / x->m) return 1;
     la = x->gl[A / x->m] - x->V[a] + x->V[b];
     lb = x->gl[B / x->m] - x->V[b] + x->V[a];
@@ -962,14 +1201,14 @@ static void swap_descend(swap_ctx *x, int **log, size_t *nlog, size_t *mlog)
 }
 
 static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_t stride, size_t n,
-                         const uint64_t *V, int *chip, long kicks, gsl_rng *rng)
+                         const uint64_t *V, uint64_t capv, int *chip, long kicks, gsl_rng *rng)
 {
     swap_ctx x;
     int *log = NULL;
     size_t nlog = 0, mlog = 0;
     memset(&x, 0, sizeof x);
     x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k;
-    x.ids = ids, x.stride = stride, x.n = n, x.V = V, x.chip = chip;
+    x.ids = ids, x.stride = stride, x.n = n, x.V = V, x.chip = chip, x.capv = capv;
     x.off = mz_calloc(E + 1, sizeof *x.off);
     x.list = mz_malloc(n * k * sizeof *x.list + 1);
     x.cnt = mz_calloc(n * nc + 1, 1);
@@ -1096,8 +1335,9 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
     for (int l = 0; l < p->n_layers; l++) {
         int *chip = p->chiplet + (size_t)l * E;
         const uint64_t *V = pr ? pr->load + (size_t)l * E : NULL;
+        uint64_t capv = V ? mz_place_load_cap(V, E, nc, o->max_load) : UINT64_MAX;
         double t0 = now_seconds();
-        mz_place_info li = {0, 0, 0, 0};
+        mz_place_info li = {0, 0, 0, 0, 0};
         mz_alloc_stats st;
         switch (o->algorithm) {
         case MZ_PLACE_CONTIGUOUS:
@@ -1130,13 +1370,18 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
                 cload[best] += V[perm[i]];
                 cluster[best]++;
             }
+            if (capv != UINT64_MAX) cap_repair(NULL, E, nc, V, capv, chip);
             break;
         case MZ_PLACE_MOZART:
         case MZ_PLACE_CTSWAP:
-            if (pr->sparse)
-                mz_place_cluster_csr(pr->csr + l, E, nc, cluster);
-            else
-                mz_place_cluster(pr->coact + (size_t)l * E * E, E, nc, cluster);
+            if (pr->sparse) {
+                cluster_run(pr->csr + l, E, nc, V, capv, cluster);
+            } else {
+                mz_coact_csr r;
+                dense_to_csr(pr->coact + (size_t)l * E * E, E, &r);
+                cluster_run(&r, E, nc, V, capv, cluster);
+                free(r.rowptr), free(r.col), free(r.val);
+            }
             if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, NULL, chip, &st) < 0) goto done;
             li.group_alloc = st.exact ? 1 : 2;
             li.gap = alloc_gap(&st, G);
@@ -1147,7 +1392,7 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
             if (o->algorithm == MZ_PLACE_CTSWAP && pr->kept) {
                 size_t stride = (size_t)pr->n_layers * pr->topk;
                 li.swaps = ctswap_layer(E, nc, G, pr->topk, pr->ids + (size_t)l * pr->topk, stride, pr->kept, V,
-                                        chip, o->kicks, rng);
+                                        capv, chip, o->kicks, rng);
                 /* the chiplets' expert sets are the clusters now */
                 memcpy(cluster, chip, E * sizeof *cluster);
                 if (allocate_clusters(E, nc, G, cluster, V, cap, o->alloc_nodes, ident, chip, &st) < 0) goto done;
@@ -1163,6 +1408,7 @@ int mz_place_compute(mz_placement *p, const mz_priors *pr, const mz_place_opts *
             goto done;
         }
         li.seconds = now_seconds() - t0;
+        li.over_cap = V ? mz_place_over_cap(chip, V, E, nc, capv) : 0;
         if (info) info[l] = li;
     }
     snprintf(p->algorithm, sizeof p->algorithm, "%s", mz_place_algorithm_name(o->algorithm));

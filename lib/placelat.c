@@ -36,6 +36,8 @@ typedef struct {
     size_t stride, n;
     int *chip;
     const int *cap;
+    const uint64_t *V;  /* the layer's loads, and the chiplets': with a load cap only (capv < UINT64_MAX) */
+    uint64_t *cl, capv;
     size_t *off;        /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
     uint32_t *list;
     uint8_t *cnt, *gcnt; /* [n * nc], [n * G]: a token's experts per chiplet, per group */
@@ -161,6 +163,7 @@ static void swap_apply(lat_ctx *x, int a, int b)
         }
         token_terms(x, t, A, B, +1, after);
     }
+    if (x->cl) x->cl[A] += x->V[b] - x->V[a], x->cl[B] += x->V[a] - x->V[b];
     x->chip[a] = B;
     x->chip[b] = A;
     x->swaps++;
@@ -177,6 +180,8 @@ static long expert_descend(lat_ctx *x)
             for (int b = a + 1; b < x->E; b++) {
                 int d;
                 if (x->chip[a] == x->chip[b] || (d = swap_base(x, a, b)) >= 0) continue;
+                if (x->cl && !mz_place_swap_capped(x->cl[x->chip[a]], x->cl[x->chip[b]], x->V[a], x->V[b], x->capv))
+                    continue;
                 x->cand[ncand].delta = d, x->cand[ncand].a = a, x->cand[ncand].b = b;
                 ncand++;
             }
@@ -220,6 +225,10 @@ static long chiplet_descend(lat_ctx *x)
             }
         if (bX < 0) break;
         for (int e = 0; e < x->E; e++) x->chip[e] = x->chip[e] == bX ? bY : x->chip[e] == bY ? bX : x->chip[e];
+        if (x->cl) {
+            uint64_t l = x->cl[bX];
+            x->cl[bX] = x->cl[bY], x->cl[bY] = l;
+        }
         /* the chiplets' counts trade places, so the token counts stay valid but for the groups */
         for (size_t t = 0; t < x->n; t++) {
             uint8_t *ct = x->cnt + t * nc, c = ct[bX];
@@ -233,13 +242,17 @@ static long chiplet_descend(lat_ctx *x)
 
 /* The search on one layer from chip[] (filled and feasible). */
 static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_t *ids, size_t stride, size_t n,
-                      const int *cap, int *chip)
+                      const int *cap, const uint64_t *V, uint64_t capv, int *chip)
 {
     lat_ctx x;
     long swaps = 0;
     memset(&x, 0, sizeof x);
     x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k, x.wa = wa, x.wb = wb;
     x.ids = ids, x.stride = stride, x.n = n, x.chip = chip, x.cap = cap;
+    if (capv != UINT64_MAX) {
+        x.V = V, x.capv = capv, x.cl = mz_calloc(nc, sizeof *x.cl);
+        for (int e = 0; e < E; e++) x.cl[chip[e]] += V[e];
+    }
     x.off = mz_calloc(E + 1, sizeof *x.off);
     x.list = mz_malloc(n * k * sizeof *x.list + 1);
     x.cnt = mz_calloc(n * nc + 1, 1);
@@ -266,7 +279,7 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
         if (!s) break;
     }
     free(x.off), free(x.list), free(x.cnt), free(x.gcnt);
-    free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand);
+    free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand), free(x.cl);
     return swaps;
 }
 #undef TOK
@@ -394,7 +407,7 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
     int *chips = mz_malloc(MZ_PLACELAT_CANDS * cells * sizeof *chips), *cap = mz_malloc(nc * sizeof *cap);
     mz_place_info *li = mz_calloc((size_t)MZ_PLACELAT_CANDS * n, sizeof *li);
     mz_place_opts so = *o;
-    int wa = 4, wb = 0, ret = -1, best = -1;
+    int wa = 4, wb = 0, ret = -1, best = -1, over[MZ_PLACELAT_CANDS];
     if (!pr || !pr->finished || pr->experts != E || pr->n_layers != n) {
         mz_error("latency placement needs the activation priors of the trace");
         goto done;
@@ -425,9 +438,12 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
                 mz_place_info *x = li + (size_t)k * n + l;
                 *x = li[(size_t)2 * n + l];
                 clock_gettime(CLOCK_MONOTONIC, &t0);
+                const uint64_t *V = pr->load + (size_t)l * E;
+                uint64_t capv = mz_place_load_cap(V, E, nc, o->max_load);
                 if (pr->kept)
                     x->swaps += lat_layer(E, nc, G, pr->topk, wa, wb, pr->ids + (size_t)l * pr->topk, stride, pr->kept,
-                                          cap, chip + (size_t)l * E);
+                                          cap, V, capv, chip + (size_t)l * E);
+                x->over_cap = mz_place_over_cap(chip + (size_t)l * E, V, E, nc, capv);
                 clock_gettime(CLOCK_MONOTONIC, &t1);
                 x->seconds += (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
             }
@@ -439,8 +455,11 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
         if (time_placement(in, p, &res->latency[k], &res->ct[k], &res->ct_group[k]) < 0) goto done;
         res->surrogate[k] = wa * res->ct[k] + wb * res->ct_group[k];
         proxies(p, pr, &res->max_load[k], &res->group_dev[k]);
-        /* strictly faster to replace: ties keep the earlier candidate */
-        if (best < 0 || res->latency[k] < res->latency[best]) best = k;
+        /* strictly faster to replace: ties keep the earlier candidate; with
+         * a load cap, fewer layers over it first */
+        over[k] = mz_place_cap_missed(p, li + (size_t)k * n, NULL, NULL);
+        if (best < 0 || over[k] < over[best] || (over[k] == over[best] && res->latency[k] < res->latency[best]))
+            best = k;
     }
     res->chosen = best;
     memcpy(p->chiplet, chips + best * cells, cells * sizeof *chips);

@@ -446,6 +446,7 @@ int mz_place_run(const mz_place_run_opts *o, const char *in_path, const char *ou
     r.popts.seed = o->seed;
     r.popts.alloc_nodes = o->alloc_nodes;
     r.popts.kicks = o->kicks;
+    r.popts.max_load = o->read_placement ? 0 : o->max_load;
     if (open_placement(&r) < 0) return run_free(&r, 1);
     r.info = mz_calloc(r.pl.n_layers, sizeof *r.info);
     if (!o->read_placement && r.needs_priors) {
@@ -458,6 +459,14 @@ int mz_place_run(const mz_place_run_opts *o, const char *in_path, const char *ou
             r.group_alloc = r.info[l].group_alloc;
     for (int l = 0; l < r.pl.n_layers; l++)
         if (r.info[l].gap > r.alloc_gap) r.alloc_gap = r.info[l].gap;
+    if (r.popts.max_load > 0) {
+        mz_buf missed = {0};
+        int forced = 0, n = mz_place_cap_missed(&r.pl, r.info, &missed, &forced);
+        if (n > 0)
+            warn(&r, "--max-load %g: %d of %d layers keep a chiplet above the cap (layers %s), %d of them because no "
+                 "placement meets it", r.popts.max_load, n, r.pl.n_layers, missed.s, forced);
+        mz_buf_free(&missed);
+    }
     build_header(&r);
     if (pass_on(&r, out_path) < 0 || write_files(&r) < 0) return run_free(&r, 1);
     return run_free(&r, 0);

@@ -357,3 +357,87 @@ col() { awk -F'\t' -v c="$1" '/^#/ {next} !h {for (i = 1; i <= NF; i++) if ($i =
     l=$(awk -F'\t' '$1 == "latency" { print $3 }' h.tsv)
     awk -v c="$c" -v m="$m" -v l="$l" 'BEGIN { exit !(m < c && l < c) }'
 }
+
+@test "--max-load: below 1, 0 or not a number is a usage error (exit 2)" {
+    for x in 0.5 0 0.999 x ""; do
+        run mz-place --max-load "$x" -a mozart -c 4 -g 2 -o /dev/null "$TINY"
+        assert_failure 2
+        assert_output --partial "--max-load"
+        assert_output --partial "Try 'mz-place --help'"
+    done
+}
+
+@test "--max-load by hand: mozart skips the top pair over the cap, balanced and ctswap meet it, one expert a chiplet cannot" {
+    # loads e0 e4 3, e1 e2 e3 e5 2, e6 e7 1; mean chiplet load 4. Without a cap
+    # the pair {0,4} (load 6 = 1.5 x mean) is cluster 0. --max-load 1.25: cap 5;
+    # cluster 0 = {1,5} (4), {0,2} (seed e0, then the lowest id within the cap: 5),
+    # {7,3} (seed e7: no co-activation with the selected; e3 co-activates: 3), {4,6} (4)
+    mz-place -a mozart -c 4 -g 2 -r r0.tsv -t -o o.mzt "$TINY"
+    [ "$(col max_chiplet_load_over_mean r0.tsv)" = 1.5000 ]
+    run mz-place -a mozart --max-load 1.25 -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    assert_success
+    assert_output ""
+    run pl0 o.mzt
+    assert_output "0,2,0,1,3,2,3,1"
+    [ "$(col max_chiplet_load_over_mean r.tsv)" = 1.2500 ]
+    [ "$(col ct_dedup r.tsv)" = 1.6250 ] # 13 copies: (0,4) x3 and (2,6) across chiplets
+    # --max-load 1 (cap 4): {1,5}, {0,6}, {3,2} (the lookahead refuses e7: 1 + 4 < the 6 left), {4,7}
+    mz-place -a mozart --max-load 1 -c 4 -g 2 -r r.tsv -t -o o.mzt "$TINY"
+    run pl0 o.mzt
+    assert_output "2,0,1,1,3,0,2,3"
+    for a in ctswap balanced; do
+        mz-place -a $a --max-load 1 -c 4 -g 2 -r r.tsv -o /dev/null "$TINY"
+        [ "$(col max_chiplet_load_over_mean r.tsv)" = 1.0000 ]
+    done
+    # one expert per chiplet: e0 and e4 (3) are above the cap of 2 whatever the layout
+    run mz-place -a mozart --max-load 1 -c 8 -g 2 -o /dev/null "$TINY"
+    assert_success
+    assert_output "mz-place: --max-load 1: 1 of 1 layers keep a chiplet above the cap (layers 0), 1 of them because no placement meets it"
+}
+
+# Every layer row of report $1 at most $2 in max_chiplet_load_over_mean, or
+# named in the stderr line $3 (and then above it); the count named is right.
+cap_held() {
+    awk -F'\t' -v x="$2" -v line="$3" '
+        BEGIN { if (match(line, /\(layers [0-9,]*\)/)) { s = substr(line, RSTART + 8, RLENGTH - 9); n = split(s, l, ",");
+                    for (i = 1; i <= n; i++) named[l[i]] = 1 }
+                split(line, w, " "); said = line == "" ? 0 : w[4] }
+        /^#/ || $1 == "layer" || $1 == "all" { next }
+        { over = $10 > x + 0; if (over != ($1 in named)) { print "layer " $1 ": " $10 " named " ($1 in named); bad = 1 }
+          count += over }
+        END { if (count != said) { print count " over, " said " named"; bad = 1 } exit bad }' "$1"
+}
+
+@test "--max-load 1.2 on OLMoE and Qwen3 traces: every layer within it for mozart, ctswap and latency, or named on stderr" {
+    for m in olmoe-1b-7b-0924 qwen3-30b-a3b; do
+        mz-trace -m $m -n 8 -L 64 -b 8 -o $m.mzt
+        for a in mozart ctswap latency balanced; do
+            w=""
+            [ $a = latency ] && w="-w wafer-qwen3-30b-a3b"
+            mz-place -a $a $w -r free.tsv -o /dev/null $m.mzt
+            mz-place -a $a $w --max-load 1.2 -r cap.tsv -o /dev/null $m.mzt 2> err
+            cap_held cap.tsv 1.2 "$(cat err)"
+            # the cap lowers the mean largest load (balanced's was already below 1.3)
+            awk -v a="$(col max_chiplet_load_over_mean free.tsv)" -v b="$(col max_chiplet_load_over_mean cap.tsv)" \
+                -v alg=$a 'BEGIN { exit !(b <= 1.3 && (b < a || alg == "balanced" && b <= a)) }'
+        done
+    done
+    # Qwen3 (8 experts a chiplet): only the layer whose hottest expert alone is above 1.2 misses it
+    grep -q "1 of 48 layers keep a chiplet above the cap (layers 15), 1 of them because no placement meets it" err
+}
+
+@test "--max-load: no cap and one that cannot bind (X = the chiplets) place identically" {
+    mz-trace -m qwen3-30b-a3b -n 2 -L 64 -b 8 -o q.mzt
+    for a in mozart ctswap balanced latency contiguous; do
+        w=""
+        [ $a = latency ] && w="-w wafer-qwen3-30b-a3b"
+        mz-place -a $a $w -r r0.tsv -W p0.tsv -t -o o0.mzt q.mzt
+        run mz-place -a $a $w --max-load 16 -r r1.tsv -W p1.tsv -t -o o1.mzt q.mzt
+        assert_success
+        assert_output ""
+        cmp p0.tsv p1.tsv
+        # the reports but for the time column; the traces but for the command line
+        cmp <(cut -f1-14,16- r0.tsv) <(cut -f1-14,16- r1.tsv)
+        cmp <(grep -v '^@PG' o0.mzt) <(grep -v '^@PG' o1.mzt)
+    done
+}

@@ -327,7 +327,7 @@ static void test_algorithms(void)
     mz_token tok;
     mz_priors pr;
     mz_placement pm, ps, pb;
-    mz_place_opts o = {MZ_PLACE_MOZART, 1, 0, 0};
+    mz_place_opts o = {MZ_PLACE_MOZART, 1, 0, 0, 0};
     int ok = 1, better = 0, sizes_ok = 1;
     memset(&t, 0, sizeof t);
     mz_model_load("olmoe-1b-7b-0924", &t.model);

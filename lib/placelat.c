@@ -42,8 +42,11 @@ typedef struct {
     uint32_t *list;
     uint8_t *cnt, *gcnt; /* [n * nc], [n * G]: a token's experts per chiplet, per group */
     int32_t *Z, *S, *Zg, *Sg;
+    int32_t *ZC, *AC;   /* [nc * G], [nc]: chiplet_descend's terms (chip_build) */
+    int *mfirst, *mfill, *mem; /* [nc + 1], [nc], [E]: the experts on chiplet X are mem[mfirst[X] .. mfirst[X+1]) */
+    uint32_t *seen, stamp; /* [n]: tokens visited by chip_corr */
     int64_t J;
-    lat_cand *cand;
+    lat_cand *cand, *ccand;
     long swaps;
 } lat_ctx;
 
@@ -198,9 +201,75 @@ static long expert_descend(lat_ctx *x)
     return made;
 }
 
+/* Per chiplet X: AC[X], the profiled tokens with an expert on X and none
+ * on another chiplet of X's group, and ZC[X][g], those with an expert on X
+ * and none in group g; and the experts on each chiplet (mfirst, mem). */
+static void chip_build(lat_ctx *x)
+{
+    int nc = x->nc, G = x->G, k = x->k;
+    memset(x->AC, 0, nc * sizeof *x->AC);
+    memset(x->ZC, 0, (size_t)nc * G * sizeof *x->ZC);
+    memset(x->mfirst, 0, (nc + 1) * sizeof *x->mfirst);
+    for (int e = 0; e < x->E; e++) x->mfirst[x->chip[e] + 1]++;
+    for (int X = 0; X < nc; X++) x->mfirst[X + 1] += x->mfirst[X];
+    for (int e = 0, *fill = x->mfill; e < x->E; e++) {
+        if (e == 0) memcpy(fill, x->mfirst, nc * sizeof *fill);
+        x->mem[fill[x->chip[e]]++] = e;
+    }
+    for (size_t t = 0; t < x->n; t++) {
+        const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
+        const uint16_t *id = TOK(x, t);
+        for (int j = 0; j < k; j++) {
+            int X = x->chip[id[j]], seen = 0;
+            for (int i = 0; i < j && !seen; i++) seen = x->chip[id[i]] == X;
+            if (seen) continue;
+            x->AC[X] += gt[GRP(x, X)] == ct[X];
+            for (int g = 0; g < G; g++) x->ZC[(size_t)X * G + g] += gt[g] == 0;
+        }
+    }
+}
+
+/* Over the tokens with experts on both X and Y, those where X (Y) is the
+ * only chiplet of its group with their experts. */
+static int64_t chip_corr(lat_ctx *x, int X, int Y)
+{
+    int nc = x->nc, G = x->G, gX, gY;
+    int64_t d = 0;
+    size_t nX = 0, nY = 0;
+    for (int i = x->mfirst[X]; i < x->mfirst[X + 1]; i++) nX += x->off[x->mem[i] + 1] - x->off[x->mem[i]];
+    for (int i = x->mfirst[Y]; i < x->mfirst[Y + 1]; i++) nY += x->off[x->mem[i] + 1] - x->off[x->mem[i]];
+    if (nY < nX) {
+        int t = X;
+        X = Y, Y = t;
+    }
+    gX = GRP(x, X), gY = GRP(x, Y);
+    if (++x->stamp == 0) {
+        memset(x->seen, 0, x->n * sizeof *x->seen);
+        x->stamp = 1;
+    }
+    for (int i = x->mfirst[X]; i < x->mfirst[X + 1]; i++) {
+        int e = x->mem[i];
+        for (size_t p = x->off[e]; p < x->off[e + 1]; p++) {
+            size_t t = x->list[p];
+            const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
+            if (x->seen[t] == x->stamp) continue;
+            x->seen[t] = x->stamp;
+            if (!ct[Y]) continue;
+            d += (gt[gX] == ct[X]) + (gt[gY] == ct[Y]);
+        }
+    }
+    return d;
+}
+
 /* Best-improvement descent over swaps of two equal-size chiplets' expert
- * sets between groups (only the group term changes); rebuilds the counts
- * when it moved anything. Returns the swaps made. */
+ * sets between groups (only the group term changes). For X in group gX and
+ * Y in gY, a token with experts on X only (cy = 0) leaves gX when X is its
+ * only chiplet there and reaches gY when it had none there, so
+ *     dJ / b = ZC[X][gY] - AC[X] + ZC[Y][gX] - AC[Y] + c,
+ * c >= 0 counting, over tokens with experts on both, those where X (Y) is
+ * the only chiplet of its group: pairs whose terms without c cannot beat
+ * the best change found are skipped (ties: the first pair X < Y). Rebuilds
+ * the counts when it moved anything. Returns the swaps made. */
 static long chiplet_descend(lat_ctx *x)
 {
     long made = 0;
@@ -209,20 +278,24 @@ static long chiplet_descend(lat_ctx *x)
     for (;;) {
         int64_t best = 0;
         int bX = -1, bY = -1;
+        size_t ncand = 0;
+        chip_build(x);
         for (int X = 0; X < nc; X++)
             for (int Y = X + 1; Y < nc; Y++) {
-                int gX = GRP(x, X), gY = GRP(x, Y);
-                int64_t d = 0;
+                int gX = GRP(x, X), gY = GRP(x, Y), d;
                 if (gX == gY || x->cap[X] != x->cap[Y]) continue;
-                for (size_t t = 0; t < x->n; t++) {
-                    const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
-                    int cx = ct[X], cy = ct[Y], nx, ny;
-                    if (cx == cy) continue;
-                    nx = gt[gX] - cx + cy, ny = gt[gY] - cy + cx;
-                    d += (nx > 0) - (gt[gX] > 0) + (ny > 0) - (gt[gY] > 0);
-                }
-                if (d < best) best = d, bX = X, bY = Y;
+                d = x->ZC[(size_t)X * G + gY] - x->AC[X] + x->ZC[(size_t)Y * G + gX] - x->AC[Y];
+                if (d >= 0) continue;
+                x->ccand[ncand].delta = d, x->ccand[ncand].a = X, x->ccand[ncand].b = Y;
+                ncand++;
             }
+        if (!ncand) break;
+        qsort(x->ccand, ncand, sizeof *x->ccand, cmp_cand);
+        for (size_t c = 0; c < ncand && x->ccand[c].delta <= best; c++) {
+            int X = x->ccand[c].a, Y = x->ccand[c].b;
+            int64_t d = x->ccand[c].delta + chip_corr(x, X, Y);
+            if (d < best || (d == best && d < 0 && (X < bX || (X == bX && Y < bY)))) best = d, bX = X, bY = Y;
+        }
         if (bX < 0) break;
         for (int e = 0; e < x->E; e++) x->chip[e] = x->chip[e] == bX ? bY : x->chip[e] == bY ? bX : x->chip[e];
         if (x->cl) {
@@ -262,6 +335,13 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     x.S = mz_calloc(E, sizeof *x.S);
     x.Sg = mz_calloc(E, sizeof *x.Sg);
     x.cand = mz_malloc(((size_t)E * (E - 1) / 2 + 1) * sizeof *x.cand);
+    x.ccand = mz_malloc(((size_t)nc * (nc - 1) / 2 + 1) * sizeof *x.ccand);
+    x.ZC = mz_calloc((size_t)nc * G, sizeof *x.ZC);
+    x.AC = mz_calloc(nc, sizeof *x.AC);
+    x.mfirst = mz_calloc(nc + 1, sizeof *x.mfirst);
+    x.mfill = mz_calloc(nc, sizeof *x.mfill);
+    x.mem = mz_calloc(E, sizeof *x.mem);
+    x.seen = mz_calloc(n + 1, sizeof *x.seen);
     for (size_t t = 0; t < n; t++)
         for (int j = 0; j < k; j++) x.off[TOK(&x, t)[j] + 1]++;
     for (int e = 0; e < E; e++) x.off[e + 1] += x.off[e];
@@ -280,6 +360,7 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     }
     free(x.off), free(x.list), free(x.cnt), free(x.gcnt);
     free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand), free(x.cl);
+    free(x.ccand), free(x.ZC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen);
     return swaps;
 }
 #undef TOK

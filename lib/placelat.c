@@ -44,7 +44,8 @@ typedef struct {
     int32_t *Z, *S, *Zg, *Sg;
     int32_t *ZC, *AC;   /* [nc * G], [nc]: chiplet_descend's terms (chip_build) */
     int *mfirst, *mfill, *mem; /* [nc + 1], [nc], [E]: the experts on chiplet X are mem[mfirst[X] .. mfirst[X+1]) */
-    uint32_t *seen, stamp; /* [n]: tokens visited by chip_corr */
+    uint32_t *seen, stamp; /* [n]: tokens visited by chip_corr, chip_swap_apply */
+    uint32_t *touched;  /* [n]: the tokens chip_swap_apply updates */
     int64_t J;
     lat_cand *cand, *ccand;
     long swaps;
@@ -261,6 +262,57 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
     return d;
 }
 
+/* One token's group part of J, Zg and Sg at groups gX and gY, added with sign s. */
+static void group_terms(lat_ctx *x, size_t t, int gX, int gY, int s)
+{
+    const uint8_t *gt = x->gcnt + t * x->G;
+    const uint16_t *id = TOK(x, t);
+    x->J += s * x->wb * ((gt[gX] > 0) + (gt[gY] > 0));
+    for (int j = 0; j < x->k; j++) {
+        int e = id[j];
+        x->Zg[(size_t)e * x->G + gX] += s * (gt[gX] == 0);
+        x->Zg[(size_t)e * x->G + gY] += s * (gt[gY] == 0);
+        x->Sg[e] += s * (gt[GRP(x, x->chip[e])] == 1);
+    }
+}
+
+/* Trades the expert sets of chiplets X and Y (in different groups; the
+ * members as chip_build left them): the columns X and Y of the chiplet
+ * counts and of Z trade places, S stays, and only the tokens with experts
+ * on X or Y change their group counts, Zg and Sg. */
+static void chip_swap_apply(lat_ctx *x, int X, int Y)
+{
+    int nc = x->nc, G = x->G, gX = GRP(x, X), gY = GRP(x, Y), sides[2] = {X, Y};
+    size_t nt = 0;
+    if (++x->stamp == 0) {
+        memset(x->seen, 0, x->n * sizeof *x->seen);
+        x->stamp = 1;
+    }
+    for (int s = 0; s < 2; s++)
+        for (int i = x->mfirst[sides[s]]; i < x->mfirst[sides[s] + 1]; i++) {
+            int e = x->mem[i];
+            for (size_t p = x->off[e]; p < x->off[e + 1]; p++)
+                if (x->seen[x->list[p]] != x->stamp) x->seen[x->list[p]] = x->stamp, x->touched[nt++] = x->list[p];
+        }
+    for (size_t i = 0; i < nt; i++) group_terms(x, x->touched[i], gX, gY, -1);
+    for (int e = 0; e < x->E; e++) {
+        int32_t *z = x->Z + (size_t)e * nc, v = z[X];
+        z[X] = z[Y], z[Y] = v;
+        x->chip[e] = x->chip[e] == X ? Y : x->chip[e] == Y ? X : x->chip[e];
+    }
+    if (x->cl) {
+        uint64_t l = x->cl[X];
+        x->cl[X] = x->cl[Y], x->cl[Y] = l;
+    }
+    for (size_t i = 0; i < nt; i++) {
+        size_t t = x->touched[i];
+        uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G, cx = ct[X], cy = ct[Y];
+        ct[X] = cy, ct[Y] = cx;
+        gt[gX] = gt[gX] - cx + cy, gt[gY] = gt[gY] - cy + cx;
+    }
+    for (size_t i = 0; i < nt; i++) group_terms(x, x->touched[i], gX, gY, +1);
+}
+
 /* Best-improvement descent over swaps of two equal-size chiplets' expert
  * sets between groups (only the group term changes). For X in group gX and
  * Y in gY, a token with experts on X only (cy = 0) leaves gX when X is its
@@ -268,8 +320,8 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
  *     dJ / b = ZC[X][gY] - AC[X] + ZC[Y][gX] - AC[Y] + c,
  * c >= 0 counting, over tokens with experts on both, those where X (Y) is
  * the only chiplet of its group: pairs whose terms without c cannot beat
- * the best change found are skipped (ties: the first pair X < Y). Rebuilds
- * the counts when it moved anything. Returns the swaps made. */
+ * the best change found are skipped (ties: the first pair X < Y).
+ * Returns the swaps made. */
 static long chiplet_descend(lat_ctx *x)
 {
     long made = 0;
@@ -297,17 +349,7 @@ static long chiplet_descend(lat_ctx *x)
             if (d < best || (d == best && d < 0 && (X < bX || (X == bX && Y < bY)))) best = d, bX = X, bY = Y;
         }
         if (bX < 0) break;
-        for (int e = 0; e < x->E; e++) x->chip[e] = x->chip[e] == bX ? bY : x->chip[e] == bY ? bX : x->chip[e];
-        if (x->cl) {
-            uint64_t l = x->cl[bX];
-            x->cl[bX] = x->cl[bY], x->cl[bY] = l;
-        }
-        /* the chiplets' counts trade places, so the token counts stay valid but for the groups */
-        for (size_t t = 0; t < x->n; t++) {
-            uint8_t *ct = x->cnt + t * nc, c = ct[bX];
-            ct[bX] = ct[bY], ct[bY] = c;
-        }
-        lat_build(x);
+        chip_swap_apply(x, bX, bY);
         made++;
     }
     return made;
@@ -342,6 +384,7 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     x.mfill = mz_calloc(nc, sizeof *x.mfill);
     x.mem = mz_calloc(E, sizeof *x.mem);
     x.seen = mz_calloc(n + 1, sizeof *x.seen);
+    x.touched = mz_calloc(n + 1, sizeof *x.touched);
     for (size_t t = 0; t < n; t++)
         for (int j = 0; j < k; j++) x.off[TOK(&x, t)[j] + 1]++;
     for (int e = 0; e < E; e++) x.off[e + 1] += x.off[e];
@@ -360,7 +403,7 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     }
     free(x.off), free(x.list), free(x.cnt), free(x.gcnt);
     free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand), free(x.cl);
-    free(x.ccand), free(x.ZC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen);
+    free(x.ccand), free(x.ZC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen), free(x.touched);
     return swaps;
 }
 #undef TOK

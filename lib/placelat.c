@@ -262,24 +262,30 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
     return d;
 }
 
-/* One token's group part of J, Zg and Sg at groups gX and gY, added with sign s. */
+/* One token's group part of J, Zg and Sg at groups gX and gY, and its part
+ * of AC and ZC, added with sign s. */
 static void group_terms(lat_ctx *x, size_t t, int gX, int gY, int s)
 {
-    const uint8_t *gt = x->gcnt + t * x->G;
+    const uint8_t *ct = x->cnt + t * x->nc, *gt = x->gcnt + t * x->G;
     const uint16_t *id = TOK(x, t);
     x->J += s * x->wb * ((gt[gX] > 0) + (gt[gY] > 0));
     for (int j = 0; j < x->k; j++) {
-        int e = id[j];
+        int e = id[j], X = x->chip[e], seen = 0;
         x->Zg[(size_t)e * x->G + gX] += s * (gt[gX] == 0);
         x->Zg[(size_t)e * x->G + gY] += s * (gt[gY] == 0);
-        x->Sg[e] += s * (gt[GRP(x, x->chip[e])] == 1);
+        x->Sg[e] += s * (gt[GRP(x, X)] == 1);
+        for (int i = 0; i < j && !seen; i++) seen = x->chip[id[i]] == X;
+        if (seen) continue;
+        x->AC[X] += s * (gt[GRP(x, X)] == ct[X]);
+        for (int g = 0; g < x->G; g++) x->ZC[(size_t)X * x->G + g] += s * (gt[g] == 0);
     }
 }
 
 /* Trades the expert sets of chiplets X and Y (in different groups; the
  * members as chip_build left them): the columns X and Y of the chiplet
  * counts and of Z trade places, S stays, and only the tokens with experts
- * on X or Y change their group counts, Zg and Sg. */
+ * on X or Y change their group counts, Zg, Sg, AC and ZC; the members of
+ * X and Y trade places. */
 static void chip_swap_apply(lat_ctx *x, int X, int Y)
 {
     int nc = x->nc, G = x->G, gX = GRP(x, X), gY = GRP(x, Y), sides[2] = {X, Y};
@@ -311,6 +317,10 @@ static void chip_swap_apply(lat_ctx *x, int X, int Y)
         gt[gX] = gt[gX] - cx + cy, gt[gY] = gt[gY] - cy + cx;
     }
     for (size_t i = 0; i < nt; i++) group_terms(x, x->touched[i], gX, gY, +1);
+    for (int i = x->mfirst[X], j = x->mfirst[Y]; i < x->mfirst[X + 1]; i++, j++) {
+        int e = x->mem[i];
+        x->mem[i] = x->mem[j], x->mem[j] = e;
+    }
 }
 
 /* Best-improvement descent over swaps of two equal-size chiplets' expert
@@ -327,11 +337,11 @@ static long chiplet_descend(lat_ctx *x)
     long made = 0;
     int nc = x->nc, G = x->G;
     if (x->wb == 0 || G < 2) return 0;
+    chip_build(x);
     for (;;) {
         int64_t best = 0;
         int bX = -1, bY = -1;
         size_t ncand = 0;
-        chip_build(x);
         for (int X = 0; X < nc; X++)
             for (int Y = X + 1; Y < nc; Y++) {
                 int gX = GRP(x, X), gY = GRP(x, Y), d;

@@ -42,7 +42,7 @@ typedef struct {
     uint32_t *list;
     uint8_t *cnt, *gcnt; /* [n * nc], [n * G]: a token's experts per chiplet, per group */
     int32_t *Z, *S, *Zg, *Sg;
-    int32_t *ZC, *AC;   /* [nc * G], [nc]: chiplet_descend's terms (chip_build) */
+    int32_t *HC, *NC, *AC; /* [nc * G], [nc], [nc]: chiplet_descend's terms (chip_build) */
     int *mfirst, *mfill, *mem; /* [nc + 1], [nc], [E]: the experts on chiplet X are mem[mfirst[X] .. mfirst[X+1]) */
     uint32_t *seen, stamp; /* [n]: tokens visited by chip_corr, chip_swap_apply */
     uint32_t *touched;  /* [n]: the tokens chip_swap_apply updates */
@@ -60,6 +60,35 @@ static int cmp_cand(const void *p, const void *q)
     if (x->delta != y->delta) return x->delta < y->delta ? -1 : 1;
     if (x->a != y->a) return x->a - y->a;
     return x->b - y->b;
+}
+
+/* The candidates in cmp_cand's order without sorting them all: a binary
+ * heap (cand_heapify, then cand_pop until the bound stops the scan). */
+static void cand_sift(lat_cand *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && cmp_cand(h + l, h + m) < 0) m = l;
+        if (l + 1 < n && cmp_cand(h + l + 1, h + m) < 0) m = l + 1;
+        if (m == i) return;
+        lat_cand t = h[i];
+        h[i] = h[m], h[m] = t;
+        i = m;
+    }
+}
+
+static void cand_heapify(lat_cand *h, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;) cand_sift(h, n, i);
+}
+
+/* The least candidate, removed from the heap of *n. */
+static lat_cand cand_pop(lat_cand *h, size_t *n)
+{
+    lat_cand top = h[0];
+    h[0] = h[--*n];
+    cand_sift(h, *n, 0);
+    return top;
 }
 
 /* Counts, Z, S, Zg, Sg and J from chip[]. */
@@ -190,10 +219,11 @@ static long expert_descend(lat_ctx *x)
                 ncand++;
             }
         if (!ncand) break;
-        qsort(x->cand, ncand, sizeof *x->cand, cmp_cand);
-        for (size_t c = 0; c < ncand && x->cand[c].delta < best; c++) {
-            int a = x->cand[c].a, b = x->cand[c].b, d = x->cand[c].delta + swap_corr(x, a, b);
-            if (d < best) best = d, ba = a, bb = b;
+        cand_heapify(x->cand, ncand);
+        while (ncand && x->cand[0].delta < best) {
+            lat_cand c = cand_pop(x->cand, &ncand);
+            int d = c.delta + swap_corr(x, c.a, c.b);
+            if (d < best) best = d, ba = c.a, bb = c.b;
         }
         if (ba < 0) break;
         swap_apply(x, ba, bb);
@@ -202,14 +232,37 @@ static long expert_descend(lat_ctx *x)
     return made;
 }
 
-/* Per chiplet X: AC[X], the profiled tokens with an expert on X and none
- * on another chiplet of X's group, and ZC[X][g], those with an expert on X
- * and none in group g; and the experts on each chiplet (mfirst, mem). */
+/* One token's part of NC, AC and HC, added with sign s. */
+static void chip_terms(lat_ctx *x, size_t t, int s)
+{
+    const uint8_t *ct = x->cnt + t * x->nc, *gt = x->gcnt + t * x->G;
+    const uint16_t *id = TOK(x, t);
+    int k = x->k, grp[256], ng = 0;
+    for (int j = 0; j < k; j++) {
+        int g = GRP(x, x->chip[id[j]]), seen = 0;
+        for (int i = 0; i < ng && !seen; i++) seen = grp[i] == g;
+        if (!seen) grp[ng++] = g;
+    }
+    for (int j = 0; j < k; j++) {
+        int X = x->chip[id[j]], seen = 0;
+        for (int i = 0; i < j && !seen; i++) seen = x->chip[id[i]] == X;
+        if (seen) continue;
+        x->NC[X] += s;
+        x->AC[X] += s * (gt[GRP(x, X)] == ct[X]);
+        for (int i = 0; i < ng; i++) x->HC[(size_t)X * x->G + grp[i]] += s;
+    }
+}
+
+/* Per chiplet X: NC[X], the profiled tokens with an expert on X; AC[X],
+ * those with none on another chiplet of X's group; HC[X][g], those with an
+ * expert in group g, so that NC[X] - HC[X][g] have none there; and the
+ * experts on each chiplet (mfirst, mem). */
 static void chip_build(lat_ctx *x)
 {
-    int nc = x->nc, G = x->G, k = x->k;
+    int nc = x->nc, G = x->G;
     memset(x->AC, 0, nc * sizeof *x->AC);
-    memset(x->ZC, 0, (size_t)nc * G * sizeof *x->ZC);
+    memset(x->NC, 0, nc * sizeof *x->NC);
+    memset(x->HC, 0, (size_t)nc * G * sizeof *x->HC);
     memset(x->mfirst, 0, (nc + 1) * sizeof *x->mfirst);
     for (int e = 0; e < x->E; e++) x->mfirst[x->chip[e] + 1]++;
     for (int X = 0; X < nc; X++) x->mfirst[X + 1] += x->mfirst[X];
@@ -217,17 +270,7 @@ static void chip_build(lat_ctx *x)
         if (e == 0) memcpy(fill, x->mfirst, nc * sizeof *fill);
         x->mem[fill[x->chip[e]]++] = e;
     }
-    for (size_t t = 0; t < x->n; t++) {
-        const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
-        const uint16_t *id = TOK(x, t);
-        for (int j = 0; j < k; j++) {
-            int X = x->chip[id[j]], seen = 0;
-            for (int i = 0; i < j && !seen; i++) seen = x->chip[id[i]] == X;
-            if (seen) continue;
-            x->AC[X] += gt[GRP(x, X)] == ct[X];
-            for (int g = 0; g < G; g++) x->ZC[(size_t)X * G + g] += gt[g] == 0;
-        }
-    }
+    for (size_t t = 0; t < x->n; t++) chip_terms(x, t, 1);
 }
 
 /* Over the tokens with experts on both X and Y, those where X (Y) is the
@@ -263,28 +306,25 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
 }
 
 /* One token's group part of J, Zg and Sg at groups gX and gY, and its part
- * of AC and ZC, added with sign s. */
+ * of NC, AC and HC, added with sign s. */
 static void group_terms(lat_ctx *x, size_t t, int gX, int gY, int s)
 {
-    const uint8_t *ct = x->cnt + t * x->nc, *gt = x->gcnt + t * x->G;
+    const uint8_t *gt = x->gcnt + t * x->G;
     const uint16_t *id = TOK(x, t);
     x->J += s * x->wb * ((gt[gX] > 0) + (gt[gY] > 0));
     for (int j = 0; j < x->k; j++) {
-        int e = id[j], X = x->chip[e], seen = 0;
+        int e = id[j];
         x->Zg[(size_t)e * x->G + gX] += s * (gt[gX] == 0);
         x->Zg[(size_t)e * x->G + gY] += s * (gt[gY] == 0);
-        x->Sg[e] += s * (gt[GRP(x, X)] == 1);
-        for (int i = 0; i < j && !seen; i++) seen = x->chip[id[i]] == X;
-        if (seen) continue;
-        x->AC[X] += s * (gt[GRP(x, X)] == ct[X]);
-        for (int g = 0; g < x->G; g++) x->ZC[(size_t)X * x->G + g] += s * (gt[g] == 0);
+        x->Sg[e] += s * (gt[GRP(x, x->chip[e])] == 1);
     }
+    chip_terms(x, t, s);
 }
 
 /* Trades the expert sets of chiplets X and Y (in different groups; the
  * members as chip_build left them): the columns X and Y of the chiplet
  * counts and of Z trade places, S stays, and only the tokens with experts
- * on X or Y change their group counts, Zg, Sg, AC and ZC; the members of
+ * on X or Y change their group counts, Zg, Sg, NC, AC and HC; the members of
  * X and Y trade places. */
 static void chip_swap_apply(lat_ctx *x, int X, int Y)
 {
@@ -327,7 +367,7 @@ static void chip_swap_apply(lat_ctx *x, int X, int Y)
  * sets between groups (only the group term changes). For X in group gX and
  * Y in gY, a token with experts on X only (cy = 0) leaves gX when X is its
  * only chiplet there and reaches gY when it had none there, so
- *     dJ / b = ZC[X][gY] - AC[X] + ZC[Y][gX] - AC[Y] + c,
+ *     dJ / b = NC[X] - HC[X][gY] - AC[X] + NC[Y] - HC[Y][gX] - AC[Y] + c,
  * c >= 0 counting, over tokens with experts on both, those where X (Y) is
  * the only chiplet of its group: pairs whose terms without c cannot beat
  * the best change found are skipped (ties: the first pair X < Y).
@@ -346,16 +386,17 @@ static long chiplet_descend(lat_ctx *x)
             for (int Y = X + 1; Y < nc; Y++) {
                 int gX = GRP(x, X), gY = GRP(x, Y), d;
                 if (gX == gY || x->cap[X] != x->cap[Y]) continue;
-                d = x->ZC[(size_t)X * G + gY] - x->AC[X] + x->ZC[(size_t)Y * G + gX] - x->AC[Y];
+                d = x->NC[X] - x->HC[(size_t)X * G + gY] - x->AC[X] + x->NC[Y] - x->HC[(size_t)Y * G + gX] - x->AC[Y];
                 if (d >= 0) continue;
                 x->ccand[ncand].delta = d, x->ccand[ncand].a = X, x->ccand[ncand].b = Y;
                 ncand++;
             }
         if (!ncand) break;
-        qsort(x->ccand, ncand, sizeof *x->ccand, cmp_cand);
-        for (size_t c = 0; c < ncand && x->ccand[c].delta <= best; c++) {
-            int X = x->ccand[c].a, Y = x->ccand[c].b;
-            int64_t d = x->ccand[c].delta + chip_corr(x, X, Y);
+        cand_heapify(x->ccand, ncand);
+        while (ncand && x->ccand[0].delta <= best) {
+            lat_cand c = cand_pop(x->ccand, &ncand);
+            int X = c.a, Y = c.b;
+            int64_t d = c.delta + chip_corr(x, X, Y);
             if (d < best || (d == best && d < 0 && (X < bX || (X == bX && Y < bY)))) best = d, bX = X, bY = Y;
         }
         if (bX < 0) break;
@@ -388,7 +429,8 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     x.Sg = mz_calloc(E, sizeof *x.Sg);
     x.cand = mz_malloc(((size_t)E * (E - 1) / 2 + 1) * sizeof *x.cand);
     x.ccand = mz_malloc(((size_t)nc * (nc - 1) / 2 + 1) * sizeof *x.ccand);
-    x.ZC = mz_calloc((size_t)nc * G, sizeof *x.ZC);
+    x.HC = mz_calloc((size_t)nc * G, sizeof *x.HC);
+    x.NC = mz_calloc(nc, sizeof *x.NC);
     x.AC = mz_calloc(nc, sizeof *x.AC);
     x.mfirst = mz_calloc(nc + 1, sizeof *x.mfirst);
     x.mfill = mz_calloc(nc, sizeof *x.mfill);
@@ -413,7 +455,7 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     }
     free(x.off), free(x.list), free(x.cnt), free(x.gcnt);
     free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand), free(x.cl);
-    free(x.ccand), free(x.ZC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen), free(x.touched);
+    free(x.ccand), free(x.HC), free(x.NC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen), free(x.touched);
     return swaps;
 }
 #undef TOK

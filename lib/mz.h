@@ -1278,6 +1278,31 @@ double mz_fit_row_latency(const mz_fit *f, int i);
 int mz_fit_write(mz_fit *f, mz_out *out);
 void mz_fit_free(mz_fit *f);
 
+/* mz-cost's work (runcost.c): the options of the command line, defaults
+ * from mz_cost_file_opts_init; the strings and lists are the caller's. */
+typedef struct {
+    const char *prog;        /* names the tool in warnings */
+    char **wafers, **sets;   /* -w files (layered) and -S overrides */
+    int n_wafers, n_sets;
+    const char *breakdown, *resources, *footprint, *timeline; /* -b, -r, -F, -T: NULL for none */
+    const char *timeline_steps; /* --timeline-steps RANGE ["0"] */
+    int strict;              /* a step that does not fit is an error, not a warning */
+    int area;                /* --area: the wafer's area table, no schedule */
+    const char *fit;         /* --fit TARGETS, or NULL */
+    const char *free_list;   /* --free KEY[=LO:HI],... */
+    int quiet;               /* no fit progress */
+    FILE *warn;              /* the fit progress and the does-not-fit warning, or NULL */
+} mz_cost_file_opts;
+void mz_cost_file_opts_init(mz_cost_file_opts *o);
+/* The command line's combination rules for n_schedules SCHEDULE operands:
+ * 0, or -1 and the error (a usage error). */
+int mz_cost_file_check(const mz_cost_file_opts *o, int n_schedules);
+/* Cost the schedule at in_path ("-": stdin) to out_path and the tables
+ * of o, or (o->area) write the wafer's area table, or (o->fit) fit the
+ * wafer constants. Returns 0, or -1 and the error, every output removed
+ * and everything freed. */
+int mz_cost_file(const mz_cost_file_opts *o, const char *in_path, const char *out_path);
+
 
 /* ---------------------------------------------------------------- replicas (replica.c; mz-place --replicas, -a eplb)
  * Extra copies of experts: p->replica triples (layer, expert, chiplet)

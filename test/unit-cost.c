@@ -1,4 +1,4 @@
-/* unit-cost.c: unit tests of wafer descriptions, schedule records, mz_sched_run, link shorelines, compute work, the fixed-order timing and the critical path. */
+/* unit-cost.c: unit tests of wafer descriptions, schedule records, mz_sched_run, mz_cost_file, link shorelines, compute work, the fixed-order timing and the critical path. */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -513,6 +513,70 @@ static void test_sched_run(void)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* mz_cost_file: mz-cost's work on a schedule from mz_sched_run, its tables
+ * and its errors (-1, the message, no output left). */
+static void test_cost_file(void)
+{
+    static char dir[] = "/tmp/unit-cost-file-XXXXXX";
+    char in[256], sched[256], out[256], bd[256], cmd[600], line[512];
+    char *wafers[] = {"test/tiny.wafer"}, *sets[] = {"memory.capacity_GB=1e-9"};
+    mz_sched_run_opts so;
+    mz_cost_file_opts o;
+    FILE *fp;
+    int rows = 0, mean = 0;
+    if (!mkdtemp(dir)) return;
+    snprintf(in, sizeof in, "%s/in.mzt", dir);
+    snprintf(sched, sizeof sched, "%s/s.mzs", dir);
+    snprintf(out, sizeof out, "%s/out.tsv", dir);
+    snprintf(bd, sizeof bd, "%s/bd.tsv", dir);
+    fp = fopen(in, "w");
+    fputs(tiny_trace, fp);
+    fclose(fp);
+    mz_sched_run_opts_init(&so);
+    so.variant = "C", so.sched.micro_batches = 2, so.sched.slices = 2;
+    CHECK(mz_sched_run(&so, in, sched) == 0, "the schedule to cost (%s)", mz_errmsg());
+
+    mz_cost_file_opts_init(&o);
+    CHECK(!strcmp(o.prog, "mz-cost") && !strcmp(o.timeline_steps, "0") && !o.fit && !o.area && !o.strict,
+          "mz_cost_file_opts_init: step 0 in the timeline, no fit, no area, warnings only");
+    CHECK(mz_cost_file_check(&o, 1) < 0 && strstr(mz_errmsg(), "give a wafer"), "no wafer (%s)", mz_errmsg());
+    o.wafers = wafers, o.n_wafers = 1;
+    CHECK(mz_cost_file_check(&o, 2) < 0 && strstr(mz_errmsg(), "one schedule at most"), "two schedules");
+    o.area = 1;
+    CHECK(mz_cost_file_check(&o, 1) < 0 && strstr(mz_errmsg(), "--area takes"), "--area with a schedule");
+    o.area = 0;
+    CHECK(mz_cost_file_check(&o, 1) == 0, "a wafer and a schedule");
+    o.breakdown = bd;
+    CHECK(mz_cost_file(&o, sched, out) == 0, "the schedule costs (%s)", mz_errmsg());
+    fp = fopen(out, "r");
+    while (fp && fgets(line, sizeof line, fp)) {
+        if (line[0] >= '0' && line[0] <= '9') rows++;
+        if (!strncmp(line, "mean\t", 5)) mean = strtod(line + 5, NULL) > 0;
+    }
+    if (fp) fclose(fp);
+    CHECK(rows == 1 && mean, "the one step's row and a mean row with a latency (%d rows)", rows);
+    CHECK(access(bd, F_OK) == 0, "the breakdown written");
+
+    /* errors: -1 and the message, nothing left under the outputs' names */
+    snprintf(out, sizeof out, "%s/new.tsv", dir);
+    snprintf(bd, sizeof bd, "%s/new-bd.tsv", dir);
+    o.sets = sets, o.n_sets = 1, o.strict = 1;
+    CHECK(mz_cost_file(&o, sched, out) < 0 && strstr(mz_errmsg(), "does not fit the wafer"),
+          "--strict on memories too small (%s)", mz_errmsg());
+    CHECK(access(out, F_OK) < 0 && access(bd, F_OK) < 0, "no table left by the refused step");
+    o.n_sets = 0, o.strict = 0;
+    snprintf(cmd, sizeof cmd, "head -c 100 %s > %s/cut.mzs", sched, dir);
+    CHECK(system(cmd) == 0, "a cut schedule");
+    snprintf(sched, sizeof sched, "%s/cut.mzs", dir);
+    CHECK(mz_cost_file(&o, sched, out) < 0 && strstr(mz_errmsg(), "cut.mzs"), "a truncated schedule (%s)", mz_errmsg());
+    CHECK(access(out, F_OK) < 0 && access(bd, F_OK) < 0, "no table left by the truncated one");
+    o.breakdown = NULL, o.timeline_steps = "x";
+    CHECK(mz_cost_file_check(&o, 1) < 0 && strstr(mz_errmsg(), "--timeline-steps"), "a bad step range (%s)",
+          mz_errmsg());
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void)
 {
     test_records();
@@ -522,6 +586,7 @@ int main(void)
     test_mesh();
     test_parse();
     test_sched_run();
+    test_cost_file();
     mz_op_free(&op);
     return unit_done();
 }

@@ -356,6 +356,30 @@ int mz_token_decode(const mz_trace_info *t, const uint8_t *rec, size_t len, mz_t
 void mz_token_encode(const mz_trace_info *t, const mz_token *tok, uint8_t *rec);
 void mz_token_alloc(const mz_trace_info *t, mz_token *tok);
 void mz_token_free(mz_token *tok);
+/* Records come ordered by (step, sequence, token), each token once: 0 if
+ * tok may follow last (then last becomes tok's), else -1 and the error.
+ * *have_last is 0 before the first token. */
+int mz_token_check_order(uint32_t last[3], int *have_last, const mz_token *tok);
+
+/* mz-view's work (runview.c): the options of the command line, defaults
+ * from mz_view_opts_init; the strings are the caller's. */
+typedef struct {
+    const char *prog;
+    int argc;
+    char **argv;                /* the command line, for @PG when selecting */
+    int header_only, count_only; /* -H, -c */
+    int text, binary, level;    /* -t; -b at gzip level (0: -u) */
+    const char *steps, *layers; /* -n, -l: ranges kept (traces), or NULL */
+} mz_view_opts;
+void mz_view_opts_init(mz_view_opts *o);
+/* The command line's combination rules for n_inputs FILE operands: 0, or
+ * -1 and the error (a usage error). */
+int mz_view_check(const mz_view_opts *o, int n_inputs);
+/* Read the stream at in_path ("-": stdin) and write its header and a
+ * summary, its record count, or a copy (text or binary, the selection
+ * only) to out_path. Every record is checked. Returns 0, or -1 and the
+ * error, the output removed and everything freed. */
+int mz_view_run(const mz_view_opts *o, const char *in_path, const char *out_path);
 
 /* Typed trace reading on top of mz_reader. */
 typedef struct {

@@ -363,6 +363,26 @@ const mz_codec mz_trace_codec = {MZ_KIND_TRACE, "trace", trace_init, trace_done,
                                  trace_from_text};
 
 /* ---- typed reader */
+int mz_token_check_order(uint32_t last[3], int *have_last, const mz_token *tok)
+{
+    uint32_t cur[3] = {tok->step, tok->seq, tok->tok};
+    if (*have_last && memcmp(cur, last, sizeof cur) != 0) {
+        int i = 0;
+        while (cur[i] == last[i]) i++;
+        if (cur[i] < last[i]) {
+            mz_error("token %u/%u/%u comes after %u/%u/%u (records must be ordered by step, sequence, token)", cur[0],
+                     cur[1], cur[2], last[0], last[1], last[2]);
+            return -1;
+        }
+    } else if (*have_last) {
+        mz_error("token %u/%u/%u appears twice", cur[0], cur[1], cur[2]);
+        return -1;
+    }
+    memcpy(last, cur, 3 * sizeof *last);
+    *have_last = 1;
+    return 0;
+}
+
 int mz_trace_open(mz_trace_reader *tr, const char *path)
 {
     memset(tr, 0, sizeof *tr);
@@ -385,25 +405,8 @@ int mz_trace_next(mz_trace_reader *tr)
     size_t len;
     int ret = mz_reader_next(tr->r, &rec, &len);
     if (ret <= 0) return ret;
-    if (mz_token_decode(&tr->info, rec, len, &tr->tok) < 0) goto bad;
-    {
-        uint32_t cur[3] = {tr->tok.step, tr->tok.seq, tr->tok.tok};
-        if (tr->have_last && memcmp(cur, tr->last, sizeof cur) != 0) {
-            int i = 0;
-            while (cur[i] == tr->last[i]) i++;
-            if (cur[i] < tr->last[i]) {
-                mz_error("token %u/%u/%u comes after %u/%u/%u (records must be ordered by step, "
-                         "sequence, token)",
-                         cur[0], cur[1], cur[2], tr->last[0], tr->last[1], tr->last[2]);
-                goto bad;
-            }
-        } else if (tr->have_last) {
-            mz_error("token %u/%u/%u appears twice", cur[0], cur[1], cur[2]);
-            goto bad;
-        }
-        memcpy(tr->last, cur, sizeof cur);
-        tr->have_last = 1;
-    }
+    if (mz_token_decode(&tr->info, rec, len, &tr->tok) < 0 || mz_token_check_order(tr->last, &tr->have_last, &tr->tok) < 0)
+        goto bad;
     return 1;
 bad:
     /* the reader has already counted this record */

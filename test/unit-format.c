@@ -1,4 +1,4 @@
-/* unit-format.c: unit tests of the MZT format: header, ranges, numbers, trace records, streams. */
+/* unit-format.c: unit tests of the MZT format: header, ranges, numbers, trace records, streams, mz_view_run. */
 #include <errno.h>
 #include <float.h>
 #include <stdlib.h>
@@ -873,6 +873,62 @@ static void test_misc(void)
     mz_buf_free(&b);
 }
 
+/* mz_view_run: mz-view's count, selection and order check on a small trace. */
+static void test_view_run(void)
+{
+    const char *in = tmp_path(0, "view.txt"), *out = tmp_path(1, "view.out"), *sel = tmp_path(2, "view-sel.txt");
+    const char *hdr = "@HD\tVN:1.0\tKD:trace\n"
+                      "@MD\tname:x\tlayers:2\tmoe:0-1\texperts:4\tshared:0\ttopk:2\thidden:8\tffn:8"
+                      "\tshared_ffn:0\tdense_ffn:0\theads:1\tkv_heads:1\thead_dim:8\tvocab:10\tgroups:1"
+                      "\ttopk_groups:1\tgated:1\n"
+                      "@TR\tsteps:2\tseqs:1\tseq_len:2\tlayers:0,1\tweights:0\n";
+    char *argv[] = {"mz-view", "-t", "-n", "1", "-l", "1", NULL};
+    mz_view_opts o;
+    mz_buf b = {0};
+    FILE *fp;
+    char line[256] = "";
+    mz_buf_printf(&b, "%s0\t0\t0\t1,2\t0,3\n0\t0\t1\t1,3\t2,3\n1\t0\t0\t0,2\t1,2\n@EOF\t3\n", hdr);
+    write_bytes(in, b.s, b.n);
+    mz_view_opts_init(&o);
+    CHECK(!strcmp(o.prog, "mz-view") && o.level == 1 && !o.count_only && !o.steps, "mz_view_opts_init: a summary");
+    o.count_only = o.text = 1;
+    CHECK(mz_view_check(&o, 1) < 0 && errmsg_has("exclude each other"), "-c with -t (%s)", mz_errmsg());
+    o.text = 0;
+    CHECK(mz_view_check(&o, 2) < 0 && errmsg_has("one input"), "two inputs (%s)", mz_errmsg());
+    CHECK(mz_view_check(&o, 1) == 0 && mz_view_run(&o, in, out) == 0, "a count (%s)", mz_errmsg());
+    if ((fp = fopen(out, "r"))) {
+        if (!fgets(line, sizeof line, fp)) line[0] = 0;
+        fclose(fp);
+    }
+    CHECK(!strcmp(line, "3\n"), "three records (got '%s')", line);
+    o.steps = "1";
+    CHECK(mz_view_run(&o, in, out) == 0 && (fp = fopen(out, "r")) && fgets(line, sizeof line, fp) &&
+              !strcmp(line, "1\n"), "step 1 alone: one record");
+    if (fp) fclose(fp), fp = NULL;
+    o.count_only = 0, o.text = 1, o.layers = "1", o.argc = 6, o.argv = argv;
+    CHECK(mz_view_run(&o, in, sel) == 0, "a selection (%s)", mz_errmsg());
+    b.n = 0;
+    if ((fp = fopen(sel, "r"))) {
+        while (fgets(line, sizeof line, fp)) mz_buf_puts(&b, line);
+        fclose(fp);
+    }
+    CHECK(b.s && strstr(b.s, "layers:1\t") && strstr(b.s, "PN:mz-view") && strstr(b.s, "\n1\t0\t0\t1,2\n@EOF\t1\n"),
+          "layer 1 of step 1, the header cut to it, @PG added (%s)", b.s ? b.s : "");
+    o.layers = "3";
+    CHECK(mz_view_run(&o, in, out) < 0 && errmsg_has("--layers"), "a layer out of the model (%s)", mz_errmsg());
+
+    /* a token out of order: -1 naming its line, no output left */
+    remove(out);
+    b.n = 0;
+    mz_buf_printf(&b, "%s0\t0\t1\t1,2\t0,3\n0\t0\t0\t1,3\t2,3\n@EOF\t2\n", hdr);
+    write_bytes(in, b.s, b.n);
+    o.text = 0, o.layers = o.steps = NULL;
+    CHECK(mz_view_run(&o, in, out) < 0 && errmsg_has("line 5") && errmsg_has("comes after"),
+          "out of order, its line named (%s)", mz_errmsg());
+    CHECK(access(out, F_OK) < 0, "no summary left");
+    mz_buf_free(&b);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -894,6 +950,7 @@ int main(void)
     test_bit_flips();
     test_versions_and_kinds();
     test_trace_order();
+    test_view_run();
     test_io();
     test_misc();
     {

@@ -127,7 +127,11 @@ int mz_opt_parse(const mz_opt_tool *t, int argc, char **argv)
                 mz_print_version(t->prog);
             free(longopts);
             mz_buf_free(&shorts);
-            exit(mz_close_stdout() < 0 ? MZ_EXIT_DATA : MZ_EXIT_OK);
+            if (mz_close_stdout() < 0) {
+                mz_perror(t->prog);
+                exit(MZ_EXIT_DATA);
+            }
+            exit(MZ_EXIT_OK);
         }
         if (c >= OPT_LONG_BASE && c < OPT_LONG_BASE + n)
             o = &t->opts[c - OPT_LONG_BASE];

@@ -70,7 +70,7 @@ typedef struct {
 /* Parse argv against the table, setting the variables; returns the index
  * of the first operand (getopt's optind). Like mz_die, for mains only: on
  * -h/--help or --version it prints to stdout and exits (0, or 1 when
- * stdout cannot be written); on an unknown option or a bad value it
+ * stdout cannot be written, after "PROG: write error ..."); on an unknown option or a bad value it
  * prints the message and the usage to stderr and exits MZ_EXIT_USAGE. The
  * lists (MZ_OPT_LIST) are malloc'ed; the caller frees them. */
 int mz_opt_parse(const mz_opt_tool *t, int argc, char **argv);

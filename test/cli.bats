@@ -81,6 +81,13 @@ run_examples() {
     done
 }
 
+@test "--help to a full disk: exit 1 and the write error on stderr" {
+    for t in $(tools); do
+        run -1 --separate-stderr sh -c "$t --help > /dev/full"
+        [[ "$stderr" == *"write error"* ]] || { echo "$t --help > /dev/full: stderr: $stderr"; return 1; }
+    done
+}
+
 @test "--help's usage is the man page's SYNOPSIS, form for form" {
     for t in $(tools); do
         u=$(help_usage "$t")

@@ -458,6 +458,29 @@ void mz_gen_token(mz_gen *g, mz_token *tok);
 const int *mz_gen_topics(const mz_gen *g, int i);
 void mz_gen_free(mz_gen *g);
 
+/* mz-trace's work (runtrace.c): the options of the command line, defaults
+ * from mz_trace_run_opts_init; the strings are the caller's. A negative
+ * coact, seq_stick, layer_stick, skew or topic_layout, or a topic_size
+ * of 0, keeps the prior's. */
+typedef struct {
+    const char *prog;
+    int argc;
+    char **argv;             /* the command line, for @PG */
+    const char *model;       /* -m: a catalogue name or a config.json path */
+    const char *prior;       /* -p: a prior file, or NULL (the catalogue's, else built in) */
+    const char *layers;      /* -l: MoE layers traced, or NULL for all */
+    int steps, seqs, seq_len;
+    unsigned long seed;      /* 1 to 2^32 - 1 */
+    int weights;             /* record gate weights */
+    double coact, seq_stick, layer_stick, skew;
+    int topic_size, topic_layout;
+    int text, level;         /* text form; else binary at gzip level (0: none) */
+} mz_trace_run_opts;
+void mz_trace_run_opts_init(mz_trace_run_opts *o);
+/* Draw the trace o describes and write it to out_path ("-": stdout).
+ * Returns 0, or -1 and the error, the output removed and everything freed. */
+int mz_trace_run(const mz_trace_run_opts *o, const char *out_path);
+
 /* ---------------------------------------------------------------- placement
  * Which expert chiplet hosts each routed expert of each placed MoE layer.
  * Chiplet c hangs off switch (group) c * groups / chiplets: the hardware

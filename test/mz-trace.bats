@@ -17,6 +17,9 @@ records() {
     [[ "$stderr" == *"no model given (-m)"* ]]
     run -2 --separate-stderr mz-trace -m
     [[ "$stderr" == *"$USAGE"* ]]
+    run -2 --separate-stderr mz-trace -m qwen3-30b-a3b -u -t
+    [ -z "$output" ]
+    [[ "$stderr" == *"mz-trace: -u and -t exclude each other"* ]]
 }
 
 @test "bad numbers exit 2 naming the option" {

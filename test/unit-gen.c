@@ -1,4 +1,4 @@
-/* unit-gen.c: unit tests of the routing prior files, of the statistics of the routing sampler and of mz-fit's run (lib/runfit.c). */
+/* unit-gen.c: unit tests of the routing prior files, of the statistics of the routing sampler and of mz-fit's and mz-trace's runs (lib/runfit.c, lib/runtrace.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -754,6 +754,57 @@ static void test_large_draws(void)
     free(logit);
 }
 
+/* mz_trace_run: mz-trace's work, its trace read back, its errors. */
+static void test_trace_run(void)
+{
+    char path[300], again[300];
+    char *argv[] = {"mz-trace", "-m", "mixtral-8x7b", NULL};
+    mz_trace_run_opts o;
+    mz_trace_reader tr;
+    long n = 0;
+    int ret = -1, same = 1;
+    snprintf(path, sizeof path, "%s/run.mzt", tmpdir);
+    snprintf(again, sizeof again, "%s/again.mzt", tmpdir);
+    mz_trace_run_opts_init(&o);
+    CHECK(o.steps == 1 && o.seqs == 32 && o.seq_len == 256 && o.seed == 1 && o.level == 1 && o.coact < 0 &&
+              o.topic_layout < 0 && !o.model, "mz_trace_run_opts_init: mz-trace's defaults");
+    CHECK(mz_trace_run(&o, path) < 0 && errmsg_has("no model given"), "no model (%s)", mz_errmsg());
+    o.model = "mixtral-8x7b", o.seqs = 2, o.seq_len = 3, o.layers = "1,4", o.weights = 1, o.argc = 3, o.argv = argv;
+    CHECK(mz_trace_run(&o, path) == 0, "a trace of two layers (%s)", mz_errmsg());
+    if (mz_trace_open(&tr, path) == 0) {
+        while ((ret = mz_trace_next(&tr)) > 0) n++;
+        CHECK(tr.info.n_layers == 2 && tr.info.layers[1] == 4 && tr.info.weights && tr.info.seqs == 2,
+              "its header: layers 1 and 4, weights, 2 sequences");
+        mz_trace_close(&tr);
+    }
+    CHECK(ret == 0 && n == 6, "2 x 3 tokens read back (%ld)", n);
+    o.level = 0;
+    CHECK(mz_trace_run(&o, again) == 0, "the same seed again, uncompressed");
+    {
+        mz_trace_reader a, b;
+        if (mz_trace_open(&a, path) == 0 && mz_trace_open(&b, again) == 0) {
+            int ra, rb;
+            while ((ra = mz_trace_next(&a)) > 0 && (rb = mz_trace_next(&b)) > 0)
+                same &= !memcmp(a.tok.ids, b.tok.ids, 2 * 2 * sizeof *a.tok.ids);
+            mz_trace_close(&a), mz_trace_close(&b);
+        } else {
+            same = 0;
+        }
+    }
+    CHECK(same, "a seed draws the same tokens");
+    o.layers = "0-99";
+    snprintf(path, sizeof path, "%s/none.mzt", tmpdir);
+    CHECK(mz_trace_run(&o, path) < 0 && errmsg_has("--layers") && access(path, F_OK) < 0,
+          "a layer past the model: the error, no file (%s)", mz_errmsg());
+    o.layers = NULL, o.topic_size = 9;
+    CHECK(mz_trace_run(&o, path) < 0 && errmsg_has("--topic-size 9 exceeds the 8 experts") && access(path, F_OK) < 0,
+          "a topic larger than the experts (%s)", mz_errmsg());
+    o.topic_size = 0, o.prior = "no-such.prior";
+    CHECK(mz_trace_run(&o, path) < 0 && errmsg_has("no-such.prior"), "a missing prior (%s)", mz_errmsg());
+    o.prior = NULL, o.model = "no-such-model";
+    CHECK(mz_trace_run(&o, path) < 0 && errmsg_has("no-such-model"), "a missing model (%s)", mz_errmsg());
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -772,6 +823,7 @@ int main(void)
     test_topics();
     test_prior_files();
     test_fit_run();
+    test_trace_run();
     test_builtin();
     test_popularity();
     test_large_draws();

@@ -652,6 +652,28 @@ int mz_import_header(const mz_import *im, mz_header *h);
 int mz_import_write(mz_import *im, mz_writer *w);
 void mz_import_close(mz_import *im);
 
+/* mz-import's work (runimport.c): the options of the command line,
+ * defaults from mz_import_run_opts_init; the strings are the caller's. */
+typedef struct {
+    const char *prog;
+    int argc;
+    char **argv;           /* the command line, for @PG */
+    const char *model;     /* -m: a catalogue name or a config.json path */
+    const char *layers;    /* -l: MoE layers imported, or NULL for the log's */
+    int layer_index;       /* count sets: MZ_LAYERS_* */
+    int text, level;       /* text form; else binary at gzip level (0: none) */
+    FILE *warn;            /* each anomaly and the summary, or NULL (-q) */
+    mz_import_opts im;     /* the reader's options (its layers, report and arg set by mz_import_run) */
+} mz_import_run_opts;
+void mz_import_run_opts_init(mz_import_run_opts *o);
+/* The command line's combination rules for n_inputs FILE operands: 0, or
+ * -1 and the error (a usage error). */
+int mz_import_run_check(const mz_import_run_opts *o, int n_inputs);
+/* Import the log at in_path ("-": stdin) as a trace, or a count set as a
+ * loads table, to out_path. A log with anomalies not dropped is refused.
+ * Returns 0, or -1 and the error, the output removed and everything freed. */
+int mz_import_run(const mz_import_run_opts *o, const char *in_path, const char *out_path);
+
 
 /* ---------------------------------------------------------------- prior fitting (fit.c; mz-fit)
  * Measured expert loads: per layer, the share of selections per expert. */

@@ -1,4 +1,4 @@
-/* unit-counts.c: unit tests of lib/counts.c and lib/placemap.c: count-set formats, the layer rule, placement maps and replicas. */
+/* unit-counts.c: unit tests of lib/counts.c and lib/placemap.c: count-set formats, the layer rule, placement maps and replicas; mz_import_run (lib/runimport.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -168,6 +168,53 @@ static void test_placemap(void)
     mz_trace_info_free(&t);
 }
 
+/* mz_import_run: mz-import's work on a TSV route log and on a count set. */
+static void test_import_run(void)
+{
+    char out[256], tsv[256];
+    mz_import_run_opts o;
+    mz_trace_reader tr;
+    long n = 0;
+    int ret = -1;
+    FILE *fp;
+    char line[256] = "";
+    snprintf(out, sizeof out, "%s/imported.mzt", dir);
+    snprintf(tsv, sizeof tsv, "%s", file("log.tsv", "sequence\ttoken\tlayer\tid0\tid1\n0\t0\t0\t1\t2\n0\t1\t0\t3\t1\n"
+                                                  "0\t1\t0\t3\t1\n1\t0\t0\t7\t6\n"));
+    setenv("MZ_MODELS", "models", 0);
+    mz_import_run_opts_init(&o);
+    CHECK(o.level == 1 && o.im.seqs == 32 && o.im.max_run == 64 && o.im.format == MZ_IMPORT_AUTO && !o.warn,
+          "mz_import_run_opts_init: mz-import's defaults");
+    CHECK(mz_import_run_check(&o, 1) < 0 && errmsg_has("no model"), "no model (%s)", mz_errmsg());
+    o.model = "mixtral-8x7b", o.im.format = MZ_IMPORT_TSV;
+    CHECK(mz_import_run_check(&o, 1) == 0, "a model and a log");
+    o.im.weights = 1;
+    CHECK(mz_import_run_check(&o, 1) < 0 && errmsg_has("no gate weights"), "--weights on a TSV (%s)", mz_errmsg());
+    o.im.weights = 0;
+    CHECK(mz_import_run(&o, tsv, out) < 0 && errmsg_has("refusing to import a log with anomalies: 1 repeat") &&
+              access(out, F_OK) < 0, "a repeated row refuses the log, no trace left (%s)", mz_errmsg());
+    o.im.drop = ~0u;
+    CHECK(mz_import_run(&o, tsv, out) == 0, "dropped, the log imports (%s)", mz_errmsg());
+    if (mz_trace_open(&tr, out) == 0) {
+        while ((ret = mz_trace_next(&tr)) > 0) n++;
+        CHECK(tr.info.n_layers == 1 && tr.info.layers[0] == 0, "the log's one layer");
+        mz_trace_close(&tr);
+    }
+    CHECK(ret == 0 && n == 3, "three tokens kept (%ld)", n);
+    snprintf(out, sizeof out, "%s/loads.tsv", dir);
+    o.im.format = MZ_IMPORT_AUTO; /* a count set by its content */
+    CHECK(mz_import_run(&o, file("c.json", "{\"0\": [1,2,3,4,5,6,7,8]}\n"), out) == 0, "a count set (%s)", mz_errmsg());
+    n = 0;
+    if ((fp = fopen(out, "r"))) {
+        while (fgets(line, sizeof line, fp))
+            if (line[0] != '#') n++;
+        fclose(fp);
+    }
+    CHECK(n == 9, "its loads table: a header and 8 experts (%ld lines)", n);
+    o.model = "no-such-model";
+    CHECK(mz_import_run(&o, tsv, out) < 0 && errmsg_has("no-such-model"), "a missing model (%s)", mz_errmsg());
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -177,6 +224,7 @@ int main(void)
     test_sniff();
     test_layer_rule();
     test_placemap();
+    test_import_run();
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

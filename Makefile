@@ -54,7 +54,7 @@ bin/%: bin/%.c $(LIB) $(wildcard lib/*.h) .flags
 test/unit-%: test/unit-%.c test/unit.h $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-test/model-sweep: test/model-sweep.c $(LIB) lib/mz.h .flags
+test/model-sweep: test/model-sweep.c $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 check test: all $(UNITS) $(TESTPROGS)

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "fit.h"
 
 #define COUNTS_MAX_BYTES (256L << 20) /* a count set larger than this is refused */
 #define COUNTS_MAX_ROWS 4096

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "fit.h"
 
 /* Smallest target share, relative to uniform: experts never seen in the
  * data get this, so their logit stays finite (1e-3 of uniform). */

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "trace.h"
 
 /* Weights an explicit draw may scan linearly in all (see above). */
 #define SCAN_MAX (1 << 16)

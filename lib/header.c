@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "io.h"
 
 static void add_line(mz_header *h, char *line)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "fit.h"
 
 #define MAX_IDS 1024     /* ids in one row; more is malformed */
 #define MAX_REPORTS 10   /* anomalies reported per kind; all are counted */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "mz.h"
+#include "io.h"
 
 #ifndef MZ_DATADIR
 #define MZ_DATADIR "/usr/local/share/mozart-tools/models"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mz.h"
+#include "model.h"
 
 /* Look up the first of several keys that is present and not null. */
 static json_t *first_key(json_t *root, const char *const *keys, const char **found)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io.h"
 #include "opt.h"
 
 #define OPT_HELP 'h'

@@ -1,4 +1,4 @@
-/* opt.h: the command-line option layer every tool's main shares: one table, live defaults in --help. */
+/* opt.h: the command-line option layer every tool's main shares (public, with mz.h): one table, live defaults in --help. */
 #ifndef MZ_OPT_H
 #define MZ_OPT_H
 
@@ -84,9 +84,5 @@ void mz_opt_usage_error(const mz_opt_tool *t, const char *fmt, ...)
  * (uncompressed binary) and -t (text) exclude each other, the same usage
  * error in every tool. */
 void mz_opt_check_form(const mz_opt_tool *t, int uncompressed, int text);
-/* Binary data never goes to a terminal: when w writes to one, abort it
- * and return -1 with the error "refusing to write binary data to a
- * terminal (...)"; else 0. */
-int mz_opt_refuse_tty(mz_writer *w);
 
 #endif

@@ -9,7 +9,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "mz.h"
+#include "place.h"
 
 static const char *algo_names[MZ_PLACE_NALGO] = {"contiguous", "round-robin", "random",
                                                  "balanced",   "mozart",      "ctswap", "eplb"};

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mz.h"
+#include "place.h"
 
 /* ---------------------------------------------------------------- the surrogate
  * bin/mz-place.1 (latency): every token copy of the all-to-all passes the

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mz.h"
+#include "place.h"
 
 static const char *const map_names[] = {"tsv", "vllm", "sglang", "eplb"};
 

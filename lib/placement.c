@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "placement.h"
 
 int mz_placement_init(mz_placement *p, const mz_trace_info *t, int chiplets, int groups)
 {

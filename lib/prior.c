@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "trace.h"
 
 /* Spread (standard deviation) of the popularity logits of the built-in
  * prior, used when a model has no prior file: the mean over the measured

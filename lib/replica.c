@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "place.h"
 
 /* ------------------------------------------------------------------ bookkeeping */
 void mz_placement_add_replica(mz_placement *p, int slot, int e, int c)

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "wafer.h"
 #include "opt.h"
 
 /* The calibrated constants of models/calibrated.wafer (mz-model(7) section 7). */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "mz.h"
+#include "fit.h"
 
 void mz_fit_run_opts_init(mz_fit_run_opts *o)
 {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "fit.h"
 #include "opt.h"
 
 void mz_import_run_opts_init(mz_import_run_opts *o)

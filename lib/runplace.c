@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "place.h"
 #include "opt.h"
 
 /* -a latency (placelat.c): it needs the priors and a token sample, as

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "wafer.h"
 #include "opt.h"
 
 void mz_sched_run_opts_init(mz_sched_run_opts *o)

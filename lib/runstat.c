@@ -1,7 +1,7 @@
 /* runstat.c: mz-stat's work: one trace measured into the table and, when asked, its loads and co-activation files. */
 #include <stdio.h>
 
-#include "mz.h"
+#include "stat.h"
 
 void mz_stat_run_opts_init(mz_stat_run_opts *o)
 {

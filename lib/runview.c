@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "trace.h"
 #include "opt.h"
 
 void mz_view_opts_init(mz_view_opts *o)

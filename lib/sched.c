@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "sched.h"
 
 #define NONE (-1)
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "sched.h"
 
 /* ------------------------------------------------------------------ names */
 static const char *const kind_names[MZ_OP_NKINDS] = {

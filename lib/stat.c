@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "stat.h"
 
 /* ---- statistics of count vectors */
 

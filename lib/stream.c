@@ -3,7 +3,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "mz.h"
+#include "io.h"
 
 extern const mz_codec mz_trace_codec;
 extern const mz_codec mz_sched_codec;

@@ -2,7 +2,7 @@
 #ifndef MZ_TIMING_H
 #define MZ_TIMING_H
 
-#include "mz.h"
+#include "wafer.h"
 
 /* The longest step mz-cost times (about 32 years): beyond it the wafer's
  * values are absurd together, and the step is an error naming them. */

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "trace.h"
 
 /* Room for a list of layer numbers as ranges ("0-3,7"): at most 4096
  * layers, so 4096 numbers of up to 4 digits, each with a separator. */

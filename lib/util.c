@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "io.h"
 
 static char errmsg[1024];
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mz.h"
+#include "wafer.h"
 
 enum { F_INT, F_NUM, F_ENUM };
 /* Which topology needs a field: every one, the tree only, the mesh only;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/mz.h"
+#include "../lib/place.h"
 
 static int done(mz_fit *f, double *prev, int status)
 {

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/mz.h"
+#include "../lib/place.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/mz-unit-counts-XXXXXX";

@@ -1,7 +1,7 @@
 /* unit-decode.c: mz_token_decode's quick one-byte id test (lib/trace.c) rejects exactly the tokens the exact check rejects, with the same message. */
 #include <stdlib.h>
 
-#include "../lib/mz.h"
+#include "../lib/place.h"
 #include "unit.h"
 
 /* The exact rule: every id below E, no id twice within a layer; the

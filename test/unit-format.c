@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../lib/mz.h"
+#include "../lib/place.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/mz-unit-format-XXXXXX";

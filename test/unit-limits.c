@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../lib/mz.h"
+#include "../lib/place.h"
 #include "unit.h"
 
 /* mz_tool_init turns GSL's error handler off: a GSL error (n = 0 for

@@ -6,7 +6,7 @@
 
 #include <gsl/gsl_rng.h>
 
-#include "../lib/mz.h"
+#include "../lib/place.h"
 #include "unit.h"
 
 /* A symmetric E x E matrix from the upper-triangle pairs (i, j, count). */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../lib/mz.h"
+#include "../lib/stat.h"
 #include "unit.h"
 
 #define TOL 1e-6

@@ -98,7 +98,7 @@ const char *mz_program_dir(void);
 
 /* Widen the pipe on fd, if it is one, to 1 MiB (Linux F_SETPIPE_SZ), so that
  * a writer of 1 MiB chunks and its reader run at the same time instead of in
- * turns; a no-op elsewhere. (Generic: its place is io.c.) */
+ * turns; a no-op elsewhere. */
 void mz_pipe_widen(int fd);
 
 /* Fixed-size records spooled to an anonymous temporary file (in $TMPDIR,

@@ -1,10 +1,8 @@
 /* place.c: expert placement algorithms (Algorithm 1, Eq. 5, local search), activation priors, C_T report. */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -1629,75 +1627,4 @@ fail: {
     mz_in_close(in);
     return -1;
 }
-}
-
-struct mz_spool {
-    FILE *fp;
-    size_t size;
-    uint64_t n, got;
-};
-
-mz_spool *mz_spool_open(size_t rec_size)
-{
-    const char *dir = getenv("TMPDIR");
-    mz_buf path = {0};
-    mz_spool *s;
-    int fd;
-    if (!dir || !*dir) dir = "/tmp";
-    mz_buf_printf(&path, "%s/mz-spool.XXXXXX", dir);
-    if ((fd = mkstemp(path.s)) < 0) {
-        mz_error("cannot create a temporary file in %s: %s", dir, strerror(errno));
-        mz_buf_free(&path);
-        return NULL;
-    }
-    unlink(path.s); /* anonymous: gone when closed, even after a crash */
-    mz_buf_free(&path);
-    s = mz_calloc(1, sizeof *s);
-    s->size = rec_size;
-    if (!(s->fp = fdopen(fd, "w+b"))) {
-        mz_error("temporary file: %s", strerror(errno));
-        close(fd);
-        free(s);
-        return NULL;
-    }
-    setvbuf(s->fp, NULL, _IOFBF, 1 << 20);
-    return s;
-}
-
-int mz_spool_put(mz_spool *s, const uint8_t *rec)
-{
-    if (fwrite(rec, s->size, 1, s->fp) != 1) {
-        mz_error("writing the temporary copy of the input: %s", strerror(errno));
-        return -1;
-    }
-    s->n++;
-    return 0;
-}
-
-int mz_spool_rewind(mz_spool *s)
-{
-    if (fflush(s->fp) != 0 || fseek(s->fp, 0, SEEK_SET) != 0) {
-        mz_error("writing the temporary copy of the input: %s", strerror(errno));
-        return -1;
-    }
-    s->got = 0;
-    return 0;
-}
-
-int mz_spool_get(mz_spool *s, uint8_t *rec)
-{
-    if (s->got == s->n) return 0;
-    if (fread(rec, s->size, 1, s->fp) != 1) {
-        mz_error("reading the temporary copy of the input: %s", ferror(s->fp) ? strerror(errno) : "short file");
-        return -1;
-    }
-    s->got++;
-    return 1;
-}
-
-void mz_spool_close(mz_spool *s)
-{
-    if (!s) return;
-    fclose(s->fp);
-    free(s);
 }

@@ -1,8 +1,6 @@
 /* sched.c: the schedule builder: turns a placed routing trace into the ops of each training step (mz-model(7) section 4). */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <math.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1139,14 +1137,4 @@ int mz_sched_emit(mz_sched *s, uint32_t step, int (*put)(void *, const mz_op *),
     memset(s->ctx, 0, 3 * (size_t)s->mbs * s->slices * sizeof *s->ctx);
     s->copies = s->group_copies = s->token_layers = 0;
     return s->err;
-}
-
-void mz_pipe_widen(int fd)
-{
-#ifdef F_SETPIPE_SZ
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-#else
-    (void)fd;
-#endif
 }

@@ -85,9 +85,7 @@ int main(int argc, char **argv)
         MZ_OPT_FLAG(0, "weights", &o->weights, "keep the gate weights (topk_weights)"),
         MZ_OPT_FLAG('q', "quiet", &quiet, "do not list anomalies and the summary on stderr"),
         MZ_OPT_OUTPUT(&out_path, "output file"),
-        MZ_OPT_SET('u', "uncompressed", &r.level, 0, "binary without gzip (for pipes)"),
-        MZ_OPT_FLAG('t', "text", &r.text, "text form instead of binary"),
-        MZ_OPT_INT(0, "level", "N", &r.level, 1, 9, "gzip level 1-9"),
+        MZ_OPT_STREAM_FORM(&r.level, &r.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 25};
 

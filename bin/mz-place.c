@@ -27,12 +27,6 @@ static int given(const char *arg, void *var)
     return 0;
 }
 
-static int parse_seed(const char *arg, void *var)
-{
-    long v;
-    return mz_parse_long(arg, 0, 0xffffffffL, "--seed", &v) < 0 ? -1 : (*(unsigned long *)var = (unsigned long)v, 0);
-}
-
 static int parse_format(const char *arg, void *var)
 {
     if ((*(int *)var = mz_placemap_format_parse(arg)) < 0) mz_error("--format: '%s' is not tsv, vllm, sglang or eplb", arg);
@@ -42,7 +36,6 @@ static int parse_format(const char *arg, void *var)
 int main(int argc, char **argv)
 {
     const char *out_path = "-";
-    char seed[24];
     int first, ret;
     const mz_opt opts[] = {
         {'a', "algorithm", MZ_OPT_STR, "NAME", &o.algorithm, 0, 0, "contiguous, round-robin, random, balanced, mozart,\n"
@@ -51,7 +44,7 @@ int main(int argc, char **argv)
         MZ_OPT_INT_CHECK('c', "chiplets", "N", &o.chiplets, 1, 65536, "expert chiplets", given),
         MZ_OPT_INT_CHECK('g', "groups", "N", &o.groups, 1, 65536, "switch groups; chiplet c is in group c*N/CHIPLETS", given),
         MZ_OPT_INT_D(0, "profile", "N", &o.profile, 1, 0x7fffffff, "profile on the first N steps, evaluate on the rest", "all"),
-        MZ_OPT_PARSE('s', "seed", "N", &o.seed, parse_seed, "seed of 'random' and of ctswap's token sample", seed),
+        MZ_OPT_ULONG('s', "seed", "N", &o.seed, 0, 0xffffffffL, "seed of 'random' and of ctswap's token sample"),
         MZ_OPT_INT(0, "sample", "N", &o.sample, 1, 1 << 26, "profiled tokens ctswap evaluates C_T on (a seeded\n"
                    "uniform sample when there are more)"),
         MZ_OPT_INT(0, "kicks", "N", &o.kicks, 0, 0x7fffffff, "ctswap: iterated local search rounds per layer"),
@@ -73,15 +66,12 @@ int main(int argc, char **argv)
                      "sglang (physical_to_logical_map) or eplb (phy2log)\n[-R: by content; -W: tsv]. Replicas are read, written\n"
                      "(but in vllm) and costed (mz-place(1))", NULL),
         MZ_OPT_OUTPUT(&out_path, "output trace"),
-        MZ_OPT_SET('u', "uncompressed", &o.level, 0, "binary without gzip (for pipes)"),
-        MZ_OPT_FLAG('t', "text", &o.text, "text form instead of binary"),
-        MZ_OPT_INT(0, "level", "N", &o.level, 1, 9, "gzip level 1-9"),
+        MZ_OPT_STREAM_FORM(&o.level, &o.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 27};
 
     mz_tool_init();
     mz_place_run_opts_init(&o);
-    snprintf(seed, sizeof seed, "%lu", o.seed);
     o.prog = prog, o.argc = argc, o.argv = argv, o.warn = stderr;
     first = mz_opt_parse(&tool, argc, argv);
     if (argc - first > 1) mz_opt_usage_error(&tool, "one input trace at most");

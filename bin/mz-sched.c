@@ -74,9 +74,7 @@ int main(int argc, char **argv)
         MZ_OPT_INT(0, "bytes", "N", &so->bytes, 1, 16, "bytes per element of weights and activations"),
         MZ_OPT_INT(0, "grad-bytes", "N", &so->grad_bytes, 1, 16, "bytes per element of gradient accumulators"),
         MZ_OPT_OUTPUT(&out_path, "output schedule"),
-        MZ_OPT_SET('u', "uncompressed", &o.level, 0, "binary without gzip (for pipes)"), /* a later --level undoes it */
-        MZ_OPT_FLAG('t', "text", &o.text, "text form instead of binary"),
-        MZ_OPT_INT(0, "level", "N", &o.level, 1, 9, "gzip level 1-9"),
+        MZ_OPT_STREAM_FORM(&o.level, &o.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 27};
 

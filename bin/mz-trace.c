@@ -8,12 +8,6 @@ static const char *prog = "mz-trace";
 #define USAGE "Usage: mz-trace -m MODEL [-n STEPS] [-b SEQS] [-L SEQ_LEN] [-s SEED] [options]\n"
 #define ABOUT "Write a synthetic MoE routing trace (MZT) drawn from the model's routing prior.\n\n"
 
-static int parse_seed(const char *arg, void *var)
-{
-    long v;
-    return mz_parse_long(arg, 1, 0xffffffffL, "--seed", &v) < 0 ? -1 : (*(unsigned long *)var = (unsigned long)v, 0);
-}
-
 static int parse_layout(const char *arg, void *var)
 {
     if ((*(int *)var = mz_layout_parse(arg)) < 0) mz_error("--topic-layout: '%s' is not random, strided or blocked", arg);
@@ -24,7 +18,7 @@ int main(int argc, char **argv)
 {
     const char *out_path = "-";
     mz_trace_run_opts o;
-    int first, uncompressed = 0;
+    int first;
 
     mz_trace_run_opts_init(&o);
     o.prog = prog, o.argc = argc, o.argv = argv;
@@ -35,7 +29,7 @@ int main(int argc, char **argv)
         MZ_OPT_INT('b', "seqs", "N", &o.seqs, 1, 1 << 30, "sequences per step"),
         MZ_OPT_INT('L', "seq-len", "N", &o.seq_len, 1, 1 << 30, "tokens per sequence"),
         MZ_OPT_STR_D('l', "layers", "LIST", &o.layers, "MoE layers to trace, e.g. 0-3,7", "every MoE layer"),
-        MZ_OPT_PARSE('s', "seed", "N", &o.seed, parse_seed, "random seed, 1-4294967295", "1"),
+        MZ_OPT_ULONG('s', "seed", "N", &o.seed, 1, 0xffffffffL, "random seed, 1-4294967295"),
         MZ_OPT_FLAG(0, "weights", &o.weights, "record gate weights"),
         {0, "coact", MZ_OPT_DOUBLE, "X", &o.coact, 0, 50, "co-activation strength (logit boost of a token's topic)",
          "prior", NULL, NULL},
@@ -47,9 +41,7 @@ int main(int argc, char **argv)
          "probability a token keeps its previous layer's topic", "prior", NULL, NULL},
         {0, "skew", MZ_OPT_DOUBLE, "X", &o.skew, 0, 100, "multiply the popularity logits by X", "1", NULL, NULL},
         MZ_OPT_OUTPUT(&out_path, "output file"),
-        MZ_OPT_FLAG('u', "uncompressed", &uncompressed, "binary without gzip (for pipes)"),
-        MZ_OPT_FLAG('t', "text", &o.text, "text form instead of binary"),
-        MZ_OPT_INT(0, "level", "N", &o.level, 1, 9, "gzip level 1-9"),
+        MZ_OPT_STREAM_FORM(&o.level, &o.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 25};
 
@@ -57,8 +49,7 @@ int main(int argc, char **argv)
     first = mz_opt_parse(&tool, argc, argv);
     if (first < argc) mz_opt_usage_error(&tool, "unexpected argument '%s'", argv[first]);
     if (!o.model) mz_opt_usage_error(&tool, "no model given (-m)");
-    mz_opt_check_form(&tool, uncompressed, o.text);
-    if (uncompressed) o.level = 0;
+    mz_opt_check_form(&tool, o.level == 0, o.text);
     if (mz_trace_run(&o, out_path) < 0) mz_die(prog, "%s", mz_errmsg());
     return MZ_EXIT_OK;
 }

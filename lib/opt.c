@@ -32,6 +32,7 @@ static const char *shown_default(const mz_opt *o, char *buf, size_t size)
     switch (o->kind) {
     case MZ_OPT_STR: return *(const char **)o->var;
     case MZ_OPT_INT: snprintf(buf, size, "%d", *(const int *)o->var); return buf;
+    case MZ_OPT_ULONG: snprintf(buf, size, "%lu", *(const unsigned long *)o->var); return buf;
     case MZ_OPT_DOUBLE: snprintf(buf, size, "%g", *(const double *)o->var); return buf;
     default: return NULL;
     }
@@ -90,6 +91,10 @@ static int set(const mz_opt *o, const char *arg)
     case MZ_OPT_INT:
         if (mz_parse_long(arg, (long)o->lo, (long)o->hi, what, &l) < 0) return -1;
         *(int *)o->var = (int)l;
+        break;
+    case MZ_OPT_ULONG:
+        if (mz_parse_long(arg, (long)o->lo, (long)o->hi, what, &l) < 0) return -1;
+        *(unsigned long *)o->var = (unsigned long)l;
         break;
     case MZ_OPT_DOUBLE:
         if (mz_parse_double(arg, o->lo, o->hi, what, o->var) < 0) return -1;
@@ -153,6 +158,14 @@ int mz_opt_parse(const mz_opt_tool *t, int argc, char **argv)
     free(longopts);
     mz_buf_free(&shorts);
     return optind;
+}
+
+int mz_opt_parse_level(const char *arg, void *var)
+{
+    long l;
+    if (mz_parse_long(arg, 1, 9, "--level", &l) < 0) return -1;
+    if (*(int *)var != 0) *(int *)var = (int)l;
+    return 0;
 }
 
 void mz_opt_check_form(const mz_opt_tool *t, int uncompressed, int text)

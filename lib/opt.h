@@ -12,6 +12,7 @@ enum {
     MZ_OPT_STR,     /* *(const char **)var = the argument */
     MZ_OPT_LIST,    /* the argument appended to *(char ***)var, *n counts (repeatable) */
     MZ_OPT_INT,     /* *(int *)var: an integer in [lo, hi] */
+    MZ_OPT_ULONG,   /* *(unsigned long *)var: an integer in [lo, hi] (seeds to 2^32 - 1) */
     MZ_OPT_DOUBLE,  /* *(double *)var: a number in [lo, hi] */
     MZ_OPT_PARSE    /* fn(argument, var) parses it: 0, or -1 after mz_error() */
 };
@@ -46,6 +47,7 @@ typedef struct {
 #define MZ_OPT_INT(c, name, arg, var, lo, hi, help) {c, name, MZ_OPT_INT, arg, var, lo, hi, help, NULL, NULL, NULL}
 #define MZ_OPT_INT_D(c, name, arg, var, lo, hi, help, dflt) {c, name, MZ_OPT_INT, arg, var, lo, hi, help, dflt, NULL, NULL}
 #define MZ_OPT_INT_CHECK(c, name, arg, var, lo, hi, help, fn) {c, name, MZ_OPT_INT, arg, var, lo, hi, help, NULL, fn, NULL}
+#define MZ_OPT_ULONG(c, name, arg, var, lo, hi, help) {c, name, MZ_OPT_ULONG, arg, var, lo, hi, help, NULL, NULL, NULL}
 #define MZ_OPT_DOUBLE(c, name, arg, var, lo, hi, help) {c, name, MZ_OPT_DOUBLE, arg, var, lo, hi, help, NULL, NULL, NULL}
 #define MZ_OPT_PARSE(c, name, arg, var, fn, help, dflt) {c, name, MZ_OPT_PARSE, arg, var, 0, 0, help, dflt, fn, NULL}
 #define MZ_OPT_TABLE_END {0, NULL, MZ_OPT_END, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL}
@@ -53,6 +55,15 @@ typedef struct {
 /* The options every tool that writes a file shares, with the same letters
  * and names everywhere (mozart-tools(7)). */
 #define MZ_OPT_OUTPUT(var, help) MZ_OPT_STR('o', "output", "FILE", var, help)
+/* The rows of a tool that writes a stream: -u (gzip level 0), -t, --level
+ * N. -u wins over --level, whatever their order; -u with -t is a usage
+ * error (mz_opt_check_form(t, level == 0, text)). */
+#define MZ_OPT_STREAM_FORM(level, text)                                         \
+    MZ_OPT_SET('u', "uncompressed", level, 0, "binary without gzip (for pipes)"), \
+    MZ_OPT_FLAG('t', "text", text, "text form instead of binary"),               \
+    MZ_OPT_PARSE(0, "level", "N", level, mz_opt_parse_level, "gzip level 1-9", "1")
+/* --level's parser: 1-9 into *(int *)var, unless -u has set it to 0. */
+int mz_opt_parse_level(const char *arg, void *var);
 
 /* A tool's command line: its usage lines ("Usage: ...\n", shown by --help
  * and by every usage error), the text --help shows between them and the

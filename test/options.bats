@@ -69,3 +69,21 @@ help_pairs() {
         [ "$got" = "$want" ] || { echo "$t: page"; echo "$got"; echo "help"; echo "$want"; return 1; }
     done
 }
+
+@test "the stream writers share -u, -t and --level: -u wins over --level in either order, -u with -t exits 2" {
+    mz-trace -m mixtral-8x7b -b 2 -L 4 -u -o t.mzt
+    for cmd in "mz-trace -m mixtral-8x7b -b 2 -L 4" "mz-place -c 8 -g 2 t.mzt" "mz-import -q -m qwen1.5-moe-a2.7b -d all $TOP/traces/qwen1.5-moe-a2.7b-chat.layer0.routes.jsonl.gz"; do
+        for form in "-u --level 9" "--level 9 -u"; do
+            [ "$($cmd $form | head -c 2)" = MZ ] || { echo "$cmd $form: not uncompressed"; return 1; }
+        done
+        [ "$($cmd --level 9 | head -c 2 | od -A n -t x1 | tr -d ' ')" = 1f8b ]
+        run -2 --separate-stderr $cmd -u -t
+        [[ "$stderr" == *"-u and -t exclude each other"* ]]
+    done
+    mz-place -c 8 -g 2 -u t.mzt > p.mzt
+    for form in "-u --level 9" "--level 9 -u"; do
+        [ "$(mz-sched -M 2 --slices 2 $form p.mzt | head -c 2)" = MZ ]
+    done
+    run -2 --separate-stderr mz-sched -M 2 -u -t p.mzt
+    [[ "$stderr" == *"-u and -t exclude each other"* ]]
+}

@@ -321,6 +321,7 @@ struct mz_out {
     int fd;
     gzFile gz;
     char *path, *tmp;
+    char *dest;   /* what tmp is renamed onto: path, or the file a symlink at path names */
     char *buf;
     size_t n;
     int failed, tty;
@@ -330,18 +331,31 @@ mz_out *mz_out_open(const char *path, int level)
 {
     mz_out *out = mz_calloc(1, sizeof *out);
     out->path = mz_strdup(strcmp(path, "-") == 0 ? "standard output" : path);
-    if (strcmp(path, "-") == 0) {
-        out->fd = dup(STDOUT_FILENO);
-        out->tty = isatty(STDOUT_FILENO);
+    /* the standard streams by name are the streams themselves (opening
+     * /dev/stdout again would start a regular file over at its first byte,
+     * and renaming onto it would replace the link) */
+    int std = strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0 || strcmp(path, "/dev/fd/1") == 0 ? 1
+              : strcmp(path, "/dev/stderr") == 0 || strcmp(path, "/dev/fd/2") == 0                         ? 2
+                                                                                                           : 0;
+    if (std) {
+        out->fd = dup(std);
+        out->tty = isatty(std);
     } else {
-        struct stat st;
-        if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-            /* a device or a pipe: write straight to it */
-            out->fd = open(path, O_WRONLY);
+        struct stat st, lst;
+        int is_link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+        char *target = is_link ? realpath(path, NULL) : NULL; /* NULL: dangling, or a loop */
+        if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)) || (is_link && !target)) {
+            /* a device, a pipe, or a link to a file not there yet: write straight to it */
+            out->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+            free(target);
         } else {
-            size_t n = strlen(path) + 16;
+            /* a regular file (or none yet): a temporary beside it, renamed
+             * onto it at the end; through a symlink, onto the file it names */
+            const char *dest = target ? target : path;
+            size_t n = strlen(dest) + 16;
+            out->dest = target ? target : mz_strdup(path);
             out->tmp = mz_malloc(n);
-            snprintf(out->tmp, n, "%s.tmp.XXXXXX", path);
+            snprintf(out->tmp, n, "%s.tmp.XXXXXX", dest);
             out->fd = mkstemp(out->tmp);
             if (out->fd >= 0) {
                 fchmod(out->fd, 0644 & ~umask(umask(0)));
@@ -376,6 +390,7 @@ fail:
         unlink(out->tmp);
     }
     free(out->tmp);
+    free(out->dest);
     free(out->path);
     free(out);
     return NULL;
@@ -454,6 +469,7 @@ static void out_free(mz_out *out)
     if (out->tmp) tmp_track(out->tmp, 0);
     free(out->buf);
     free(out->tmp);
+    free(out->dest);
     free(out->path);
     free(out);
 }
@@ -474,7 +490,7 @@ int mz_out_close(mz_out *out)
         }
     }
     if (out->tmp) {
-        if (ret == 0 && rename(out->tmp, out->path) < 0) {
+        if (ret == 0 && rename(out->tmp, out->dest) < 0) {
             mz_error("%s: %s", out->path, strerror(errno));
             ret = -1;
         }

@@ -68,7 +68,10 @@ int mz_in_close(mz_in *in);
 
 /* mz_out writes "-" (stdout) or a path, gzip (level 1-9) or plain
  * (level 0). A path is written to a temporary file beside it and renamed
- * into place by mz_out_close, so an error never leaves half a file. */
+ * into place by mz_out_close, so an error never leaves half a file;
+ * through a symlink, beside the file it names and onto that file (the
+ * link stays). /dev/stdout and /dev/stderr (and /dev/fd/1, 2) are the
+ * streams themselves; a device or a pipe is written straight. */
 typedef struct mz_out mz_out;
 mz_out *mz_out_open(const char *path, int level);
 int mz_out_write(mz_out *out, const void *p, size_t n);

@@ -167,3 +167,24 @@ tiny() {
     run mz-stat --coact /dev/full -o table.tsv tiny.txt
     assert_failure 1
 }
+
+@test "outputs by name: /dev/stdout is the standard output itself, a symlink is written through and kept" {
+    mz-trace -m olmoe-1b-7b-0924 -b 2 -L 8 -o t.mzt
+    mz-stat -o table.tsv --loads loads.tsv t.mzt
+    # both tables on one redirected stdout, in full; the link /dev/stdout untouched
+    mz-stat --loads /dev/stdout t.mzt > both.txt
+    [ -L /dev/stdout ]
+    [ "$(cat both.txt)" = "$(cat table.tsv loads.tsv)" ] || [ "$(cat both.txt)" = "$(cat loads.tsv table.tsv)" ]
+    # a symlink to a file: the file it names gets the table, the link stays a link
+    echo old > real.tsv
+    ln -s real.tsv link.tsv
+    mz-stat -o link.tsv t.mzt
+    [ -L link.tsv ]
+    cmp real.tsv table.tsv
+    # a dangling link: the file it names is made
+    ln -s made.tsv dangling.tsv
+    mz-stat -o dangling.tsv t.mzt
+    [ -L dangling.tsv ]
+    cmp made.tsv table.tsv
+    [ -z "$(ls | grep tmp)" ]
+}

@@ -9,7 +9,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../lib/mz.h"
+#include "../../lib/place.h"
+#include "../../lib/stat.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

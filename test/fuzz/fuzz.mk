@@ -79,7 +79,7 @@ fuzz: $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_RUN))
 	    $(FUZZ_DIR) $(FUZZ_OPTS) || fail=1;) exit $$fail
 
 # Regression replay (gcc, no libFuzzer): part of make check via test/fuzz.bats.
-test/fuzz/replay-%: test/fuzz/replay.c test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(LIB) lib/mz.h .flags
+test/fuzz/replay-%: test/fuzz/replay.c test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS) -DMZ_FUZZ_BIN='"$(CURDIR)/bin"' $(LDFLAGS) -o $@ test/fuzz/replay.c \
 	    test/fuzz/fuzz-$*.c $(LIB) $(LDLIBS)
 

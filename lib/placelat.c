@@ -490,11 +490,16 @@ static int timer_put(void *arg, const mz_op *op)
     return 0;
 }
 
-static int time_placement(const mz_placelat_input *in, const mz_placement *p, double *lat, double *ct, double *ctg)
+/* *cost: the costing object, made on the first candidate and reused for the
+ * rest (what it reads from the header, the model, the placement's chiplets
+ * and groups and the schedule's bytes per element, is the same for every
+ * candidate; each step is costed alone), so that the step's arrays are
+ * allocated once. */
+static int time_placement(const mz_placelat_input *in, const mz_placement *p, mz_cost **cost, double *lat, double *ct,
+                          double *ctg)
 {
     mz_sched_opts so;
     mz_sched *s;
-    mz_header h;
     mz_token tok;
     lat_timer tm = {0};
     uint32_t step = 0;
@@ -504,14 +509,19 @@ static int time_placement(const mz_placelat_input *in, const mz_placement *p, do
     snprintf(so.variant, sizeof so.variant, "C");
     so.sram_bytes = so.root_sram_bytes = in->w->sram_bytes;
     if (!(s = mz_sched_new(in->ti, p, &so))) return -1;
-    mz_header_copy(&h, in->h);
-    mz_placement_to_header(p, &h);
-    mz_sched_opts_to_header(mz_sched_resolved(s), &h);
-    if (!(tm.c = mz_cost_new(in->w, &h))) {
+    if (!*cost) {
+        mz_header h;
+        mz_header_copy(&h, in->h);
+        mz_placement_to_header(p, &h);
+        mz_sched_opts_to_header(mz_sched_resolved(s), &h);
+        *cost = mz_cost_new(in->w, &h);
         mz_header_free(&h);
-        mz_sched_free(s);
-        return -1;
+        if (!*cost) {
+            mz_sched_free(s);
+            return -1;
+        }
     }
+    tm.c = *cost;
     mz_token_alloc(in->ti, &tok);
     for (size_t i = 0; i < in->n_recs; i++) {
         if (mz_token_decode(in->ti, in->recs + i * in->rec_size, in->rec_size, &tok) < 0) goto done;
@@ -535,8 +545,6 @@ static int time_placement(const mz_placelat_input *in, const mz_placement *p, do
     ret = 0;
 done:
     mz_token_free(&tok);
-    mz_cost_free(tm.c);
-    mz_header_free(&h);
     mz_sched_free(s);
     return ret;
 }
@@ -583,6 +591,7 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
     int *chips = mz_malloc(MZ_PLACELAT_CANDS * cells * sizeof *chips), *cap = mz_malloc(nc * sizeof *cap);
     mz_place_info *li = mz_calloc((size_t)MZ_PLACELAT_CANDS * n, sizeof *li);
     mz_place_opts so = *o;
+    mz_cost *cost = NULL;
     int wa = 4, wb = 0, ret = -1, best = -1, over[MZ_PLACELAT_CANDS];
     if (!pr || !pr->finished || pr->experts != E || pr->n_layers != n) {
         mz_error("latency placement needs the activation priors of the trace");
@@ -628,7 +637,7 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
         if (mz_placement_check(p) < 0) goto done;
         snprintf(p->algorithm, sizeof p->algorithm, "%s", names[k]);
         snprintf(res->name[k], sizeof res->name[k], "%s", names[k]);
-        if (time_placement(in, p, &res->latency[k], &res->ct[k], &res->ct_group[k]) < 0) goto done;
+        if (time_placement(in, p, &cost, &res->latency[k], &res->ct[k], &res->ct_group[k]) < 0) goto done;
         res->surrogate[k] = wa * res->ct[k] + wb * res->ct_group[k];
         proxies(p, pr, &res->max_load[k], &res->group_dev[k]);
         /* strictly faster to replace: ties keep the earlier candidate; with
@@ -648,6 +657,7 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
         }
     ret = mz_placement_check(p);
 done:
+    mz_cost_free(cost);
     free(chips), free(cap), free(li);
     return ret;
 }

@@ -1080,6 +1080,35 @@ static int cmp_cand(const void *x, const void *y)
     return p->b - q->b;
 }
 
+/* The candidates in cmp_cand's order without sorting them all: a binary
+ * heap (cand_heapify, then cand_pop until the bound stops the scan). */
+static void cand_sift(swap_cand *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && cmp_cand(h + l, h + m) < 0) m = l;
+        if (l + 1 < n && cmp_cand(h + l + 1, h + m) < 0) m = l + 1;
+        if (m == i) return;
+        swap_cand t = h[i];
+        h[i] = h[m], h[m] = t;
+        i = m;
+    }
+}
+
+static void cand_heapify(swap_cand *h, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;) cand_sift(h, n, i);
+}
+
+/* The least candidate, removed from the heap of *n. */
+static swap_cand cand_pop(swap_cand *h, size_t *n)
+{
+    swap_cand top = h[0];
+    h[0] = h[--*n];
+    cand_sift(h, *n, 0);
+    return top;
+}
+
 static int has_expert(const uint16_t *id, int k, int e)
 {
     for (int j = 0; j < k; j++)
@@ -1183,10 +1212,11 @@ static void swap_descend(swap_ctx *x, int **log, size_t *nlog, size_t *mlog)
                 ncand++;
             }
         if (!ncand) break;
-        qsort(x->cand, ncand, sizeof *x->cand, cmp_cand);
-        for (size_t c = 0; c < ncand && x->cand[c].delta < best; c++) {
-            int a = x->cand[c].a, b = x->cand[c].b, d = x->cand[c].delta + swap_corr(x, a, b);
-            if (d < best) best = d, ba = a, bb = b;
+        cand_heapify(x->cand, ncand);
+        while (ncand && x->cand[0].delta < best) {
+            swap_cand c = cand_pop(x->cand, &ncand);
+            int d = c.delta + swap_corr(x, c.a, c.b);
+            if (d < best) best = d, ba = c.a, bb = c.b;
         }
         if (ba < 0) break;
         swap_apply(x, ba, bb);
@@ -1225,15 +1255,29 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
-    for (size_t t = 0; t < n; t++) {
-        uint8_t *ct = x.cnt + t * nc;
-        for (int j = 0; j < k; j++) ct[chip[TOK(&x, t)[j]]]++;
-        for (int X = 0; X < nc; X++) x.copies += ct[X] > 0;
-        for (int j = 0; j < k; j++) {
-            int e = TOK(&x, t)[j];
-            for (int X = 0; X < nc; X++) x.Z[(size_t)e * nc + X] += ct[X] == 0;
-            x.S[e] += ct[chip[e]] == 1;
+    /* Z[e][X]: e's tokens less those with an expert on X, from each token's
+     * distinct chiplets (at most k of them) */
+    {
+        int32_t *ne = mz_calloc(E, sizeof *ne);
+        int dX[256];
+        for (size_t t = 0; t < n; t++) {
+            uint8_t *ct = x.cnt + t * nc;
+            int nd = 0;
+            for (int j = 0; j < k; j++) {
+                int X = chip[TOK(&x, t)[j]];
+                if (ct[X]++ == 0) dX[nd++] = X;
+            }
+            x.copies += nd;
+            for (int j = 0; j < k; j++) {
+                int e = TOK(&x, t)[j];
+                ne[e]++;
+                for (int i = 0; i < nd; i++) x.Z[(size_t)e * nc + dX[i]]--;
+                x.S[e] += ct[chip[e]] == 1;
+            }
         }
+        for (int e = 0; e < E; e++)
+            for (int X = 0; X < nc; X++) x.Z[(size_t)e * nc + X] += ne[e];
+        free(ne);
     }
     for (int e = 0; e < E; e++) x.gl[chip[e] / x.m] += V[e], x.cl[chip[e]] += V[e], x.total += V[e];
     for (int c = 0; c < nc; c++)

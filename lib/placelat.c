@@ -102,20 +102,33 @@ static void lat_build(lat_ctx *x)
     memset(x->S, 0, x->E * sizeof *x->S);
     memset(x->Sg, 0, x->E * sizeof *x->Sg);
     x->J = 0;
+    /* Z[e][X] (Zg[e][Y]): e's tokens less those with an expert on X (in Y),
+     * from each token's distinct chiplets and groups (at most k of each) */
+    int32_t *ne = mz_calloc(x->E, sizeof *ne);
     for (size_t t = 0; t < x->n; t++) {
         uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
         const uint16_t *id = TOK(x, t);
-        for (int j = 0; j < k; j++) ct[x->chip[id[j]]]++, gt[GRP(x, x->chip[id[j]])]++;
-        for (int X = 0; X < nc; X++) x->J += x->wa * (ct[X] > 0);
-        for (int Y = 0; Y < G; Y++) x->J += x->wb * (gt[Y] > 0);
+        int dX[256], dY[256], nd = 0, ng = 0;
+        for (int j = 0; j < k; j++) {
+            int X = x->chip[id[j]], Y = GRP(x, X);
+            if (ct[X]++ == 0) dX[nd++] = X;
+            if (gt[Y]++ == 0) dY[ng++] = Y;
+        }
+        x->J += (int64_t)x->wa * nd + (int64_t)x->wb * ng;
         for (int j = 0; j < k; j++) {
             int e = id[j];
-            for (int X = 0; X < nc; X++) x->Z[(size_t)e * nc + X] += ct[X] == 0;
-            for (int Y = 0; Y < G; Y++) x->Zg[(size_t)e * G + Y] += gt[Y] == 0;
+            ne[e]++;
+            for (int i = 0; i < nd; i++) x->Z[(size_t)e * nc + dX[i]]--;
+            for (int i = 0; i < ng; i++) x->Zg[(size_t)e * G + dY[i]]--;
             x->S[e] += ct[x->chip[e]] == 1;
             x->Sg[e] += gt[GRP(x, x->chip[e])] == 1;
         }
     }
+    for (int e = 0; e < x->E; e++) {
+        for (int X = 0; X < nc; X++) x->Z[(size_t)e * nc + X] += ne[e];
+        for (int Y = 0; Y < G; Y++) x->Zg[(size_t)e * G + Y] += ne[e];
+    }
+    free(ne);
 }
 
 static int has_expert(const uint16_t *id, int k, int e)

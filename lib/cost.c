@@ -196,14 +196,17 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
          * that holds an op longest and the fields its rate comes from */
         char files[512];
         int worst = -1;
-        for (int u = 0; u < st->n_uses; u++)
-            if (worst < 0 || !(tm->occ[u] <= tm->occ[worst])) worst = u;
+        double wocc = 0, x;
+        for (int u = 0; u < st->n_uses; u++) {
+            double o = mz_use_occupancy(st, c->fab, st->foot ? c->spill : NULL, u, &x);
+            if (worst < 0 || !(o <= wocc)) worst = u, wocc = o;
+        }
         if (worst >= 0) {
             int r = st->use_res[worst];
             mz_error("step %u takes %.3g s, past the %g s a step may take: %s (%s) holds one op %.3g s; its rate "
                      "comes from %s; wafer: %s",
                      st->step, tm->latency, MZ_STEP_MAX_S, c->fab->name[r], mz_fabric_class_name(c->fab->cls[r]),
-                     tm->occ[worst], class_fields(c->fab->cls[r]), mz_wafer_files(c->w, files, sizeof files));
+                     wocc, class_fields(c->fab->cls[r]), mz_wafer_files(c->w, files, sizeof files));
         } else {
             mz_error("step %u: the latency is not finite; wafer: %s", st->step,
                      mz_wafer_files(c->w, files, sizeof files));
@@ -215,16 +218,17 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
     memset(c->exp, 0, nc * sizeof *c->exp);
     for (int i = 0; i < st->n_ops; i++) {
         int k = st->layer[i] * MZ_NCATS + st->cat[i], a = c->L * MZ_NCATS + st->cat[i];
+        double x;
         double d = tm->end[i] - tm->start[i];
         c->tot[k] += d, c->tot[a] += d;
         c->exp[k] += c->op_exp[i], c->exp[a] += c->op_exp[i];
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
             int r = st->use_res[u];
             if (c->fab->type[r] == MZ_RES_COMPUTE)
-                c->res_flop[r] += st->flop[i], c->res_q[r] += st->use_q[u], c->res_sram[r] += st->use_sram[u];
+                c->res_flop[r] += st->flop[i], c->res_q[r] += st->use_q[u], c->res_sram[r] += mz_use_sram(st, u);
             else
                 c->res_q[r] += st->use_q[u];
-            c->res_busy[r] += tm->occ[u];
+            c->res_busy[r] += mz_use_occupancy(st, c->fab, st->foot ? c->spill : NULL, u, &x);
             c->res_uses[r]++;
         }
     }
@@ -382,7 +386,8 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
     for (int i = 0; i < st->n_ops; i++)
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
             /* round within the step, then offset: events that touch keep touching */
-            long long a = ps_of(t0) + ps_of(tm->start[i]), b = ps_of(t0) + ps_of(tm->start[i] + tm->occ[u]);
+            double x, occ = mz_use_occupancy(st, c->fab, st->foot ? c->spill : NULL, u, &x);
+            long long a = ps_of(t0) + ps_of(tm->start[i]), b = ps_of(t0) + ps_of(tm->start[i] + occ);
             char slice[16];
             if (st->slice[i] < 0)
                 snprintf(slice, sizeof slice, "null");

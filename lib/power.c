@@ -160,7 +160,7 @@ static double use_energy(const mz_power *p, const mz_step *st, int i, int u, con
     double sram_B = w->sram_pJ_per_byte + 8 * w->bond_pJ_per_bit; /* pJ a byte between SRAM and arrays */
     if (f->type[r] == MZ_RES_COMPUTE) {
         *cls = E_COMPUTE;
-        return 1e-12 * (st->flop[i] / w->flops_per_pe_cycle * w->mac_pJ + st->use_sram[u] * sram_B);
+        return 1e-12 * (st->flop[i] / w->flops_per_pe_cycle * w->mac_pJ + mz_use_sram(st, u) * sram_B);
     }
     if (f->type[r] == MZ_RES_LINK && f->cls[r] == CLS_DISPATCHER) { /* the dispatcher reads and writes the root's SRAM */
         *cls = E_COMPUTE;
@@ -172,7 +172,7 @@ static double use_energy(const mz_power *p, const mz_step *st, int i, int u, con
     }
     *cls = E_DRAM;
     {
-        double s = spill && st->use_mem[u] >= 0 ? spill[st->use_mem[u]] : 0;
+        double s = spill && mz_use_mem(st, u) >= 0 ? spill[mz_use_mem(st, u)] : 0;
         double dev = w->mem_device == MZ_DEV_SSD ? w->ssd_pJ_per_bit : w->hbm_pJ_per_bit;
         return 1e-12 * 8 * st->use_q[u] * ((1 - s) * dev + s * w->spill_pJ_per_bit);
     }
@@ -223,11 +223,11 @@ void mz_power_step(mz_power *p, const mz_step *st, const mz_timing *tm, const do
         double e_op = 0;
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
             int k;
-            double e = use_energy(p, st, i, u, spill, &k);
+            double e = use_energy(p, st, i, u, spill, &k), x;
             e_op += e;
             p->cls[k] += e;
             p->res[st->use_res[u]] += e;
-            spread(p, k, tm->start[i], tm->occ[u], e);
+            spread(p, k, tm->start[i], mz_use_occupancy(st, p->f, spill, u, &x), e);
         }
         p->cat[st->layer[i] * MZ_NCATS + st->cat[i]] += e_op;
         p->cat[p->L * MZ_NCATS + st->cat[i]] += e_op;

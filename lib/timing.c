@@ -8,14 +8,14 @@
 /* ------------------------------------------------------------------ compiled steps */
 void mz_step_clear(mz_step *st)
 {
-    st->n_ops = st->n_uses = st->n_deps = 0;
+    st->n_ops = st->n_uses = st->n_deps = st->n_sram = 0;
     st->tokens = st->copies = st->group_copies = 0;
     if (st->foot) memset(st->foot, 0, FOOT_N * (size_t)st->n_mem * sizeof *st->foot);
 }
 
 void mz_step_free(mz_step *st)
 {
-    free(st->use_ptr), free(st->use_res), free(st->use_hops), free(st->use_mem), free(st->use_q), free(st->use_sram);
+    free(st->use_ptr), free(st->use_res), free(st->use_aux), free(st->use_q), free(st->sram);
     free(st->dep_ptr), free(st->dep), free(st->phase), free(st->layer), free(st->mb), free(st->slice);
     free(st->kind), free(st->cat), free(st->dir), free(st->flop), free(st->foot), free(st->slot), free(st->order);
     memset(st, 0, sizeof *st);
@@ -41,10 +41,8 @@ static void step_grow(mz_step *st, int uses, int deps)
     if (st->n_uses + uses > st->cap_uses) {
         int n = 2 * (st->n_uses + uses) + 1024;
         st->use_res = mz_realloc(st->use_res, n * sizeof *st->use_res);
-        st->use_hops = mz_realloc(st->use_hops, n * sizeof *st->use_hops);
-        st->use_mem = mz_realloc(st->use_mem, n * sizeof *st->use_mem);
+        st->use_aux = mz_realloc(st->use_aux, n * sizeof *st->use_aux);
         st->use_q = mz_realloc(st->use_q, n * sizeof *st->use_q);
-        st->use_sram = mz_realloc(st->use_sram, n * sizeof *st->use_sram);
         st->cap_uses = n;
     }
     if (st->n_deps + deps > st->cap_deps) {
@@ -55,20 +53,32 @@ static void step_grow(mz_step *st, int uses, int deps)
 }
 
 /* Add q (and SRAM bytes) on resource r to the op being compiled; uses of
- * one resource by one op are merged (quantities add, hops take the max). */
-static void use_add(mz_step *st, int r, double q, double sram, int hops, int mem)
+ * one resource by one op are merged (quantities add, hops take the max).
+ * Only a compute use keeps SRAM bytes, a link its hops, a DRAM use its
+ * memory (the first one's): nothing reads the others. */
+static void use_add(mz_step *st, const mz_fabric *f, int r, double q, double sram, int hops, int mem)
 {
-    int u = st->slot[r];
+    int u = st->slot[r], type = f->type[r];
     if (u < 0) {
         u = st->slot[r] = st->n_uses++;
         st->use_res[u] = r;
-        st->use_q[u] = st->use_sram[u] = 0;
-        st->use_hops[u] = 0;
-        st->use_mem[u] = mem;
+        st->use_q[u] = 0;
+        if (type == MZ_RES_COMPUTE) {
+            if (st->n_sram == st->cap_sram) {
+                st->cap_sram = 2 * st->cap_sram + 1024;
+                st->sram = mz_realloc(st->sram, st->cap_sram * sizeof *st->sram);
+            }
+            st->use_aux[u] = st->n_sram;
+            st->sram[st->n_sram++] = 0;
+        } else {
+            st->use_aux[u] = type == MZ_RES_LINK ? 0 : mem;
+        }
     }
     st->use_q[u] += q;
-    st->use_sram[u] += sram;
-    if (hops > st->use_hops[u]) st->use_hops[u] = hops;
+    if (type == MZ_RES_COMPUTE)
+        st->sram[st->use_aux[u]] += sram;
+    else if (type == MZ_RES_LINK && hops > st->use_aux[u])
+        st->use_aux[u] = hops;
 }
 
 /* A transfer of q bytes along a route; mem: the memory the bytes come from
@@ -77,7 +87,7 @@ static void route_add(mz_step *st, const mz_fabric *f, int route, double q, int 
 {
     for (int k = f->rptr[route]; k < f->rptr[route + 1]; k++) {
         int r = f->rres[k];
-        use_add(st, r, q, 0, f->rhops[k], f->type[r] == MZ_RES_DRAM ? mem : -1);
+        use_add(st, f, r, q, 0, f->rhops[k], f->type[r] == MZ_RES_DRAM ? mem : -1);
         if (maxhops && f->rhops[k] > *maxhops) *maxhops = f->rhops[k];
     }
 }
@@ -196,7 +206,7 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
             return -1;
         }
         mz_compute_work(sh, f, op->kind, op->dir, op->layer, cw, &cycles, &sram);
-        if (cycles > 0 || sram > 0) use_add(st, comp_chip >= 0 ? f->chip[comp_chip] : f->ca, cycles, sram, 0, -1);
+        if (cycles > 0 || sram > 0) use_add(st, f, comp_chip >= 0 ? f->chip[comp_chip] : f->ca, cycles, sram, 0, -1);
     }
     /* at the root (section 3.2): one copy per chiplet, or per group when the
      * switch multicasts (dispatch) or reduces (combine), on the root's link to
@@ -206,17 +216,20 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
         int agg = f->topo == MZ_TOPO_TREE &&
                   (op->kind == MZ_OP_DISPATCH ? f->multicast : op->dir ? f->reduce_bwd : f->reduce_fwd);
         double q = agg ? grp[1] : grp[0];
-        if (f->topo == MZ_TOPO_TREE) use_add(st, f->rl[gidx], q, 0, maxhops ? maxhops : 2, -1);
-        use_add(st, f->rd, q, 0, 0, -1); /* every byte the root sends or takes passes its dispatcher */
+        if (f->topo == MZ_TOPO_TREE) use_add(st, f, f->rl[gidx], q, 0, maxhops ? maxhops : 2, -1);
+        use_add(st, f, f->rd, q, 0, 0, -1); /* every byte the root sends or takes passes its dispatcher */
     }
     /* drop empty uses; reset the scratch slots */
     {
         int n = first_use;
         for (int u = first_use; u < st->n_uses; u++) {
+            int comp = f->type[st->use_res[u]] == MZ_RES_COMPUTE;
             st->slot[st->use_res[u]] = -1;
-            if (!(st->use_q[u] > 0) && !(st->use_sram[u] > 0)) continue;
-            st->use_res[n] = st->use_res[u], st->use_q[n] = st->use_q[u];
-            st->use_sram[n] = st->use_sram[u], st->use_hops[n] = st->use_hops[u], st->use_mem[n] = st->use_mem[u];
+            if (!(st->use_q[u] > 0) && !(comp && mz_use_sram(st, u) > 0)) {
+                if (comp && st->use_aux[u] == st->n_sram - 1) st->n_sram--;
+                continue;
+            }
+            st->use_res[n] = st->use_res[u], st->use_q[n] = st->use_q[u], st->use_aux[n] = st->use_aux[u];
             n++;
         }
         st->n_uses = n;
@@ -268,8 +281,8 @@ static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
         tm->pred = mz_realloc(tm->pred, n * sizeof *tm->pred);
         tm->cap = n;
     }
-    tm->occ = mz_realloc(tm->occ, (st->n_uses + 1) * sizeof *tm->occ);
     if (nres > tm->n_res) {
+        tm->uocc = mz_realloc(tm->uocc, nres * sizeof *tm->uocc);
         tm->free_at = mz_realloc(tm->free_at, nres * sizeof *tm->free_at);
         tm->owner = mz_realloc(tm->owner, nres * sizeof *tm->owner);
         tm->n_res = nres;
@@ -281,22 +294,22 @@ static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
  * its arrays' cycles and its SRAM bytes; a link, bytes over its wires plus
  * the hops; a memory, its share of the bytes over its rate (the rest of a
  * spilling memory's bytes on the spill tier: spill_occ). */
-static double occupancy(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ)
+double mz_use_occupancy(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ)
 {
     int r = st->use_res[u];
     double t;
     *spill_occ = 0;
     switch (f->type[r]) {
     case MZ_RES_COMPUTE: {
-        double pe = st->use_q[u] / ((double)f->tiles * f->clock_Hz), sr = st->use_sram[u] / f->sram_Bps;
+        double pe = st->use_q[u] / ((double)f->tiles * f->clock_Hz), sr = mz_use_sram(st, u) / f->sram_Bps;
         return pe > sr ? pe : sr;
     }
-    case MZ_RES_LINK: return st->use_q[u] / f->rate[r] + st->use_hops[u] * f->hop_s;
+    case MZ_RES_LINK: return st->use_q[u] / f->rate[r] + st->use_aux[u] * f->hop_s;
     default:
         t = st->use_q[u];
-        if (spill && st->use_mem[u] >= 0 && spill[st->use_mem[u]] > 0) {
-            *spill_occ = t * spill[st->use_mem[u]] / f->rate[f->spill];
-            t *= 1 - spill[st->use_mem[u]];
+        if (spill && mz_use_mem(st, u) >= 0 && spill[mz_use_mem(st, u)] > 0) {
+            *spill_occ = t * spill[mz_use_mem(st, u)] / f->rate[f->spill];
+            t *= 1 - spill[mz_use_mem(st, u)];
         }
         return t / f->rate[r];
     }
@@ -325,13 +338,16 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, 
             int d = st->dep[k];
             if (tm->end[d] > s) s = tm->end[d], p = d;
         }
-        for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
+        /* an op's uses are of distinct resources: at most nres of them */
+        double *occ = tm->uocc;
+        int u0 = st->use_ptr[i];
+        for (int u = u0; u < st->use_ptr[i + 1]; u++) {
             int r = st->use_res[u];
             double x;
-            tm->occ[u] = occupancy(st, f, spill, u, &x);
+            occ[u - u0] = mz_use_occupancy(st, f, spill, u, &x);
             xocc += x;
-            if (tm->occ[u] > 0 && tm->free_at[r] > s) s = tm->free_at[r], p = tm->owner[r];
-            if (tm->occ[u] > dur) dur = tm->occ[u];
+            if (occ[u - u0] > 0 && tm->free_at[r] > s) s = tm->free_at[r], p = tm->owner[r];
+            if (occ[u - u0] > dur) dur = occ[u - u0];
         }
         if (xocc > 0) {
             if (tm->free_at[f->spill] > s) s = tm->free_at[f->spill], p = tm->owner[f->spill];
@@ -339,7 +355,7 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, 
             tm->free_at[f->spill] = s + xocc, tm->owner[f->spill] = i;
         }
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++)
-            if (tm->occ[u] > 0) tm->free_at[st->use_res[u]] = s + tm->occ[u], tm->owner[st->use_res[u]] = i;
+            if (occ[u - u0] > 0) tm->free_at[st->use_res[u]] = s + occ[u - u0], tm->owner[st->use_res[u]] = i;
         tm->start[i] = s, tm->end[i] = s + dur, tm->pred[i] = p;
         if (s + dur > run_max) run_max = s + dur, run_op = i;
     }
@@ -369,6 +385,6 @@ void mz_timing_exposed(const mz_step *st, mz_timing *tm, double *exposed)
 
 void mz_timing_free(mz_timing *tm)
 {
-    free(tm->start), free(tm->end), free(tm->pred), free(tm->occ), free(tm->free_at), free(tm->owner);
+    free(tm->start), free(tm->end), free(tm->pred), free(tm->uocc), free(tm->free_at), free(tm->owner);
     memset(tm, 0, sizeof *tm);
 }

@@ -80,8 +80,12 @@ enum { FOOT_WEIGHTS, FOOT_GRADS, FOOT_STATE, FOOT_ACTS, FOOT_N };
 typedef struct {
     uint32_t step;
     int n_ops, n_uses, n_deps;
-    int *use_ptr, *use_res, *use_hops, *use_mem; /* use_ptr[n_ops + 1]; use_mem: memory of a DRAM use, or -1 */
-    double *use_q, *use_sram;           /* bytes; compute: tile-cycles and SRAM bytes */
+    int *use_ptr, *use_res;             /* use_ptr[n_ops + 1] */
+    int *use_aux;                       /* by the resource's type: a link's hops; a DRAM use's memory,
+                                         * or -1; a compute use's index into sram (mz_use_sram) */
+    double *use_q;                      /* bytes; compute: tile-cycles */
+    double *sram;                       /* [n_sram] the compute uses' SRAM bytes */
+    int n_sram, cap_sram;
     int *dep_ptr, *dep;                 /* dep_ptr[n_ops + 1] */
     uint32_t *phase;
     int *layer, *mb, *slice;
@@ -95,6 +99,9 @@ typedef struct {
     int *slot;                          /* scratch [resources] */
 } mz_step;
 void mz_step_clear(mz_step *st);
+/* SRAM bytes of compute use u; the memory of DRAM use u (-1: none). */
+static inline double mz_use_sram(const mz_step *st, int u) { return st->sram[st->use_aux[u]]; }
+static inline int mz_use_mem(const mz_step *st, int u) { return st->use_aux[u]; }
 /* Append op (the next id of the step, or id 0 of a new step after a clear). */
 int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_op *op);
 void mz_step_free(mz_step *st);
@@ -108,7 +115,7 @@ typedef struct {
     double latency;        /* seconds: the largest end */
     int last;              /* op that ends last, -1 if none */
     double *start, *end;   /* [n_ops] seconds */
-    double *occ;           /* [n_uses] seconds each use holds its resource */
+    double *uocc;          /* [resources] scratch: the current op's uses' occupancy (mz_use_occupancy) */
     int *pred;             /* [n_ops] binding predecessor, -1 none */
     int path_ops;          /* ops on the critical path */
     double exposed_idle;   /* critical path time before its first op (0) */
@@ -119,6 +126,10 @@ typedef struct {
 /* Each memory's share of its traffic on the spill tier (section 5.2) from
  * the step's footprint and the wafer's capacities, into spill[st->n_mem]. */
 void mz_step_spill(const mz_step *st, const mz_wafer *w, const mz_fabric *f, double *spill);
+/* Seconds use u holds its resource (section 6.1), and in *spill_occ the
+ * seconds its spilled share holds the spill tier; what mz_step_time timed
+ * with the same spill (the uses' occupancies are not kept). */
+double mz_use_occupancy(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ);
 /* Place st on f: returns the latency in seconds (tm filled). spill[n_mem]:
  * each memory's share on the spill tier (NULL: none). */
 double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, mz_timing *tm);

@@ -24,6 +24,7 @@ struct mz_cost {
     double *cap;       /* [n_mem] capacity in bytes */
     mz_power *pw;      /* the area and energy model (section 9), NULL when the wafer has none */
     int ran;
+    int lean;          /* mz_cost_set_lean */
 };
 
 /* Capacity of memory i (section 5): a group's stacks, the root's stacks,
@@ -115,6 +116,8 @@ void mz_cost_free(mz_cost *c)
     free(c);
 }
 
+void mz_cost_set_lean(mz_cost *c) { c->lean = c->st.lean = c->tm.lean = 1; }
+
 int mz_cost_pending(const mz_cost *c) { return c->ran ? 0 : c->st.n_ops; }
 
 int mz_cost_add(mz_cost *c, const mz_op *op)
@@ -176,7 +179,7 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
     mz_timing *tm = &c->tm;
     size_t nc = (size_t)(c->L + 1) * MZ_NCATS;
     int fits = 1;
-    if (st->n_ops > c->op_cap) {
+    if (!c->lean && st->n_ops > c->op_cap) {
         c->op_cap = st->n_ops;
         c->op_exp = mz_realloc(c->op_exp, c->op_cap * sizeof *c->op_exp);
     }
@@ -202,7 +205,7 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
             if (worst < 0 || !(o <= wocc)) worst = u, wocc = o;
         }
         if (worst >= 0) {
-            int r = st->use_res[worst];
+            int r = mz_use_res(st, worst);
             mz_error("step %u takes %.3g s, past the %g s a step may take: %s (%s) holds one op %.3g s; its rate "
                      "comes from %s; wafer: %s",
                      st->step, tm->latency, MZ_STEP_MAX_S, c->fab->name[r], mz_fabric_class_name(c->fab->cls[r]),
@@ -212,6 +215,18 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
                      mz_wafer_files(c->w, files, sizeof files));
         }
         return -1;
+    }
+    if (c->lean) {
+        c->ran = 1;
+        memset(row, 0, sizeof *row);
+        row->step = st->step;
+        row->latency_s = tm->latency;
+        row->tokens = c->n_moe ? st->tokens / c->n_moe : 0;
+        row->ct = st->tokens > 0 ? st->copies / st->tokens : 0;
+        row->ct_group = st->tokens > 0 ? st->group_copies / st->tokens : 0;
+        row->ops = st->n_ops;
+        row->fits = fits;
+        return 0;
     }
     mz_timing_exposed(st, tm, c->op_exp);
     memset(c->tot, 0, nc * sizeof *c->tot);
@@ -223,7 +238,7 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
         c->tot[k] += d, c->tot[a] += d;
         c->exp[k] += c->op_exp[i], c->exp[a] += c->op_exp[i];
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++) {
-            int r = st->use_res[u];
+            int r = mz_use_res(st, u);
             if (c->fab->type[r] == MZ_RES_COMPUTE)
                 c->res_flop[r] += st->flop[i], c->res_q[r] += st->use_q[u], c->res_sram[r] += mz_use_sram(st, u);
             else
@@ -398,7 +413,7 @@ int mz_cost_write_timeline(mz_cost *c, mz_out *out, double t0, int *first)
                               "\"dur\":%lld.%06lld,\"args\":{\"step\":%u,\"op\":%d,\"layer\":%d,\"mb\":%d,"
                               "\"dir\":\"%s\",\"slice\":%s}}",
                               *first ? "" : ",\n", mz_op_kind_name(st->kind[i]), mz_op_cat_name(st->cat[i]),
-                              st->use_res[u] + 1, a / 1000000, a % 1000000, (b - a) / 1000000, (b - a) % 1000000,
+                              mz_use_res(st, u) + 1, a / 1000000, a % 1000000, (b - a) / 1000000, (b - a) % 1000000,
                               st->step, i, st->layer[i], st->mb[i], st->dir[i] ? "bwd" : "fwd", slice) < 0)
                 return -1;
             *first = 0;

@@ -156,7 +156,7 @@ static double use_energy(const mz_power *p, const mz_step *st, int i, int u, con
 {
     const mz_wafer *w = p->w;
     const mz_fabric *f = p->f;
-    int r = st->use_res[u];
+    int r = mz_use_res(st, u);
     double sram_B = w->sram_pJ_per_byte + 8 * w->bond_pJ_per_bit; /* pJ a byte between SRAM and arrays */
     if (f->type[r] == MZ_RES_COMPUTE) {
         *cls = E_COMPUTE;
@@ -226,7 +226,7 @@ void mz_power_step(mz_power *p, const mz_step *st, const mz_timing *tm, const do
             double e = use_energy(p, st, i, u, spill, &k), x;
             e_op += e;
             p->cls[k] += e;
-            p->res[st->use_res[u]] += e;
+            p->res[mz_use_res(st, u)] += e;
             spread(p, k, tm->start[i], mz_use_occupancy(st, p->f, spill, u, &x), e);
         }
         p->cat[st->layer[i] * MZ_NCATS + st->cat[i]] += e_op;

@@ -8,14 +8,14 @@
 /* ------------------------------------------------------------------ compiled steps */
 void mz_step_clear(mz_step *st)
 {
-    st->n_ops = st->n_uses = st->n_deps = st->n_sram = 0;
+    st->n_ops = st->n_uses = st->n_deps = st->n_sram = st->phased = 0;
     st->tokens = st->copies = st->group_copies = 0;
     if (st->foot) memset(st->foot, 0, FOOT_N * (size_t)st->n_mem * sizeof *st->foot);
 }
 
 void mz_step_free(mz_step *st)
 {
-    free(st->use_ptr), free(st->use_res), free(st->use_aux), free(st->use_q), free(st->sram);
+    free(st->use_ptr), free(st->use_r16), free(st->use_res), free(st->use_aux), free(st->use_q), free(st->sram);
     free(st->dep_ptr), free(st->dep), free(st->phase), free(st->layer), free(st->mb), free(st->slice);
     free(st->kind), free(st->cat), free(st->dir), free(st->flop), free(st->foot), free(st->slot), free(st->order);
     memset(st, 0, sizeof *st);
@@ -27,20 +27,25 @@ static void step_grow(mz_step *st, int uses, int deps)
         int n = st->cap_ops ? 2 * st->cap_ops : 1024;
         st->use_ptr = mz_realloc(st->use_ptr, (n + 1) * sizeof *st->use_ptr);
         st->dep_ptr = mz_realloc(st->dep_ptr, (n + 1) * sizeof *st->dep_ptr);
-        st->phase = mz_realloc(st->phase, n * sizeof *st->phase);
-        st->layer = mz_realloc(st->layer, n * sizeof *st->layer);
-        st->mb = mz_realloc(st->mb, n * sizeof *st->mb);
-        st->slice = mz_realloc(st->slice, n * sizeof *st->slice);
-        st->flop = mz_realloc(st->flop, n * sizeof *st->flop);
+        if (st->phased) st->phase = mz_realloc(st->phase, n * sizeof *st->phase);
         st->order = mz_realloc(st->order, n * sizeof *st->order);
-        st->kind = mz_realloc(st->kind, n);
-        st->cat = mz_realloc(st->cat, n);
-        st->dir = mz_realloc(st->dir, n);
+        if (!st->lean) {
+            st->layer = mz_realloc(st->layer, n * sizeof *st->layer);
+            st->mb = mz_realloc(st->mb, n * sizeof *st->mb);
+            st->slice = mz_realloc(st->slice, n * sizeof *st->slice);
+            st->flop = mz_realloc(st->flop, n * sizeof *st->flop);
+            st->kind = mz_realloc(st->kind, n);
+            st->cat = mz_realloc(st->cat, n);
+            st->dir = mz_realloc(st->dir, n);
+        }
         st->cap_ops = n;
     }
     if (st->n_uses + uses > st->cap_uses) {
         int n = 2 * (st->n_uses + uses) + 1024;
-        st->use_res = mz_realloc(st->use_res, n * sizeof *st->use_res);
+        if (st->res_wide)
+            st->use_res = mz_realloc(st->use_res, n * sizeof *st->use_res);
+        else
+            st->use_r16 = mz_realloc(st->use_r16, n * sizeof *st->use_r16);
         st->use_aux = mz_realloc(st->use_aux, n * sizeof *st->use_aux);
         st->use_q = mz_realloc(st->use_q, n * sizeof *st->use_q);
         st->cap_uses = n;
@@ -61,7 +66,10 @@ static void use_add(mz_step *st, const mz_fabric *f, int r, double q, double sra
     int u = st->slot[r], type = f->type[r];
     if (u < 0) {
         u = st->slot[r] = st->n_uses++;
-        st->use_res[u] = r;
+        if (st->res_wide)
+            st->use_res[u] = r;
+        else
+            st->use_r16[u] = (uint16_t)r;
         st->use_q[u] = 0;
         if (type == MZ_RES_COMPUTE) {
             if (st->n_sram == st->cap_sram) {
@@ -101,7 +109,7 @@ static int chip_term(int t)
 int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_op *op)
 {
     int i = st->n_ops, first_use = st->n_uses, maxhops = 0, comp_chip = -1, comp_root = 0;
-    double grp[2] = {0, 0}, cw[CW_N] = {0};
+    double grp[2] = {0, 0}, cw[CW_N] = {0}, flop = 0;
     int gidx = -1, a2a = op->kind == MZ_OP_DISPATCH || op->kind == MZ_OP_COMBINE;
     int n_mem = f->Gp + f->Cp + 2;
     if (op->id != (uint32_t)i) {
@@ -114,6 +122,13 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
             st->slot = mz_malloc(f->n * sizeof *st->slot);
             for (int r = 0; r < f->n; r++) st->slot[r] = -1;
         }
+        if (st->res_wide != (f->n > 65536)) { /* the resources' width follows the fabric */
+            st->res_wide = f->n > 65536;
+            if (st->res_wide)
+                st->use_res = mz_realloc(st->use_res, (st->cap_uses + 1) * sizeof *st->use_res);
+            else
+                st->use_r16 = mz_realloc(st->use_r16, (st->cap_uses + 1) * sizeof *st->use_r16);
+        }
         if (st->n_mem != n_mem) {
             free(st->foot);
             st->n_mem = n_mem;
@@ -122,7 +137,6 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
     }
     step_grow(st, 4 * op->nterms + 64, op->ndeps);
     if (i == 0) st->use_ptr[0] = st->dep_ptr[0] = 0;
-    st->flop[i] = 0;
     for (int k = 0; k < op->nterms; k++) {
         const mz_term *t = &op->term[k];
         int wc = -1;
@@ -136,8 +150,8 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
         /* a mesh route can be long: make room before adding */
         step_grow(st, f->nuse + 8, 0);
         switch (t->type) {
-        case MZ_Q_ROOT_FLOP: st->flop[i] += t->q; break;
-        case MZ_Q_CHIP_FLOP: st->flop[i] += t->q; break;
+        case MZ_Q_ROOT_FLOP: flop += t->q; break;
+        case MZ_Q_CHIP_FLOP: flop += t->q; break;
         case MZ_Q_ROOT_TOKENS: cw[CW_ROOT_TOKENS] += t->q, comp_root = 1; break;
         case MZ_Q_ROOT_CTX: cw[CW_ROOT_CTX] += t->q; break;
         case MZ_Q_CHIP_TOKENS:
@@ -223,21 +237,33 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
     {
         int n = first_use;
         for (int u = first_use; u < st->n_uses; u++) {
-            int comp = f->type[st->use_res[u]] == MZ_RES_COMPUTE;
-            st->slot[st->use_res[u]] = -1;
+            int r = mz_use_res(st, u), comp = f->type[r] == MZ_RES_COMPUTE;
+            st->slot[r] = -1;
             if (!(st->use_q[u] > 0) && !(comp && mz_use_sram(st, u) > 0)) {
                 if (comp && st->use_aux[u] == st->n_sram - 1) st->n_sram--;
                 continue;
             }
-            st->use_res[n] = st->use_res[u], st->use_q[n] = st->use_q[u], st->use_aux[n] = st->use_aux[u];
+            if (st->res_wide)
+                st->use_res[n] = r;
+            else
+                st->use_r16[n] = (uint16_t)r;
+            st->use_q[n] = st->use_q[u], st->use_aux[n] = st->use_aux[u];
             n++;
         }
         st->n_uses = n;
     }
     for (int k = 0; k < op->ndeps; k++) st->dep[st->n_deps++] = (int)op->dep[k];
-    st->phase[i] = op->phase;
-    st->layer[i] = op->layer, st->mb[i] = op->mb, st->slice[i] = op->slice;
-    st->kind[i] = (uint8_t)op->kind, st->cat[i] = (uint8_t)op->cat, st->dir[i] = (uint8_t)op->dir;
+    if (op->phase && !st->phased) { /* the first op of the step with a phase: the ones before had none */
+        st->phase = mz_realloc(st->phase, st->cap_ops * sizeof *st->phase);
+        memset(st->phase, 0, i * sizeof *st->phase);
+        st->phased = 1;
+    }
+    if (st->phased) st->phase[i] = op->phase;
+    if (!st->lean) {
+        st->flop[i] = flop;
+        st->layer[i] = op->layer, st->mb[i] = op->mb, st->slice[i] = op->slice;
+        st->kind[i] = (uint8_t)op->kind, st->cat[i] = (uint8_t)op->cat, st->dir[i] = (uint8_t)op->dir;
+    }
     st->n_ops++;
     st->use_ptr[st->n_ops] = st->n_uses;
     st->dep_ptr[st->n_ops] = st->n_deps;
@@ -246,14 +272,17 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
 
 void mz_step_order(mz_step *st)
 {
-    int n = st->n_ops, maxd = 0, *depth = mz_malloc((n + 1) * sizeof *depth), *count;
+    /* the depths are kept in order[] itself, then each op's place, then
+     * that permutation inverted in place: no array of n beside it */
+    int n = st->n_ops, maxd = 0, *depth = st->order, *count;
     uint32_t cur_phase = 0;
     int phase_base = 0, phase_max = -1;
     for (int i = 0; i < n; i++) {
         int d = 0;
-        if (st->phase[i]) {
+        uint32_t ph = st->phased ? st->phase[i] : 0;
+        if (ph) {
             /* a barrier: after every op of the phases before */
-            if (st->phase[i] != cur_phase) cur_phase = st->phase[i], phase_base = phase_max + 1;
+            if (ph != cur_phase) cur_phase = ph, phase_base = phase_max + 1;
             d = phase_base;
         }
         for (int k = st->dep_ptr[i]; k < st->dep_ptr[i + 1]; k++)
@@ -266,19 +295,33 @@ void mz_step_order(mz_step *st)
     count = mz_calloc(maxd + 2, sizeof *count);
     for (int i = 0; i < n; i++) count[depth[i] + 1]++;
     for (int d = 0; d <= maxd; d++) count[d + 1] += count[d];
-    for (int i = 0; i < n; i++) st->order[count[depth[i]]++] = i;
+    for (int i = 0; i < n; i++) st->order[i] = count[depth[i]]++; /* op i's place */
     free(count);
-    free(depth);
+    /* invert: order[place] = op; a done entry is marked ~value */
+    for (int i = 0; i < n; i++) {
+        int x = i, px;
+        if (st->order[i] < 0) continue;
+        px = st->order[i];
+        while (px != i) {
+            int next = st->order[px];
+            st->order[px] = ~x;
+            x = px, px = next;
+        }
+        st->order[i] = ~x;
+    }
+    for (int i = 0; i < n; i++) st->order[i] = ~st->order[i];
 }
 
 /* ------------------------------------------------------------------ timing (section 6) */
 static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
 {
-    if (st->n_ops > tm->cap || !tm->start) {
+    if (st->n_ops > tm->cap || !tm->end) {
         int n = st->n_ops > 1024 ? st->n_ops : 1024;
-        tm->start = mz_realloc(tm->start, n * sizeof *tm->start);
         tm->end = mz_realloc(tm->end, n * sizeof *tm->end);
-        tm->pred = mz_realloc(tm->pred, n * sizeof *tm->pred);
+        if (!tm->lean) {
+            tm->start = mz_realloc(tm->start, n * sizeof *tm->start);
+            tm->pred = mz_realloc(tm->pred, n * sizeof *tm->pred);
+        }
         tm->cap = n;
     }
     if (nres > tm->n_res) {
@@ -296,7 +339,7 @@ static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
  * spilling memory's bytes on the spill tier: spill_occ). */
 double mz_use_occupancy(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ)
 {
-    int r = st->use_res[u];
+    int r = mz_use_res(st, u);
     double t;
     *spill_occ = 0;
     switch (f->type[r]) {
@@ -330,8 +373,9 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, 
         int i = st->order[oi];
         double s = 0, dur = 0, xocc = 0;
         int p = -1;
-        if (st->phase[i]) {
-            if (st->phase[i] != cur_phase) cur_phase = st->phase[i], barrier = run_max, barrier_op = run_op;
+        uint32_t ph = st->phased ? st->phase[i] : 0;
+        if (ph) {
+            if (ph != cur_phase) cur_phase = ph, barrier = run_max, barrier_op = run_op;
             s = barrier, p = barrier_op;
         }
         for (int k = st->dep_ptr[i]; k < st->dep_ptr[i + 1]; k++) {
@@ -342,7 +386,7 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, 
         double *occ = tm->uocc;
         int u0 = st->use_ptr[i];
         for (int u = u0; u < st->use_ptr[i + 1]; u++) {
-            int r = st->use_res[u];
+            int r = mz_use_res(st, u);
             double x;
             occ[u - u0] = mz_use_occupancy(st, f, spill, u, &x);
             xocc += x;
@@ -355,8 +399,9 @@ double mz_step_time(const mz_step *st, const mz_fabric *f, const double *spill, 
             tm->free_at[f->spill] = s + xocc, tm->owner[f->spill] = i;
         }
         for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++)
-            if (occ[u - u0] > 0) tm->free_at[st->use_res[u]] = s + occ[u - u0], tm->owner[st->use_res[u]] = i;
-        tm->start[i] = s, tm->end[i] = s + dur, tm->pred[i] = p;
+            if (occ[u - u0] > 0) tm->free_at[mz_use_res(st, u)] = s + occ[u - u0], tm->owner[mz_use_res(st, u)] = i;
+        tm->end[i] = s + dur;
+        if (!tm->lean) tm->start[i] = s, tm->pred[i] = p;
         if (s + dur > run_max) run_max = s + dur, run_op = i;
     }
     tm->latency = run_max;

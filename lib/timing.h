@@ -80,14 +80,18 @@ enum { FOOT_WEIGHTS, FOOT_GRADS, FOOT_STATE, FOOT_ACTS, FOOT_N };
 typedef struct {
     uint32_t step;
     int n_ops, n_uses, n_deps;
-    int *use_ptr, *use_res;             /* use_ptr[n_ops + 1] */
+    int *use_ptr;                       /* [n_ops + 1] */
+    uint16_t *use_r16;                  /* the uses' resources (mz_use_res): on a fabric of at most */
+    int *use_res;                       /* 65536 resources in use_r16, else (res_wide) in use_res */
+    int res_wide;
     int *use_aux;                       /* by the resource's type: a link's hops; a DRAM use's memory,
                                          * or -1; a compute use's index into sram (mz_use_sram) */
     double *use_q;                      /* bytes; compute: tile-cycles */
     double *sram;                       /* [n_sram] the compute uses' SRAM bytes */
     int n_sram, cap_sram;
     int *dep_ptr, *dep;                 /* dep_ptr[n_ops + 1] */
-    uint32_t *phase;
+    uint32_t *phase;                    /* [n_ops] when phased (some op has a phase), else all 0 */
+    int phased;
     int *layer, *mb, *slice;
     uint8_t *kind, *cat, *dir;
     double *flop;                       /* [n_ops] FLOPs (reported) */
@@ -97,8 +101,11 @@ typedef struct {
     int *order;                         /* [n_ops] the order resources serve ops in (mz_step_order) */
     int cap_ops, cap_uses, cap_deps;
     int *slot;                          /* scratch [resources] */
+    int lean;                           /* set before the first op: only what mz_step_time reads is
+                                         * kept (no layer, mb, slice, kind, cat, dir, flop) */
 } mz_step;
 void mz_step_clear(mz_step *st);
+static inline int mz_use_res(const mz_step *st, int u) { return st->res_wide ? st->use_res[u] : st->use_r16[u]; }
 /* SRAM bytes of compute use u; the memory of DRAM use u (-1: none). */
 static inline double mz_use_sram(const mz_step *st, int u) { return st->sram[st->use_aux[u]]; }
 static inline int mz_use_mem(const mz_step *st, int u) { return st->use_aux[u]; }
@@ -122,7 +129,14 @@ typedef struct {
     double *free_at;       /* [resources] scratch */
     int *owner;            /* [resources] scratch */
     int n_res, cap;
+    int lean;              /* set before the first mz_step_time: only the latency, last and end (no start, pred) */
 } mz_timing;
+/* Cost each step for its latency, C_T and fit only (mz_cost_row's latency_s,
+ * tokens, ct, ct_group, ops, fits; the rest 0), holding less of it: no
+ * breakdown, resource, energy or critical path (the step and its timing
+ * lean; none of mz_cost_write_* may be called). Call before the first op. */
+void mz_cost_set_lean(mz_cost *c);
+
 /* Each memory's share of its traffic on the spill tier (section 5.2) from
  * the step's footprint and the wafer's capacities, into spill[st->n_mem]. */
 void mz_step_spill(const mz_step *st, const mz_wafer *w, const mz_fabric *f, double *spill);

@@ -1060,6 +1060,7 @@ typedef struct {
     int *chip;
     size_t *off;       /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
     uint32_t *list;
+    uint32_t *poff, *plist; /* pairs_build: the tokens of pair (a, b) are plist[poff[q] .. poff[q+1]) */
     uint8_t *cnt;      /* [n * nc]: experts of each token on each chiplet */
     int32_t *Z, *S;
     uint64_t *gl, total, bound;
@@ -1069,6 +1070,62 @@ typedef struct {
     swap_cand *cand;
     long swaps;
 } swap_ctx;
+
+/* Per pair of experts a < b, the profiled tokens with both (pairs_build):
+ * what swap_corr reads, in place of a merge of the two experts' token
+ * lists. A token that repeats an expert is listed as often as that merge
+ * meets it (the multiplicity of the pair's expert with the shorter list,
+ * a on a tie). *poff is NULL when the lists would pass PAIRS_MAX entries
+ * (swap_corr merges then). */
+#define PAIRS_MAX ((size_t)1 << 23)
+
+static size_t pair_at(int E, int a, int b) { return (size_t)a * (2 * (size_t)E - a - 1) / 2 + (size_t)(b - a - 1); }
+
+static uint32_t *pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off,
+                             uint32_t **poff)
+{
+    size_t np = (size_t)E * (E - 1) / 2, total;
+    uint32_t *list = NULL;
+    int first[256], mult[256];
+    *poff = NULL;
+    if (E < 2 || k > 256 || np > PAIRS_MAX || (double)n * k * k > (double)PAIRS_MAX) return NULL;
+    *poff = mz_calloc(np + 1, sizeof **poff);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t t = 0; t < n; t++) {
+            const uint16_t *id = ids + t * stride;
+            for (int j = 0; j < k; j++) {
+                first[j] = 1, mult[j] = 1;
+                for (int i = 0; i < j && first[j]; i++)
+                    if (id[i] == id[j]) first[j] = 0, mult[i]++;
+            }
+            for (int i = 0; i < k; i++) {
+                if (!first[i]) continue;
+                for (int j = i + 1; j < k; j++) {
+                    int lo, hi, w;
+                    size_t q;
+                    if (!first[j]) continue;
+                    lo = id[i] < id[j] ? i : j, hi = id[i] < id[j] ? j : i;
+                    w = off[id[lo] + 1] - off[id[lo]] > off[id[hi] + 1] - off[id[hi]] ? mult[hi] : mult[lo];
+                    q = pair_at(E, id[lo], id[hi]);
+                    if (pass == 0)
+                        (*poff)[q + 1] += (uint32_t)w;
+                    else
+                        while (w--) list[(*poff)[q]++] = (uint32_t)t;
+                }
+            }
+        }
+        if (pass == 0) {
+            for (size_t q = 0; q < np; q++) (*poff)[q + 1] += (*poff)[q];
+            total = (*poff)[np];
+            list = mz_malloc((total + 1) * sizeof *list);
+        } else { /* the fill moved each start to the next's: move them back */
+            for (size_t q = np; q > 0; q--) (*poff)[q] = (*poff)[q - 1];
+            (*poff)[0] = 0;
+        }
+    }
+    return list;
+}
+
 
 #define TOK(x, t) ((x)->ids + (size_t)(t) * (x)->stride)
 
@@ -1109,12 +1166,6 @@ static swap_cand cand_pop(swap_cand *h, size_t *n)
     return top;
 }
 
-static int has_expert(const uint16_t *id, int k, int e)
-{
-    for (int j = 0; j < k; j++)
-        if (id[j] == e) return 1;
-    return 0;
-}
 
 /* May a and b swap without a group leaving the allowed deviation? */
 static int swap_allowed(const swap_ctx *x, int a, int b)
@@ -1136,17 +1187,30 @@ static int swap_base(const swap_ctx *x, int a, int b)
     return x->Z[(size_t)a * x->nc + B] - x->S[a] + x->Z[(size_t)b * x->nc + A] - x->S[b];
 }
 
-/* The tokens with both a and b: the correction to swap_base. */
+/* The tokens with both a and b (a < b): the correction to swap_base. */
 static int swap_corr(const swap_ctx *x, int a, int b)
 {
     int A = x->chip[a], B = x->chip[b], d = 0;
+    if (x->poff) {
+        size_t q = pair_at(x->E, a, b);
+        for (uint32_t p = x->poff[q]; p < x->poff[q + 1]; p++) {
+            size_t t = x->plist[p];
+            d += (x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1);
+        }
+        return d;
+    }
     if (x->off[a + 1] - x->off[a] > x->off[b + 1] - x->off[b]) {
         int t = a;
         a = b, b = t;
     }
-    for (size_t p = x->off[a]; p < x->off[a + 1]; p++) {
+    /* the tokens of a that have b: both lists are in token order, so a
+     * merge finds them (each entry of a's list once, as the scan of the
+     * token's experts did) without reading the tokens */
+    const uint32_t *pb = x->list + x->off[b], *eb = x->list + x->off[b + 1];
+    for (size_t p = x->off[a]; p < x->off[a + 1] && pb < eb; p++) {
         size_t t = x->list[p];
-        if (has_expert(TOK(x, t), x->k, b)) d += (x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1);
+        while (pb < eb && *pb < t) pb++;
+        if (pb < eb && *pb == t) d += (x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1);
     }
     return d;
 }
@@ -1255,6 +1319,7 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
+    x.plist = pairs_build(E, k, ids, stride, n, x.off, &x.poff);
     /* Z[e][X]: e's tokens less those with an expert on X, from each token's
      * distinct chiplets (at most k of them) */
     {
@@ -1317,6 +1382,8 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
     free(x.gl);
     free(x.cl);
     free(x.cand);
+    free(x.poff);
+    free(x.plist);
     return x.swaps;
 }
 #undef TOK

@@ -41,6 +41,8 @@ typedef struct {
     uint64_t *cl, capv;
     size_t *off;        /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
     uint32_t *list;
+    int *gof;           /* [nc]: the group of chiplet c, c / m */
+    uint32_t *poff, *plist; /* pairs_build: the tokens of pair (a, b) are plist[poff[q] .. poff[q+1]) */
     uint8_t *cnt, *gcnt; /* [n * nc], [n * G]: a token's experts per chiplet, per group */
     int32_t *Z, *S, *Zg, *Sg;
     int32_t *HC, *NC, *AC; /* [nc * G], [nc], [nc]: chiplet_descend's terms (chip_build) */
@@ -52,8 +54,64 @@ typedef struct {
     long swaps;
 } lat_ctx;
 
+/* Per pair of experts a < b, the profiled tokens with both (pairs_build):
+ * what swap_corr reads, in place of a merge of the two experts' token
+ * lists. A token that repeats an expert is listed as often as that merge
+ * meets it (the multiplicity of the pair's expert with the shorter list,
+ * a on a tie). *poff is NULL when the lists would pass PAIRS_MAX entries
+ * (swap_corr merges then). */
+#define PAIRS_MAX ((size_t)1 << 23)
+
+static size_t pair_at(int E, int a, int b) { return (size_t)a * (2 * (size_t)E - a - 1) / 2 + (size_t)(b - a - 1); }
+
+static uint32_t *pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off,
+                             uint32_t **poff)
+{
+    size_t np = (size_t)E * (E - 1) / 2, total;
+    uint32_t *list = NULL;
+    int first[256], mult[256];
+    *poff = NULL;
+    if (E < 2 || k > 256 || np > PAIRS_MAX || (double)n * k * k > (double)PAIRS_MAX) return NULL;
+    *poff = mz_calloc(np + 1, sizeof **poff);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t t = 0; t < n; t++) {
+            const uint16_t *id = ids + t * stride;
+            for (int j = 0; j < k; j++) {
+                first[j] = 1, mult[j] = 1;
+                for (int i = 0; i < j && first[j]; i++)
+                    if (id[i] == id[j]) first[j] = 0, mult[i]++;
+            }
+            for (int i = 0; i < k; i++) {
+                if (!first[i]) continue;
+                for (int j = i + 1; j < k; j++) {
+                    int lo, hi, w;
+                    size_t q;
+                    if (!first[j]) continue;
+                    lo = id[i] < id[j] ? i : j, hi = id[i] < id[j] ? j : i;
+                    w = off[id[lo] + 1] - off[id[lo]] > off[id[hi] + 1] - off[id[hi]] ? mult[hi] : mult[lo];
+                    q = pair_at(E, id[lo], id[hi]);
+                    if (pass == 0)
+                        (*poff)[q + 1] += (uint32_t)w;
+                    else
+                        while (w--) list[(*poff)[q]++] = (uint32_t)t;
+                }
+            }
+        }
+        if (pass == 0) {
+            for (size_t q = 0; q < np; q++) (*poff)[q + 1] += (*poff)[q];
+            total = (*poff)[np];
+            list = mz_malloc((total + 1) * sizeof *list);
+        } else { /* the fill moved each start to the next's: move them back */
+            for (size_t q = np; q > 0; q--) (*poff)[q] = (*poff)[q - 1];
+            (*poff)[0] = 0;
+        }
+    }
+    return list;
+}
+
+
 #define TOK(x, t) ((x)->ids + (size_t)(t) * (x)->stride)
-#define GRP(x, c) ((c) / (x)->m)
+#define GRP(x, c) ((x)->gof[c]) /* (c) / m, looked up */
 
 static int cmp_cand(const void *p, const void *q)
 {
@@ -132,12 +190,6 @@ static void lat_build(lat_ctx *x)
     free(ne);
 }
 
-static int has_expert(const uint16_t *id, int k, int e)
-{
-    for (int j = 0; j < k; j++)
-        if (id[j] == e) return 1;
-    return 0;
-}
 
 static int swap_base(const lat_ctx *x, int a, int b)
 {
@@ -147,16 +199,31 @@ static int swap_base(const lat_ctx *x, int a, int b)
     return d;
 }
 
+/* The tokens with both a and b (a < b): the correction to swap_base. */
 static int swap_corr(const lat_ctx *x, int a, int b)
 {
     int A = x->chip[a], B = x->chip[b], gA = GRP(x, A), gB = GRP(x, B), d = 0;
+    if (x->poff) {
+        size_t q = pair_at(x->E, a, b);
+        for (uint32_t p = x->poff[q]; p < x->poff[q + 1]; p++) {
+            size_t t = x->plist[p];
+            d += x->wa * ((x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1));
+            if (gA != gB) d += x->wb * ((x->gcnt[t * x->G + gA] == 1) + (x->gcnt[t * x->G + gB] == 1));
+        }
+        return d;
+    }
     if (x->off[a + 1] - x->off[a] > x->off[b + 1] - x->off[b]) {
         int t = a;
         a = b, b = t;
     }
-    for (size_t p = x->off[a]; p < x->off[a + 1]; p++) {
+    /* the tokens of a that have b: both lists are in token order, so a
+     * merge finds them (each entry of a's list once, as the scan of the
+     * token's experts did) without reading the tokens */
+    const uint32_t *pb = x->list + x->off[b], *eb = x->list + x->off[b + 1];
+    for (size_t p = x->off[a]; p < x->off[a + 1] && pb < eb; p++) {
         size_t t = x->list[p];
-        if (!has_expert(TOK(x, t), x->k, b)) continue;
+        while (pb < eb && *pb < t) pb++;
+        if (pb == eb || *pb != t) continue;
         d += x->wa * ((x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1));
         if (gA != gB) d += x->wb * ((x->gcnt[t * x->G + gA] == 1) + (x->gcnt[t * x->G + gB] == 1));
     }
@@ -305,6 +372,23 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
         memset(x->seen, 0, x->n * sizeof *x->seen);
         x->stamp = 1;
     }
+    /* the same tokens from the pairs of an expert on X and one on Y, when
+     * there are fewer pairs than tokens to scan */
+    if (x->poff && (size_t)(x->mfirst[X + 1] - x->mfirst[X]) * (x->mfirst[Y + 1] - x->mfirst[Y]) <= (nX < nY ? nX : nY)) {
+        for (int i = x->mfirst[X]; i < x->mfirst[X + 1]; i++)
+            for (int j = x->mfirst[Y]; j < x->mfirst[Y + 1]; j++) {
+                int a = x->mem[i] < x->mem[j] ? x->mem[i] : x->mem[j], b = x->mem[i] ^ x->mem[j] ^ a;
+                size_t q = pair_at(x->E, a, b);
+                for (uint32_t p = x->poff[q]; p < x->poff[q + 1]; p++) {
+                    size_t t = x->plist[p];
+                    const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
+                    if (x->seen[t] == x->stamp) continue;
+                    x->seen[t] = x->stamp;
+                    d += (gt[gX] == ct[X]) + (gt[gY] == ct[Y]);
+                }
+            }
+        return d;
+    }
     for (int i = x->mfirst[X]; i < x->mfirst[X + 1]; i++) {
         int e = x->mem[i];
         for (size_t p = x->off[e]; p < x->off[e + 1]; p++) {
@@ -396,15 +480,20 @@ static long chiplet_descend(lat_ctx *x)
         int64_t best = 0;
         int bX = -1, bY = -1;
         size_t ncand = 0;
-        for (int X = 0; X < nc; X++)
-            for (int Y = X + 1; Y < nc; Y++) {
-                int gX = GRP(x, X), gY = GRP(x, Y), d;
-                if (gX == gY || x->cap[X] != x->cap[Y]) continue;
+        for (int X = 0; X < nc; X++) {
+            /* Y past X's group (the groups are runs of m chiplets), its group kept without dividing */
+            int gX = GRP(x, X), Y0 = (gX + 1) * x->m > X + 1 ? (gX + 1) * x->m : X + 1;
+            int gY = Y0 < nc ? GRP(x, Y0) : 0, next = (gY + 1) * x->m;
+            for (int Y = Y0; Y < nc; Y++) {
+                int d;
+                if (Y == next) gY++, next += x->m;
+                if (x->cap[X] != x->cap[Y]) continue;
                 d = x->NC[X] - x->HC[(size_t)X * G + gY] - x->AC[X] + x->NC[Y] - x->HC[(size_t)Y * G + gX] - x->AC[Y];
                 if (d >= 0) continue;
                 x->ccand[ncand].delta = d, x->ccand[ncand].a = X, x->ccand[ncand].b = Y;
                 ncand++;
             }
+        }
         if (!ncand) break;
         cand_heapify(x->ccand, ncand);
         while (ncand && x->ccand[0].delta <= best) {
@@ -428,6 +517,8 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     long swaps = 0;
     memset(&x, 0, sizeof x);
     x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k, x.wa = wa, x.wb = wb;
+    x.gof = mz_malloc(nc * sizeof *x.gof);
+    for (int c = 0; c < nc; c++) x.gof[c] = c / x.m;
     x.ids = ids, x.stride = stride, x.n = n, x.chip = chip, x.cap = cap;
     if (capv != UINT64_MAX) {
         x.V = V, x.capv = capv, x.cl = mz_calloc(nc, sizeof *x.cl);
@@ -461,13 +552,14 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
+    x.plist = pairs_build(E, k, ids, stride, n, x.off, &x.poff);
     lat_build(&x);
     for (int round = 0; round < 8; round++) {
         long s = chiplet_descend(&x) + expert_descend(&x);
         swaps += s;
         if (!s) break;
     }
-    free(x.off), free(x.list), free(x.cnt), free(x.gcnt);
+    free(x.off), free(x.list), free(x.cnt), free(x.gcnt), free(x.poff), free(x.plist), free(x.gof);
     free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand), free(x.cl);
     free(x.ccand), free(x.HC), free(x.NC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen), free(x.touched);
     return swaps;

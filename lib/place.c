@@ -803,9 +803,38 @@ static int better128(uint64_t dev, mz_u128 sq, uint64_t bdev, mz_u128 bsq)
     return dev < bdev || (dev == bdev && sq < bsq);
 }
 
+/* The swap of clusters i < j, against the best (*bdev, *bsq) so far. */
+static inline void refine_try(const alloc_ctx *a, const int *grp, const uint64_t *gl, const uint64_t *x,
+                              const int *top, mz_u128 sq, int i, int j, uint64_t *bdev, mz_u128 *bsq, int *bi, int *bj)
+{
+    int gi = grp[i], gj = grp[j];
+    uint64_t d = 0, li, lj, xi, xj;
+    mz_u128 s;
+    if (gi == gj || a->cls[i] != a->cls[j] || a->load[i] == a->load[j]) return;
+    if (gi != top[0] && gj != top[0]) {
+        if ((d = x[top[0]]) > *bdev) return; /* the largest deviation stays */
+    } else {
+        for (int t = 1; t < 3; t++)
+            if (top[t] >= 0 && top[t] != gi && top[t] != gj) {
+                d = x[top[t]];
+                break;
+            }
+    }
+    li = gl[gi] + a->load[j] - a->load[i];
+    lj = gl[gj] + a->load[i] - a->load[j];
+    xi = dist_to_share(a->G, li, li, a->total);
+    xj = dist_to_share(a->G, lj, lj, a->total);
+    if (xi > d) d = xi;
+    if (xj > d) d = xj;
+    if (d > *bdev) return;
+    s = sq - (mz_u128)x[gi] * x[gi] - (mz_u128)x[gj] * x[gj] + (mz_u128)xi * xi + (mz_u128)xj * xj;
+    if (better128(d, s, *bdev, *bsq)) *bdev = d, *bsq = s, *bi = i, *bj = j;
+}
+
 static void alloc_refine(const alloc_ctx *a, int *grp)
 {
     uint64_t *gl = mz_calloc(a->G, sizeof *gl), *x = mz_calloc(a->G, sizeof *x);
+    int *topm = mz_malloc((a->n + 1) * sizeof *topm), ntop, pt;
     for (int i = 0; i < a->n; i++) gl[grp[i]] += a->load[i];
     for (;;) {
         int bi = -1, bj = -1, top[3] = {-1, -1, -1};
@@ -824,31 +853,19 @@ static void alloc_refine(const alloc_ctx *a, int *grp)
                 }
         }
         bdev = dev, bsq = sq;
-        for (int i = 0; i < a->n; i++)
-            for (int j = i + 1; j < a->n; j++) {
-                int gi = grp[i], gj = grp[j];
-                uint64_t d = 0, li, lj, xi, xj;
-                mz_u128 s;
-                if (gi == gj || a->cls[i] != a->cls[j] || a->load[i] == a->load[j]) continue;
-                if (gi != top[0] && gj != top[0]) {
-                    if ((d = x[top[0]]) > bdev) continue; /* the largest deviation stays */
-                } else {
-                    for (int t = 1; t < 3; t++)
-                        if (top[t] >= 0 && top[t] != gi && top[t] != gj) {
-                            d = x[top[t]];
-                            break;
-                        }
-                }
-                li = gl[gi] + a->load[j] - a->load[i];
-                lj = gl[gj] + a->load[i] - a->load[j];
-                xi = dist_to_share(a->G, li, li, a->total);
-                xj = dist_to_share(a->G, lj, lj, a->total);
-                if (xi > d) d = xi;
-                if (xj > d) d = xj;
-                if (d > bdev) continue;
-                s = sq - (mz_u128)x[gi] * x[gi] - (mz_u128)x[gj] * x[gj] + (mz_u128)xi * xi + (mz_u128)xj * xj;
-                if (better128(d, s, bdev, bsq)) bdev = d, bsq = s, bi = i, bj = j;
+        ntop = 0, pt = 0;
+        for (int j = 0; j < a->n; j++)
+            if (grp[j] == top[0]) topm[ntop++] = j;
+        for (int i = 0; i < a->n; i++) {
+            while (pt < ntop && topm[pt] <= i) pt++;
+            if (grp[i] != top[0] && x[top[0]] > bdev) {
+                /* bdev only falls: a pair outside top[0]'s group keeps
+                 * its deviation and is skipped, so only those with it */
+                for (int q = pt; q < ntop; q++) refine_try(a, grp, gl, x, top, sq, i, topm[q], &bdev, &bsq, &bi, &bj);
+                continue;
             }
+            for (int j = i + 1; j < a->n; j++) refine_try(a, grp, gl, x, top, sq, i, j, &bdev, &bsq, &bi, &bj);
+        }
         if (bi < 0) break;
         gl[grp[bi]] += a->load[bj] - a->load[bi];
         gl[grp[bj]] += a->load[bi] - a->load[bj];
@@ -860,6 +877,7 @@ static void alloc_refine(const alloc_ctx *a, int *grp)
     }
     free(gl);
     free(x);
+    free(topm);
 }
 
 static const uint64_t *sort_load;

@@ -403,20 +403,59 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
     return d;
 }
 
-/* One token's group part of J, Zg and Sg at groups gX and gY, and its part
- * of NC, AC and HC, added with sign s. */
-static void group_terms(lat_ctx *x, size_t t, int gX, int gY, int s)
+/* What trading the expert sets of chiplets X and Y (groups gX != gY) does
+ * to one token's part of J, Zg, Sg, NC, AC and HC: its part after the trade
+ * less its part before, read from the state before it. Only the entries
+ * that can differ are touched: J and Zg at gX and gY; Sg of the experts in
+ * gX or gY; NC at X and Y; AC of its chiplets in gX or gY; HC at the pairs
+ * of one of its chiplets and one of its groups where the chiplet is X or Y
+ * or the group gX or gY (the rest of both sets stay). */
+static void swap_terms(lat_ctx *x, size_t t, int X, int Y)
 {
-    const uint8_t *gt = x->gcnt + t * x->G;
+    const uint8_t *ct = x->cnt + t * x->nc, *gt = x->gcnt + t * x->G;
     const uint16_t *id = TOK(x, t);
-    x->J += s * x->wb * ((gt[gX] > 0) + (gt[gY] > 0));
-    for (int j = 0; j < x->k; j++) {
-        int e = id[j];
-        x->Zg[(size_t)e * x->G + gX] += s * (gt[gX] == 0);
-        x->Zg[(size_t)e * x->G + gY] += s * (gt[gY] == 0);
-        x->Sg[e] += s * (gt[GRP(x, x->chip[e])] == 1);
+    int k = x->k, G = x->G, gX = GRP(x, X), gY = GRP(x, Y), cx = ct[X], cy = ct[Y];
+    int ogx = gt[gX], ogy = gt[gY], ngx = ogx - cx + cy, ngy = ogy - cy + cx;
+    int dc[256], nd = 0, og[256], nog = 0, ng[256], nng = 0;
+    x->J += x->wb * ((ngx > 0) + (ngy > 0) - (ogx > 0) - (ogy > 0));
+    for (int j = 0; j < k; j++) {
+        int e = id[j], c = x->chip[e], g = GRP(x, c), seen = 0;
+        x->Zg[(size_t)e * G + gX] += (ngx == 0) - (ogx == 0);
+        x->Zg[(size_t)e * G + gY] += (ngy == 0) - (ogy == 0);
+        if (g == gX || g == gY) {
+            int g2 = GRP(x, c == X ? Y : c == Y ? X : c);
+            x->Sg[e] += ((g2 == gX ? ngx : ngy) == 1) - (gt[g] == 1);
+        }
+        for (int i = 0; i < j && !seen; i++) seen = x->chip[id[i]] == c;
+        if (!seen) dc[nd++] = c;
+        seen = 0;
+        for (int i = 0; i < nog && !seen; i++) seen = og[i] == g;
+        if (!seen) og[nog++] = g;
     }
-    chip_terms(x, t, s);
+    /* the groups after: those before but gX and gY, then gX and gY where they have experts */
+    for (int i = 0; i < nog; i++)
+        if (og[i] != gX && og[i] != gY) ng[nng++] = og[i];
+    if (ngx > 0) ng[nng++] = gX;
+    if (ngy > 0) ng[nng++] = gY;
+    x->NC[X] += (cy > 0) - (cx > 0);
+    x->NC[Y] += (cx > 0) - (cy > 0);
+    for (int i = 0; i < nd; i++) {
+        int c = dc[i], g = GRP(x, c), c2 = c == X ? Y : c == Y ? X : c;
+        if (g == gX || g == gY) {
+            int g2 = GRP(x, c2), n2 = c2 == X ? cy : c2 == Y ? cx : ct[c2];
+            x->AC[c] -= gt[g] == ct[c];
+            x->AC[c2] += (g2 == gX ? ngx : ngy) == n2;
+        }
+        if (c == X || c == Y) {
+            for (int q = 0; q < nog; q++) x->HC[(size_t)c * G + og[q]]--;
+            for (int q = 0; q < nng; q++) x->HC[(size_t)c2 * G + ng[q]]++;
+        } else {
+            if (ogx > 0) x->HC[(size_t)c * G + gX]--;
+            if (ogy > 0) x->HC[(size_t)c * G + gY]--;
+            if (ngx > 0) x->HC[(size_t)c * G + gX]++;
+            if (ngy > 0) x->HC[(size_t)c * G + gY]++;
+        }
+    }
 }
 
 /* Trades the expert sets of chiplets X and Y (in different groups; the
@@ -438,7 +477,7 @@ static void chip_swap_apply(lat_ctx *x, int X, int Y)
             for (size_t p = x->off[e]; p < x->off[e + 1]; p++)
                 if (x->seen[x->list[p]] != x->stamp) x->seen[x->list[p]] = x->stamp, x->touched[nt++] = x->list[p];
         }
-    for (size_t i = 0; i < nt; i++) group_terms(x, x->touched[i], gX, gY, -1);
+    for (size_t i = 0; i < nt; i++) swap_terms(x, x->touched[i], X, Y);
     for (int e = 0; e < x->E; e++) {
         int32_t *z = x->Z + (size_t)e * nc, v = z[X];
         z[X] = z[Y], z[Y] = v;
@@ -454,7 +493,6 @@ static void chip_swap_apply(lat_ctx *x, int X, int Y)
         ct[X] = cy, ct[Y] = cx;
         gt[gX] = gt[gX] - cx + cy, gt[gY] = gt[gY] - cy + cx;
     }
-    for (size_t i = 0; i < nt; i++) group_terms(x, x->touched[i], gX, gY, +1);
     for (int i = x->mfirst[X], j = x->mfirst[Y]; i < x->mfirst[X + 1]; i++, j++) {
         int e = x->mem[i];
         x->mem[i] = x->mem[j], x->mem[j] = e;

@@ -75,7 +75,7 @@ static int uses(const mz_step *st, const mz_fabric *f, int i, const char *name)
 {
     int r = find_res(f, name);
     for (int u = st->use_ptr[i]; u < st->use_ptr[i + 1]; u++)
-        if (st->use_res[u] == r) return 1;
+        if (mz_use_res(st, u) == r) return 1;
     return 0;
 }
 

@@ -1318,7 +1318,13 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
     size_t nlog = 0, mlog = 0;
     memset(&x, 0, sizeof x);
     x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k;
-    x.ids = ids, x.stride = stride, x.n = n, x.V = V, x.chip = chip, x.capv = capv;
+    x.n = n, x.V = V, x.chip = chip, x.capv = capv;
+    {
+        /* this layer's selections side by side (k a token, not every layer's): the searches read them often */
+        uint16_t *lids = mz_malloc(n * k * sizeof *lids + 1);
+        for (size_t t = 0; t < n; t++) memcpy(lids + t * k, ids + t * stride, k * sizeof *lids);
+        x.ids = lids, x.stride = k;
+    }
     x.off = mz_calloc(E + 1, sizeof *x.off);
     x.list = mz_malloc(n * k * sizeof *x.list + 1);
     x.cnt = mz_calloc(n * nc + 1, 1);
@@ -1337,7 +1343,7 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
-    x.plist = pairs_build(E, k, ids, stride, n, x.off, &x.poff);
+    x.plist = pairs_build(E, k, x.ids, x.stride, n, x.off, &x.poff);
     /* Z[e][X]: e's tokens less those with an expert on X, from each token's
      * distinct chiplets (at most k of them) */
     {
@@ -1401,6 +1407,7 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
     free(x.cl);
     free(x.cand);
     free(x.poff);
+    free((void *)x.ids);
     free(x.plist);
     return x.swaps;
 }

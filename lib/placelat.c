@@ -557,7 +557,13 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
     x.E = E, x.nc = nc, x.G = G, x.m = nc / G, x.k = k, x.wa = wa, x.wb = wb;
     x.gof = mz_malloc(nc * sizeof *x.gof);
     for (int c = 0; c < nc; c++) x.gof[c] = c / x.m;
-    x.ids = ids, x.stride = stride, x.n = n, x.chip = chip, x.cap = cap;
+    x.n = n, x.chip = chip, x.cap = cap;
+    {
+        /* this layer's selections side by side (k a token, not every layer's): the searches read them often */
+        uint16_t *lids = mz_malloc(n * k * sizeof *lids + 1);
+        for (size_t t = 0; t < n; t++) memcpy(lids + t * k, ids + t * stride, k * sizeof *lids);
+        x.ids = lids, x.stride = k;
+    }
     if (capv != UINT64_MAX) {
         x.V = V, x.capv = capv, x.cl = mz_calloc(nc, sizeof *x.cl);
         for (int e = 0; e < E; e++) x.cl[chip[e]] += V[e];
@@ -590,14 +596,14 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
-    x.plist = pairs_build(E, k, ids, stride, n, x.off, &x.poff);
+    x.plist = pairs_build(E, k, x.ids, x.stride, n, x.off, &x.poff);
     lat_build(&x);
     for (int round = 0; round < 8; round++) {
         long s = chiplet_descend(&x) + expert_descend(&x);
         swaps += s;
         if (!s) break;
     }
-    free(x.off), free(x.list), free(x.cnt), free(x.gcnt), free(x.poff), free(x.plist), free(x.gof);
+    free(x.off), free(x.list), free(x.cnt), free(x.gcnt), free(x.poff), free(x.plist), free(x.gof), free((void *)x.ids);
     free(x.Z), free(x.Zg), free(x.S), free(x.Sg), free(x.cand), free(x.cl);
     free(x.ccand), free(x.HC), free(x.NC), free(x.AC), free(x.mfirst), free(x.mfill), free(x.mem), free(x.seen), free(x.touched);
     return swaps;

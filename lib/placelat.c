@@ -374,7 +374,8 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
     }
     /* the same tokens from the pairs of an expert on X and one on Y, when
      * there are fewer pairs than tokens to scan */
-    if (x->poff && (size_t)(x->mfirst[X + 1] - x->mfirst[X]) * (x->mfirst[Y + 1] - x->mfirst[Y]) <= (nX < nY ? nX : nY)) {
+    size_t npairs = (size_t)(x->mfirst[X + 1] - x->mfirst[X]) * (x->mfirst[Y + 1] - x->mfirst[Y]);
+    if (x->poff && npairs <= (nX < nY ? nX : nY)) {
         for (int i = x->mfirst[X]; i < x->mfirst[X + 1]; i++)
             for (int j = x->mfirst[Y]; j < x->mfirst[Y + 1]; j++) {
                 int a = x->mem[i] < x->mem[j] ? x->mem[i] : x->mem[j], b = x->mem[i] ^ x->mem[j] ^ a;

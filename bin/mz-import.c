@@ -84,8 +84,7 @@ int main(int argc, char **argv)
         MZ_OPT_STR_D('l', "layers", "LIST", &r.layers, "import these MoE layers only", "the log's layers"),
         MZ_OPT_FLAG(0, "weights", &o->weights, "keep the gate weights (topk_weights)"),
         MZ_OPT_FLAG('q', "quiet", &quiet, "do not list anomalies and the summary on stderr"),
-        MZ_OPT_OUTPUT(&out_path, "output file"),
-        MZ_OPT_STREAM_FORM(&r.level, &r.text),
+        MZ_OPT_STREAM_OUTPUT(&out_path, "output file", &r.level, &r.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 25};
 

@@ -65,8 +65,7 @@ int main(int argc, char **argv)
         MZ_OPT_PARSE(0, "format", "F", &o.format, parse_format, "the -R/-W file's format: tsv, vllm (expert_to_ep_rank),\n"
                      "sglang (physical_to_logical_map) or eplb (phy2log)\n[-R: by content; -W: tsv]. Replicas are read, written\n"
                      "(but in vllm) and costed (mz-place(1))", NULL),
-        MZ_OPT_OUTPUT(&out_path, "output trace"),
-        MZ_OPT_STREAM_FORM(&o.level, &o.text),
+        MZ_OPT_STREAM_OUTPUT(&out_path, "output trace", &o.level, &o.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 27};
 

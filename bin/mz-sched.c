@@ -73,8 +73,7 @@ int main(int argc, char **argv)
                      "two blocks of attention and shared weights (or without -w),\nelse spread", "auto"),
         MZ_OPT_INT(0, "bytes", "N", &so->bytes, 1, 16, "bytes per element of weights and activations"),
         MZ_OPT_INT(0, "grad-bytes", "N", &so->grad_bytes, 1, 16, "bytes per element of gradient accumulators"),
-        MZ_OPT_OUTPUT(&out_path, "output schedule"),
-        MZ_OPT_STREAM_FORM(&o.level, &o.text),
+        MZ_OPT_STREAM_OUTPUT(&out_path, "output schedule", &o.level, &o.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 27};
 

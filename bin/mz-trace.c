@@ -40,8 +40,7 @@ int main(int argc, char **argv)
         {0, "layer-stick", MZ_OPT_DOUBLE, "P", &o.layer_stick, 0, 1,
          "probability a token keeps its previous layer's topic", "prior", NULL, NULL},
         {0, "skew", MZ_OPT_DOUBLE, "X", &o.skew, 0, 100, "multiply the popularity logits by X", "1", NULL, NULL},
-        MZ_OPT_OUTPUT(&out_path, "output file"),
-        MZ_OPT_STREAM_FORM(&o.level, &o.text),
+        MZ_OPT_STREAM_OUTPUT(&out_path, "output file", &o.level, &o.text),
         MZ_OPT_TABLE_END};
     const mz_opt_tool tool = {prog, USAGE, ABOUT, opts, NULL, 25};
 

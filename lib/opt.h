@@ -62,6 +62,8 @@ typedef struct {
     MZ_OPT_SET('u', "uncompressed", level, 0, "binary without gzip (for pipes)"), \
     MZ_OPT_FLAG('t', "text", text, "text form instead of binary"),               \
     MZ_OPT_PARSE(0, "level", "N", level, mz_opt_parse_level, "gzip level 1-9", "1")
+/* -o and the stream-form rows: every tool that writes an mz stream. */
+#define MZ_OPT_STREAM_OUTPUT(out, help, level, text) MZ_OPT_OUTPUT(out, help), MZ_OPT_STREAM_FORM(level, text)
 /* --level's parser: 1-9 into *(int *)var, unless -u has set it to 0. */
 int mz_opt_parse_level(const char *arg, void *var);
 

@@ -6,6 +6,8 @@
 #include "timing.h"
 
 /* ------------------------------------------------------------------ compiled steps */
+static double use_occ(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ);
+
 void mz_step_clear(mz_step *st)
 {
     st->n_ops = st->n_uses = st->n_deps = st->n_sram = st->phased = 0;
@@ -248,6 +250,14 @@ int mz_step_add(mz_step *st, const mz_fabric *f, const mz_shapes *sh, const mz_o
             else
                 st->use_r16[n] = (uint16_t)r;
             st->use_q[n] = st->use_q[u], st->use_aux[n] = st->use_aux[u];
+            if (st->lean && f->type[r] != MZ_RES_DRAM) {
+                /* lean: a compute or link use's occupancy is known now (only a
+                 * DRAM use's depends on the step's spill): keep it in use_q,
+                 * and the compute use's SRAM bytes go */
+                double x;
+                st->use_q[n] = use_occ(st, f, NULL, n, &x);
+                if (comp && st->use_aux[n] == st->n_sram - 1) st->n_sram--;
+            }
             n++;
         }
         st->n_uses = n;
@@ -338,6 +348,15 @@ static void timing_reserve(mz_timing *tm, const mz_step *st, int nres)
  * the hops; a memory, its share of the bytes over its rate (the rest of a
  * spilling memory's bytes on the spill tier: spill_occ). */
 double mz_use_occupancy(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ)
+{
+    if (st->lean && f->type[mz_use_res(st, u)] != MZ_RES_DRAM) { /* kept in use_q by mz_step_add */
+        *spill_occ = 0;
+        return st->use_q[u];
+    }
+    return use_occ(st, f, spill, u, spill_occ);
+}
+
+static double use_occ(const mz_step *st, const mz_fabric *f, const double *spill, int u, double *spill_occ)
 {
     int r = mz_use_res(st, u);
     double t;

@@ -102,7 +102,9 @@ typedef struct {
     int cap_ops, cap_uses, cap_deps;
     int *slot;                          /* scratch [resources] */
     int lean;                           /* set before the first op: only what mz_step_time reads is
-                                         * kept (no layer, mb, slice, kind, cat, dir, flop) */
+                                         * kept (no layer, mb, slice, kind, cat, dir, flop), and a
+                                         * compute or link use keeps its occupancy in use_q, not its
+                                         * quantity (nor SRAM bytes): read it with mz_use_occupancy */
 } mz_step;
 void mz_step_clear(mz_step *st);
 static inline int mz_use_res(const mz_step *st, int u) { return st->res_wide ? st->use_res[u] : st->use_r16[u]; }

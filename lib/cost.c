@@ -173,6 +173,19 @@ static const char *class_fields(int cls)
     }
 }
 
+/* The step row's latency, counts and fit (the area and energy are the caller's). */
+static void step_row(const mz_cost *c, const mz_step *st, const mz_timing *tm, int fits, mz_cost_row *row)
+{
+    row->step = st->step;
+    row->latency_s = tm->latency;
+    row->tokens = c->n_moe ? st->tokens / c->n_moe : 0;
+    row->ct = st->tokens > 0 ? st->copies / st->tokens : 0;
+    row->ct_group = st->tokens > 0 ? st->group_copies / st->tokens : 0;
+    row->ops = st->n_ops;
+    row->path_ops = tm->path_ops;
+    row->fits = fits;
+}
+
 int mz_cost_run(mz_cost *c, mz_cost_row *row)
 {
     mz_step *st = &c->st;
@@ -219,13 +232,8 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
     if (c->lean) {
         c->ran = 1;
         memset(row, 0, sizeof *row);
-        row->step = st->step;
-        row->latency_s = tm->latency;
-        row->tokens = c->n_moe ? st->tokens / c->n_moe : 0;
-        row->ct = st->tokens > 0 ? st->copies / st->tokens : 0;
-        row->ct_group = st->tokens > 0 ? st->group_copies / st->tokens : 0;
-        row->ops = st->n_ops;
-        row->fits = fits;
+        step_row(c, st, tm, fits, row);
+        row->path_ops = 0; /* a lean step keeps no critical path */
         return 0;
     }
     mz_timing_exposed(st, tm, c->op_exp);
@@ -258,14 +266,7 @@ int mz_cost_run(mz_cost *c, mz_cost_row *row)
         row->power_W = tm->latency > 0 ? row->energy_J / tm->latency : 0;
         row->peak_W = c->pw->peak_W;
     }
-    row->step = st->step;
-    row->latency_s = tm->latency;
-    row->tokens = c->n_moe ? st->tokens / c->n_moe : 0;
-    row->ct = st->tokens > 0 ? st->copies / st->tokens : 0;
-    row->ct_group = st->tokens > 0 ? st->group_copies / st->tokens : 0;
-    row->ops = st->n_ops;
-    row->path_ops = tm->path_ops;
-    row->fits = fits;
+    step_row(c, st, tm, fits, row);
     return 0;
 }
 

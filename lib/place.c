@@ -1078,7 +1078,7 @@ typedef struct {
     int *chip;
     size_t *off;       /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
     uint32_t *list;
-    uint32_t *poff, *plist; /* pairs_build: the tokens of pair (a, b) are plist[poff[q] .. poff[q+1]) */
+    uint32_t *poff, *plist; /* mz_pairs_build: the tokens of pair (a, b) are plist[poff[q] .. poff[q+1]) */
     uint8_t *cnt;      /* [n * nc]: experts of each token on each chiplet */
     int32_t *Z, *S;
     uint64_t *gl, total, bound;
@@ -1089,24 +1089,14 @@ typedef struct {
     long swaps;
 } swap_ctx;
 
-/* Per pair of experts a < b, the profiled tokens with both (pairs_build):
- * what swap_corr reads, in place of a merge of the two experts' token
- * lists. A token that repeats an expert is listed as often as that merge
- * meets it (the multiplicity of the pair's expert with the shorter list,
- * a on a tie). *poff is NULL when the lists would pass PAIRS_MAX entries
- * (swap_corr merges then). */
-#define PAIRS_MAX ((size_t)1 << 23)
-
-static size_t pair_at(int E, int a, int b) { return (size_t)a * (2 * (size_t)E - a - 1) / 2 + (size_t)(b - a - 1); }
-
-static uint32_t *pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off,
-                             uint32_t **poff)
+/* The pair lists (place.h). */
+uint32_t *mz_pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off, uint32_t **poff)
 {
     size_t np = (size_t)E * (E - 1) / 2, total;
     uint32_t *list = NULL;
     int first[256], mult[256];
     *poff = NULL;
-    if (E < 2 || k > 256 || np > PAIRS_MAX || (double)n * k * k > (double)PAIRS_MAX) return NULL;
+    if (E < 2 || k > 256 || np > MZ_PAIRS_MAX || (double)n * k * k > (double)MZ_PAIRS_MAX) return NULL;
     *poff = mz_calloc(np + 1, sizeof **poff);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t t = 0; t < n; t++) {
@@ -1124,7 +1114,7 @@ static uint32_t *pairs_build(int E, int k, const uint16_t *ids, size_t stride, s
                     if (!first[j]) continue;
                     lo = id[i] < id[j] ? i : j, hi = id[i] < id[j] ? j : i;
                     w = off[id[lo] + 1] - off[id[lo]] > off[id[hi] + 1] - off[id[hi]] ? mult[hi] : mult[lo];
-                    q = pair_at(E, id[lo], id[hi]);
+                    q = mz_pair_at(E, id[lo], id[hi]);
                     if (pass == 0)
                         (*poff)[q + 1] += (uint32_t)w;
                     else
@@ -1210,7 +1200,7 @@ static int swap_corr(const swap_ctx *x, int a, int b)
 {
     int A = x->chip[a], B = x->chip[b], d = 0;
     if (x->poff) {
-        size_t q = pair_at(x->E, a, b);
+        size_t q = mz_pair_at(x->E, a, b);
         for (uint32_t p = x->poff[q]; p < x->poff[q + 1]; p++) {
             size_t t = x->plist[p];
             d += (x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1);
@@ -1343,7 +1333,7 @@ static long ctswap_layer(int E, int nc, int G, int k, const uint16_t *ids, size_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
-    x.plist = pairs_build(E, k, x.ids, x.stride, n, x.off, &x.poff);
+    x.plist = mz_pairs_build(E, k, x.ids, x.stride, n, x.off, &x.poff);
     /* Z[e][X]: e's tokens less those with an expert on X, from each token's
      * distinct chiplets (at most k of them) */
     {

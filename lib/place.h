@@ -215,6 +215,21 @@ int mz_placelat_compute(mz_placement *p, const mz_priors *pr, const mz_place_opt
 /* The --latency-report TSV: a row per candidate (latency and proxies), the chosen one marked. */
 int mz_placelat_report_write(const mz_placelat_result *res, mz_out *out);
 
+/* Per pair of experts a < b, the profiled tokens with both: what ctswap's
+ * and -a latency's swap corrections read, in place of a merge of the two
+ * experts' token lists (ids: n tokens of k expert ids, stride apart; off:
+ * each expert's token list offsets). A token that repeats an expert is
+ * listed as often as that merge meets it (the multiplicity of the pair's
+ * expert with the shorter list, a on a tie). Returns the lists (free()),
+ * *poff their offsets by mz_pair_at (free()); NULL and *poff NULL when
+ * they would pass MZ_PAIRS_MAX entries (the callers merge then). */
+#define MZ_PAIRS_MAX ((size_t)1 << 23)
+static inline size_t mz_pair_at(int E, int a, int b)
+{
+    return (size_t)a * (2 * (size_t)E - a - 1) / 2 + (size_t)(b - a - 1);
+}
+uint32_t *mz_pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off, uint32_t **poff);
+
 /* ---------------------------------------------------------------- replicas: where copies fit (replica.c) */
 /* Where a copy fits (mz-model(7) section 5): the hosting chiplet's SRAM
  * peak at the schedule's prefetch depths, and, when the wafer enforces it

@@ -42,7 +42,7 @@ typedef struct {
     size_t *off;        /* [E + 1]: tokens of expert e are list[off[e] .. off[e+1]) */
     uint32_t *list;
     int *gof;           /* [nc]: the group of chiplet c, c / m */
-    uint32_t *poff, *plist; /* pairs_build: the tokens of pair (a, b) are plist[poff[q] .. poff[q+1]) */
+    uint32_t *poff, *plist; /* mz_pairs_build: the tokens of pair (a, b) are plist[poff[q] .. poff[q+1]) */
     uint8_t *cnt, *gcnt; /* [n * nc], [n * G]: a token's experts per chiplet, per group */
     int32_t *Z, *S, *Zg, *Sg;
     int32_t *HC, *NC, *AC; /* [nc * G], [nc], [nc]: chiplet_descend's terms (chip_build) */
@@ -53,62 +53,6 @@ typedef struct {
     lat_cand *cand, *ccand;
     long swaps;
 } lat_ctx;
-
-/* Per pair of experts a < b, the profiled tokens with both (pairs_build):
- * what swap_corr reads, in place of a merge of the two experts' token
- * lists. A token that repeats an expert is listed as often as that merge
- * meets it (the multiplicity of the pair's expert with the shorter list,
- * a on a tie). *poff is NULL when the lists would pass PAIRS_MAX entries
- * (swap_corr merges then). */
-#define PAIRS_MAX ((size_t)1 << 23)
-
-static size_t pair_at(int E, int a, int b) { return (size_t)a * (2 * (size_t)E - a - 1) / 2 + (size_t)(b - a - 1); }
-
-static uint32_t *pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off,
-                             uint32_t **poff)
-{
-    size_t np = (size_t)E * (E - 1) / 2, total;
-    uint32_t *list = NULL;
-    int first[256], mult[256];
-    *poff = NULL;
-    if (E < 2 || k > 256 || np > PAIRS_MAX || (double)n * k * k > (double)PAIRS_MAX) return NULL;
-    *poff = mz_calloc(np + 1, sizeof **poff);
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t t = 0; t < n; t++) {
-            const uint16_t *id = ids + t * stride;
-            for (int j = 0; j < k; j++) {
-                first[j] = 1, mult[j] = 1;
-                for (int i = 0; i < j && first[j]; i++)
-                    if (id[i] == id[j]) first[j] = 0, mult[i]++;
-            }
-            for (int i = 0; i < k; i++) {
-                if (!first[i]) continue;
-                for (int j = i + 1; j < k; j++) {
-                    int lo, hi, w;
-                    size_t q;
-                    if (!first[j]) continue;
-                    lo = id[i] < id[j] ? i : j, hi = id[i] < id[j] ? j : i;
-                    w = off[id[lo] + 1] - off[id[lo]] > off[id[hi] + 1] - off[id[hi]] ? mult[hi] : mult[lo];
-                    q = pair_at(E, id[lo], id[hi]);
-                    if (pass == 0)
-                        (*poff)[q + 1] += (uint32_t)w;
-                    else
-                        while (w--) list[(*poff)[q]++] = (uint32_t)t;
-                }
-            }
-        }
-        if (pass == 0) {
-            for (size_t q = 0; q < np; q++) (*poff)[q + 1] += (*poff)[q];
-            total = (*poff)[np];
-            list = mz_malloc((total + 1) * sizeof *list);
-        } else { /* the fill moved each start to the next's: move them back */
-            for (size_t q = np; q > 0; q--) (*poff)[q] = (*poff)[q - 1];
-            (*poff)[0] = 0;
-        }
-    }
-    return list;
-}
-
 
 #define TOK(x, t) ((x)->ids + (size_t)(t) * (x)->stride)
 #define GRP(x, c) ((x)->gof[c]) /* (c) / m, looked up */
@@ -204,7 +148,7 @@ static int swap_corr(const lat_ctx *x, int a, int b)
 {
     int A = x->chip[a], B = x->chip[b], gA = GRP(x, A), gB = GRP(x, B), d = 0;
     if (x->poff) {
-        size_t q = pair_at(x->E, a, b);
+        size_t q = mz_pair_at(x->E, a, b);
         for (uint32_t p = x->poff[q]; p < x->poff[q + 1]; p++) {
             size_t t = x->plist[p];
             d += x->wa * ((x->cnt[t * x->nc + A] == 1) + (x->cnt[t * x->nc + B] == 1));
@@ -379,7 +323,7 @@ static int64_t chip_corr(lat_ctx *x, int X, int Y)
         for (int i = x->mfirst[X]; i < x->mfirst[X + 1]; i++)
             for (int j = x->mfirst[Y]; j < x->mfirst[Y + 1]; j++) {
                 int a = x->mem[i] < x->mem[j] ? x->mem[i] : x->mem[j], b = x->mem[i] ^ x->mem[j] ^ a;
-                size_t q = pair_at(x->E, a, b);
+                size_t q = mz_pair_at(x->E, a, b);
                 for (uint32_t p = x->poff[q]; p < x->poff[q + 1]; p++) {
                     size_t t = x->plist[p];
                     const uint8_t *ct = x->cnt + t * nc, *gt = x->gcnt + t * G;
@@ -597,7 +541,7 @@ static long lat_layer(int E, int nc, int G, int k, int wa, int wb, const uint16_
             for (int j = 0; j < k; j++) x.list[fill[TOK(&x, t)[j]]++] = (uint32_t)t;
         free(fill);
     }
-    x.plist = pairs_build(E, k, x.ids, x.stride, n, x.off, &x.poff);
+    x.plist = mz_pairs_build(E, k, x.ids, x.stride, n, x.off, &x.poff);
     lat_build(&x);
     for (int round = 0; round < 8; round++) {
         long s = chiplet_descend(&x) + expert_descend(&x);

@@ -1066,9 +1066,6 @@ done:
  * group's deviation stays within the largest one of the start. Z and S are
  * updated from the tokens of the two experts only. Finally Eq. 5 re-assigns
  * the chiplets' expert sets to groups, which can only lower the deviation. */
-typedef struct {
-    int delta, a, b;
-} swap_cand;
 
 typedef struct {
     int E, nc, G, m, k;
@@ -1085,7 +1082,7 @@ typedef struct {
     uint64_t *cl, cbound;  /* chiplet loads and the largest allowed */
     uint64_t capv;     /* the load cap (UINT64_MAX: none) */
     int64_t copies;    /* sum over tokens of distinct chiplets */
-    swap_cand *cand;
+    mz_swap_cand *cand;
     long swaps;
 } swap_ctx;
 
@@ -1139,36 +1136,35 @@ uint32_t *mz_pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_
 
 static int cmp_cand(const void *x, const void *y)
 {
-    const swap_cand *p = x, *q = y;
+    const mz_swap_cand *p = x, *q = y;
     if (p->delta != q->delta) return p->delta < q->delta ? -1 : 1;
     if (p->a != q->a) return p->a - q->a;
     return p->b - q->b;
 }
 
-/* The candidates in cmp_cand's order without sorting them all: a binary
- * heap (cand_heapify, then cand_pop until the bound stops the scan). */
-static void cand_sift(swap_cand *h, size_t n, size_t i)
+/* The candidate heap (place.h). */
+static void cand_sift(mz_swap_cand *h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, m = i;
         if (l < n && cmp_cand(h + l, h + m) < 0) m = l;
         if (l + 1 < n && cmp_cand(h + l + 1, h + m) < 0) m = l + 1;
         if (m == i) return;
-        swap_cand t = h[i];
+        mz_swap_cand t = h[i];
         h[i] = h[m], h[m] = t;
         i = m;
     }
 }
 
-static void cand_heapify(swap_cand *h, size_t n)
+void mz_cand_heapify(mz_swap_cand *h, size_t n)
 {
     for (size_t i = n / 2; i-- > 0;) cand_sift(h, n, i);
 }
 
 /* The least candidate, removed from the heap of *n. */
-static swap_cand cand_pop(swap_cand *h, size_t *n)
+mz_swap_cand mz_cand_pop(mz_swap_cand *h, size_t *n)
 {
-    swap_cand top = h[0];
+    mz_swap_cand top = h[0];
     h[0] = h[--*n];
     cand_sift(h, *n, 0);
     return top;
@@ -1284,9 +1280,9 @@ static void swap_descend(swap_ctx *x, int **log, size_t *nlog, size_t *mlog)
                 ncand++;
             }
         if (!ncand) break;
-        cand_heapify(x->cand, ncand);
+        mz_cand_heapify(x->cand, ncand);
         while (ncand && x->cand[0].delta < best) {
-            swap_cand c = cand_pop(x->cand, &ncand);
+            mz_swap_cand c = mz_cand_pop(x->cand, &ncand);
             int d = c.delta + swap_corr(x, c.a, c.b);
             if (d < best) best = d, ba = c.a, bb = c.b;
         }

@@ -230,6 +230,16 @@ static inline size_t mz_pair_at(int E, int a, int b)
 }
 uint32_t *mz_pairs_build(int E, int k, const uint16_t *ids, size_t stride, size_t n, const size_t *off, uint32_t **poff);
 
+/* A candidate swap of experts a and b (ctswap's and -a latency's
+ * descents) and its change of the objective; the candidates come in
+ * (delta, a, b) order from a binary heap, without sorting them all
+ * (mz_cand_heapify, then mz_cand_pop until the bound stops the scan). */
+typedef struct {
+    int delta, a, b;
+} mz_swap_cand;
+void mz_cand_heapify(mz_swap_cand *h, size_t n);
+mz_swap_cand mz_cand_pop(mz_swap_cand *h, size_t *n); /* the least, removed from the heap of *n */
+
 /* ---------------------------------------------------------------- replicas: where copies fit (replica.c) */
 /* Where a copy fits (mz-model(7) section 5): the hosting chiplet's SRAM
  * peak at the schedule's prefetch depths, and, when the wafer enforces it

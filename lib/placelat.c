@@ -27,9 +27,6 @@
  * where the corrections c >= 0 count, over tokens with both a and b, the
  * ones where A (gA) or B (gB) holds one expert of the token: pairs whose
  * terms without them cannot beat the best change found are skipped. */
-typedef struct {
-    int delta, a, b;
-} lat_cand;
 
 typedef struct {
     int E, nc, G, m, k, wa, wb;
@@ -50,49 +47,12 @@ typedef struct {
     uint32_t *seen, stamp; /* [n]: tokens visited by chip_corr, chip_swap_apply */
     uint32_t *touched;  /* [n]: the tokens chip_swap_apply updates */
     int64_t J;
-    lat_cand *cand, *ccand;
+    mz_swap_cand *cand, *ccand;
     long swaps;
 } lat_ctx;
 
 #define TOK(x, t) ((x)->ids + (size_t)(t) * (x)->stride)
 #define GRP(x, c) ((x)->gof[c]) /* (c) / m, looked up */
-
-static int cmp_cand(const void *p, const void *q)
-{
-    const lat_cand *x = p, *y = q;
-    if (x->delta != y->delta) return x->delta < y->delta ? -1 : 1;
-    if (x->a != y->a) return x->a - y->a;
-    return x->b - y->b;
-}
-
-/* The candidates in cmp_cand's order without sorting them all: a binary
- * heap (cand_heapify, then cand_pop until the bound stops the scan). */
-static void cand_sift(lat_cand *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        if (l < n && cmp_cand(h + l, h + m) < 0) m = l;
-        if (l + 1 < n && cmp_cand(h + l + 1, h + m) < 0) m = l + 1;
-        if (m == i) return;
-        lat_cand t = h[i];
-        h[i] = h[m], h[m] = t;
-        i = m;
-    }
-}
-
-static void cand_heapify(lat_cand *h, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;) cand_sift(h, n, i);
-}
-
-/* The least candidate, removed from the heap of *n. */
-static lat_cand cand_pop(lat_cand *h, size_t *n)
-{
-    lat_cand top = h[0];
-    h[0] = h[--*n];
-    cand_sift(h, *n, 0);
-    return top;
-}
 
 /* Counts, Z, S, Zg, Sg and J from chip[]. */
 static void lat_build(lat_ctx *x)
@@ -244,9 +204,9 @@ static long expert_descend(lat_ctx *x)
                 ncand++;
             }
         if (!ncand) break;
-        cand_heapify(x->cand, ncand);
+        mz_cand_heapify(x->cand, ncand);
         while (ncand && x->cand[0].delta < best) {
-            lat_cand c = cand_pop(x->cand, &ncand);
+            mz_swap_cand c = mz_cand_pop(x->cand, &ncand);
             int d = c.delta + swap_corr(x, c.a, c.b);
             if (d < best) best = d, ba = c.a, bb = c.b;
         }
@@ -478,9 +438,9 @@ static long chiplet_descend(lat_ctx *x)
             }
         }
         if (!ncand) break;
-        cand_heapify(x->ccand, ncand);
+        mz_cand_heapify(x->ccand, ncand);
         while (ncand && x->ccand[0].delta <= best) {
-            lat_cand c = cand_pop(x->ccand, &ncand);
+            mz_swap_cand c = mz_cand_pop(x->ccand, &ncand);
             int X = c.a, Y = c.b;
             int64_t d = c.delta + chip_corr(x, X, Y);
             if (d < best || (d == best && d < 0 && (X < bX || (X == bX && Y < bY)))) best = d, bX = X, bY = Y;

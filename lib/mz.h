@@ -15,9 +15,11 @@
  *
  * Ownership. A constructor's comment says how its result is freed; the
  * verbs pair as new/free, open/close, init/free, load/free, read/free,
- * alloc/free, copy/free. A *_free or *_close takes NULL (or a zeroed
- * struct) and does nothing. Strings and lists given in an options struct
- * stay the caller's; "malloc'ed" results are the caller's to free().
+ * alloc/free, copy/free. A *_free, an *_abort and an input's *_close
+ * take NULL (or a zeroed struct) and do nothing; the closers that finish
+ * an output (mz_out_close, mz_writer_close) need it open. Strings and
+ * lists given in an options struct stay the caller's; "malloc'ed" results
+ * are the caller's to free().
  *
  * Lifetimes. A pointer into an object (a reader's header, a record, a
  * row table) is valid until the next call on that object or its free,

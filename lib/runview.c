@@ -149,7 +149,6 @@ static int trace_setup(run *r, const mz_view_opts *o, const char *in_path)
 static int trace_record(run *r, const uint8_t **rec, size_t *len)
 {
     const mz_trace_info *in_t = &r->in_t, *out_t = &r->out_t;
-    int summing = r->summing;
     if (mz_token_decode(in_t, *rec, *len, &r->tok) < 0 || mz_token_check_order(r->last, &r->have_last, &r->tok) < 0)
         return -1;
     if (r->steps && !in_list(r->steps, r->n_steps, (int)r->tok.step)) return 0;
@@ -164,15 +163,14 @@ static int trace_record(run *r, const uint8_t **rec, size_t *len)
         mz_token_encode(out_t, &r->otok, r->orec);
         *rec = r->orec;
         *len = mz_trace_record_size(out_t);
-    } else if (summing) {
-        memcpy(r->otok.ids, r->tok.ids, (size_t)in_t->n_layers * in_t->model.topk * sizeof *r->tok.ids);
     }
-    /* the summary's counts, only when the summary is printed */
-    if (summing) {
+    /* the summary's counts (of the kept layers), only when the summary is printed */
+    if (r->summing) {
+        const uint16_t *ids = r->keep ? r->otok.ids : r->tok.ids;
         r->tokens++;
         for (int i = 0; i < out_t->n_layers; i++)
             for (int j = 0; j < out_t->model.topk; j++)
-                r->count[(size_t)i * out_t->model.experts + r->otok.ids[(size_t)i * out_t->model.topk + j]]++;
+                r->count[(size_t)i * out_t->model.experts + ids[(size_t)i * out_t->model.topk + j]]++;
     }
     return 1;
 }

@@ -329,11 +329,8 @@ static char tmpdir[] = "/tmp/unit-cost-XXXXXX";
 static const char *write_file(const char *name, const char *text)
 {
     static char path[256];
-    FILE *fp;
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    fp = fopen(path, "w");
-    fputs(text, fp);
-    fclose(fp);
+    unit_write(path, text, strlen(text));
     return path;
 }
 
@@ -467,9 +464,7 @@ static void test_sched_run(void)
     if (!mkdtemp(dir)) return;
     snprintf(in, sizeof in, "%s/in.mzt", dir);
     snprintf(out, sizeof out, "%s/out.mzs", dir);
-    fp = fopen(in, "w");
-    fputs(tiny_trace, fp);
-    fclose(fp);
+    CHECK(unit_write(in, tiny_trace, strlen(tiny_trace)) == 0, "the tiny placed trace written");
 
     mz_sched_run_opts_init(&o);
     CHECK(o.level == 1 && !o.text && !o.variant && o.sched.micro_batches == 4 && !strcmp(o.prog, "mz-sched"),
@@ -503,9 +498,7 @@ static void test_sched_run(void)
     fclose(fp);
     CHECK(mz_sched_run(&o, in, out) < 0 && strstr(mz_errmsg(), "in.mzt: the trace has no placement"),
           "a trace without a placement (%s)", mz_errmsg());
-    fp = fopen(in, "w");
-    fwrite(tiny_trace, 1, (size_t)(strstr(tiny_trace, "@EOF") - tiny_trace), fp);
-    fclose(fp);
+    unit_write(in, tiny_trace, (size_t)(strstr(tiny_trace, "@EOF") - tiny_trace));
     o.text = 1;
     CHECK(mz_sched_run(&o, in, out) < 0 && strstr(mz_errmsg(), "truncated"), "a truncated trace (%s)", mz_errmsg());
     CHECK(access(out, F_OK) < 0, "nothing written under the output's name");
@@ -529,9 +522,7 @@ static void test_cost_file(void)
     snprintf(sched, sizeof sched, "%s/s.mzs", dir);
     snprintf(out, sizeof out, "%s/out.tsv", dir);
     snprintf(bd, sizeof bd, "%s/bd.tsv", dir);
-    fp = fopen(in, "w");
-    fputs(tiny_trace, fp);
-    fclose(fp);
+    CHECK(unit_write(in, tiny_trace, strlen(tiny_trace)) == 0, "the tiny placed trace written");
     mz_sched_run_opts_init(&so);
     so.variant = "C", so.sched.micro_batches = 2, so.sched.slices = 2;
     CHECK(mz_sched_run(&so, in, sched) == 0, "the schedule to cost (%s)", mz_errmsg());

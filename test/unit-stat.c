@@ -261,7 +261,6 @@ static void test_run(void)
     mz_trace_info t;
     mz_stat *s;
     mz_out *w;
-    FILE *fp;
     if (!mkdtemp(dir)) {
         CHECK(0, "mkdtemp");
         return;
@@ -269,9 +268,7 @@ static void test_run(void)
     snprintf(in, sizeof in, "%s/in.txt", dir);
     snprintf(out, sizeof out, "%s/out.tsv", dir);
     snprintf(loads, sizeof loads, "%s/loads.tsv", dir);
-    fp = fopen(in, "w");
-    fputs(trace, fp);
-    fclose(fp);
+    CHECK(unit_write(in, trace, strlen(trace)) == 0, "the trace written");
 
     mz_stat_run_opts_init(&o);
     CHECK(o.chiplets == 0 && o.per_chiplet == 0 && !o.loads_path && !o.coact_path, "run options start unset");
@@ -306,9 +303,7 @@ static void test_run(void)
     unlink(out), unlink(loads), unlink(want_path);
 
     /* a trace cut before its last line: -1, the message, no output left */
-    fp = fopen(in, "w");
-    fwrite(trace, 1, strlen(trace) - 8, fp);
-    fclose(fp);
+    unit_write(in, trace, strlen(trace) - 8);
     o.coact_path = want_path;
     CHECK(mz_stat_run(&o, in, out) < 0 && strstr(mz_errmsg(), "in.txt: line 7: truncated"),
           "a truncated trace is an error naming its line (%s)", mz_errmsg());

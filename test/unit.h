@@ -24,6 +24,16 @@ static int unit_n, unit_failed;
     CHECK(fabs((double)(x) - (double)(want)) <= (tol), "%s = %g (want %g +- %g)", what, \
           (double)(x), (double)(want), (double)(tol))
 
+/* Write n bytes of text to path (a fixture); 0, or -1 when it cannot. */
+static inline int unit_write(const char *path, const char *text, size_t n)
+{
+    FILE *fp = fopen(path, "w");
+    size_t w;
+    if (!fp) return -1;
+    w = fwrite(text, 1, n, fp);
+    return fclose(fp) == 0 && w == n ? 0 : -1;
+}
+
 /* Print the TAP plan and return the exit status. */
 static inline int unit_done(void)
 {

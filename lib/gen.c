@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
 #include "trace.h"
 
 /* Weights an explicit draw may scan linearly in all (see above). */
@@ -43,7 +44,7 @@ typedef struct {
 } layer_tab;
 
 struct mz_gen {
-    gsl_rng *r;
+    mz_rng r;        /* the trace's draws (GSL's mt19937 numbers, inline) */
     int E, k, nl, T, G, gsize, topk_groups, weights;
     double boost, seq_stick, layer_stick;
     layer_tab *L;
@@ -103,21 +104,21 @@ static int fen_nth(const int *fc, int n, int j)
 /* One draw from tmp[0..n-1] (weights; -1: not drawable) in proportion to the
  * positive weights, uniformly among the drawable when none is positive;
  * takes the slot out of the trees. Returns the slot. */
-static int fen_draw(gsl_rng *r, double *fw, int *fc, double *tmp, int n, int left)
+static int fen_draw(mz_rng *r, double *fw, int *fc, double *tmp, int n, int left)
 {
     double total = fen_total(fw, n);
     int e = n;
     if (total > 0) {
-        e = fen_find(fw, n, gsl_rng_uniform(r) * total);
+        e = fen_find(fw, n, mz_rng_uniform(r) * total);
         if (e >= n || !(tmp[e] > 0)) {
             /* rounding residue after many removals: rebuild the sums and draw again */
             fen_build(fw, fc, tmp, n);
             total = fen_total(fw, n);
-            e = total > 0 ? fen_find(fw, n, gsl_rng_uniform(r) * total) : n;
+            e = total > 0 ? fen_find(fw, n, mz_rng_uniform(r) * total) : n;
             if (e < n && !(tmp[e] > 0)) e = n;
         }
     }
-    if (e >= n) e = fen_nth(fc, n, (int)gsl_rng_uniform_int(r, (unsigned long)left));
+    if (e >= n) e = fen_nth(fc, n, (int)mz_rng_uniform_int(r, (unsigned long)left));
     fen_remove(fw, fc, n, e, tmp[e]);
     tmp[e] = -1;
     return e;
@@ -258,10 +259,9 @@ mz_gen *mz_gen_new(const mz_trace_info *ti, const mz_prior *p, uint64_t seed)
     g->boost = expm1(p->coact);
     g->seq_stick = p->seq_stick;
     g->layer_stick = p->layer_stick;
-    g->r = gsl_rng_alloc(gsl_rng_mt19937);
     /* mt19937 uses the low 32 bits, and seed 0 means its default 4357:
      * callers should pass seeds in 1..2^32-1 (mz-trace enforces it) */
-    gsl_rng_set(g->r, (unsigned long)seed);
+    mz_rng_set(&g->r, (unsigned long)seed);
     g->L = mz_calloc(g->nl, sizeof *g->L);
     for (int i = 0; i < g->nl; i++) {
         int slot = mz_prior_slot(p, ti->layers[i]);
@@ -297,7 +297,6 @@ void mz_gen_free(mz_gen *g)
     free(g->tmp);
     free(g->fw);
     free(g->fc);
-    gsl_rng_free(g->r);
     free(g);
 }
 
@@ -305,7 +304,7 @@ const int *mz_gen_topics(const mz_gen *g, int i) { return g->L[i].topic; }
 
 void mz_gen_sequence(mz_gen *g)
 {
-    for (int i = 0; i < g->nl; i++) g->home[i] = (int)gsl_rng_uniform_int(g->r, g->T);
+    for (int i = 0; i < g->nl; i++) g->home[i] = (int)mz_rng_uniform_int(&g->r, g->T);
 }
 
 /* Draw the groups a token may use (group-limited routing). */
@@ -317,12 +316,12 @@ static void draw_groups(mz_gen *g, const layer_tab *t, int z)
     if ((size_t)g->G * g->topk_groups > SCAN_MAX) {
         for (int q = 0; q < g->G; q++) g->tmp[q] = m[q];
         fen_build(g->fw, g->fc, g->tmp, g->G);
-        for (int n = 0; n < g->topk_groups; n++) g->gallow[fen_draw(g->r, g->fw, g->fc, g->tmp, g->G, g->G - n)] = 1;
+        for (int n = 0; n < g->topk_groups; n++) g->gallow[fen_draw(&g->r, g->fw, g->fc, g->tmp, g->G, g->G - n)] = 1;
         return;
     }
     for (int q = 0; q < g->G; q++) left += m[q];
     for (int n = 0; n < g->topk_groups; n++) {
-        double u = gsl_rng_uniform(g->r) * left;
+        double u = mz_rng_uniform(&g->r) * left;
         int q, last = -1;
         for (q = 0; q < g->G; q++) {
             if (g->gallow[q]) continue;
@@ -355,7 +354,7 @@ static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int h
         /* many draws from many experts: the tree */
         fen_build(g->fw, g->fc, g->tmp, E);
         for (; have < g->k && n > 0; n--) {
-            int e = fen_draw(g->r, g->fw, g->fc, g->tmp, E, n);
+            int e = fen_draw(&g->r, g->fw, g->fc, g->tmp, E, n);
             ids[have++] = (uint16_t)e;
             g->stamp[e] = g->cur;
         }
@@ -368,7 +367,7 @@ static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int h
         for (e = 0; e < E; e++)
             if (g->tmp[e] > 0) left += g->tmp[e];
         if (left > 0) {
-            double u = gsl_rng_uniform(g->r) * left;
+            double u = mz_rng_uniform(&g->r) * left;
             for (e = 0; e < E; e++) {
                 if (g->tmp[e] <= 0) continue;
                 last = e;
@@ -376,7 +375,7 @@ static int draw_exact(mz_gen *g, const layer_tab *t, int z, uint16_t *ids, int h
             }
             if (e == E) e = last; /* rounding */
         } else {
-            long j = (long)gsl_rng_uniform_int(g->r, (unsigned long)n);
+            long j = (long)mz_rng_uniform_int(&g->r, (unsigned long)n);
             for (e = 0; e < E; e++)
                 if (g->tmp[e] >= 0 && j-- == 0) break;
         }
@@ -394,15 +393,15 @@ void mz_gen_token(mz_gen *g, mz_token *tok)
     for (int i = 0; i < g->nl; i++) {
         const layer_tab *t = &g->L[i];
         uint16_t *ids = tok->ids + (size_t)i * k;
-        double u = gsl_rng_uniform(g->r), total;
+        double u = mz_rng_uniform(&g->r), total;
         int z, have = 0, misses = 0;
         /* the token's topic: kept from the previous layer, its sequence's, or fresh */
         if (prev >= 0 && u < g->layer_stick)
             z = prev;
-        else if (gsl_rng_uniform(g->r) < g->seq_stick)
+        else if (mz_rng_uniform(&g->r) < g->seq_stick)
             z = g->home[i];
         else
-            z = (int)gsl_rng_uniform_int(g->r, g->T);
+            z = (int)mz_rng_uniform_int(&g->r, g->T);
         prev = z;
         if (++g->cur == 0) {
             memset(g->stamp, 0, g->E * sizeof *g->stamp);
@@ -411,7 +410,7 @@ void mz_gen_token(mz_gen *g, mz_token *tok)
         if (g->G > 1) draw_groups(g, t, z);
         total = t->W + t->X[z];
         while (have < k) {
-            double v = gsl_rng_uniform(g->r) * total;
+            double v = mz_rng_uniform(&g->r) * total;
             int e;
             if (v < t->X[z]) {
                 /* the first member whose cumulative bonus exceeds v (the last

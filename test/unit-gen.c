@@ -3,7 +3,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gsl/gsl_rng.h>
+
 #include "../lib/place.h"
+#include "../lib/rng.h"
 #include "unit.h"
 
 static char tmpdir[] = "/tmp/mz-unit-gen-XXXXXX";
@@ -405,6 +408,31 @@ static long run_tokens(uint64_t seed, int n, uint16_t *out)
     mz_prior_free(&p);
     mz_trace_info_free(&t);
     return n;
+}
+
+/* The inline MT19937 (rng.h) against GSL's, number for number: words,
+ * uniforms and integers below n (GSL's rejection), from seeds that include
+ * 0 (GSL's 4357) and one above 2^32 (its low 32 bits). */
+static void test_rng(void)
+{
+    static const unsigned long seeds[] = {0, 1, 2, 4357, 12345, 4294967295UL, 4294967296UL + 7};
+    static const unsigned long ns[] = {1, 2, 3, 7, 128, 1000, 65537, 2147483649UL, 4294967295UL};
+    for (size_t si = 0; si < sizeof seeds / sizeof *seeds; si++) {
+        gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+        mz_rng r;
+        long words = 0, unif = 0, ints = 0, n = 0;
+        gsl_rng_set(g, seeds[si]);
+        mz_rng_set(&r, seeds[si]);
+        for (int i = 0; i < 3000; i++, n += 3) {
+            unsigned long want = ns[i % (sizeof ns / sizeof *ns)];
+            words += gsl_rng_get(g) == mz_rng_get(&r);
+            unif += gsl_rng_uniform(g) == mz_rng_uniform(&r);
+            ints += gsl_rng_uniform_int(g, want) == mz_rng_uniform_int(&r, want);
+        }
+        CHECK(words + unif + ints == n, "seed %lu: %ld of %ld words, uniforms and integers as GSL's mt19937", seeds[si],
+              words + unif + ints, n);
+        gsl_rng_free(g);
+    }
 }
 
 static void test_seeds(void)
@@ -819,6 +847,7 @@ int main(void)
     test_groups(64, 4, 1, 8, 20000);
     test_deepseek_v3();
     test_valid_ids();
+    test_rng();
     test_seeds();
     test_topics();
     test_prior_files();

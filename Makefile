@@ -57,8 +57,16 @@ test/unit-%: test/unit-%.c test/unit.h $(LIB) $(wildcard lib/*.h) .flags
 test/model-sweep: test/model-sweep.c $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-check test: all $(UNITS) $(TESTPROGS)
+# What make check builds: the tools, the unit tests, the test programs and the
+# fuzz harnesses' replays (test/fuzz/fuzz.mk adds them). Without -j it builds them
+# on every core, as test/run then runs the tests; with -j N (or -j) it builds as
+# told. asan=1 and the other variables reach the sub-make through MAKEFLAGS.
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+check test:
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) check-build
 	@test/run
+check-build: all $(UNITS) $(TESTPROGS)
+	@:
 
 bench: all
 	@test/bench
@@ -110,5 +118,5 @@ clean:
 fit-wafer: all
 	models/fit-wafer
 
-.PHONY: all check test bench demo calibrate priors fit-wafer install uninstall clean FORCE
+.PHONY: all check check-build test bench demo calibrate priors fit-wafer install uninstall clean FORCE
 include test/fuzz/fuzz.mk

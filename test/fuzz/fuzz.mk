@@ -78,12 +78,13 @@ fuzz: $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_RUN))
 	@fail=0; $(foreach n,$(FUZZ_RUN),test/fuzz/run $(n) $(FUZZ_SECONDS) $(or $(FUZZ_MAXLEN_$(n)),16384) \
 	    $(FUZZ_DIR) $(FUZZ_OPTS) || fail=1;) exit $$fail
 
-# Regression replay (gcc, no libFuzzer): part of make check via test/fuzz.bats.
+# Regression replay (gcc, no libFuzzer): built by make check (check-build), run by test/fuzz.bats.
 test/fuzz/replay-%: test/fuzz/replay.c test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(LIB) $(wildcard lib/*.h) .flags
 	$(CC) $(CFLAGS) $(CPPFLAGS) $(FUZZ_DEFS) -DMZ_FUZZ_BIN='"$(CURDIR)/bin"' $(LDFLAGS) -o $@ test/fuzz/replay.c \
 	    test/fuzz/fuzz-$*.c $(LIB) $(LDLIBS)
 
-check test: $(REPLAYS)
+check-build: $(REPLAYS)
+
 
 clean: clean-fuzz
 clean-fuzz:

@@ -85,7 +85,6 @@ test/fuzz/replay-%: test/fuzz/replay.c test/fuzz/fuzz-%.c test/fuzz/fuzz.h $(LIB
 
 check-build: $(REPLAYS)
 
-
 clean: clean-fuzz
 clean-fuzz:
 	rm -f $(REPLAYS)
